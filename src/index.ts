@@ -1,2 +1,8 @@
 // The package root re-exports every public name; subpaths let a CGI script load only what it needs.
 export type * from './types.js';
+export { Headers } from './headers.js';
+export {
+  isHopByHop, guessScheme, applicationUri, requestUri, shiftPathInfo, setupTestingDefaults, readBody, FileWrapper, stderrStream,
+} from './util.js';
+export { runApplication, HttpError, parseStatus, checkHeaders, REASONS } from './handler.js';
+export type { ResponseTarget, ClientState, RunOptions } from './handler.js';

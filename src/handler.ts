@@ -1,0 +1,328 @@
+/**
+ * The one response engine (wsgiref's BaseHandler): runs an application against an environ
+ * and drives a ResponseTarget. Front ends only say how status, headers and bytes leave;
+ * every rule about when and what may be sent lives here.
+ */
+import type { Application, Body, Chunk, Environ, HeaderList, StartResponse, Write } from './types.js';
+import { isHopByHop } from './util.js';
+
+/** How a front end sends a response. The engine calls these in order: head, writes, end or abort. */
+export interface ResponseTarget {
+  /** Sends the status line and headers. */
+  sendHead(status: number, reason: string, headers: HeaderList): void;
+  /** Sends body bytes. A returned promise means: wait before sending more (backpressure). */
+  write(chunk: Uint8Array): void | Promise<void>;
+  /** Completes the response, with an optional last chunk sent together with the end. */
+  end(last?: Uint8Array): void | Promise<void>;
+  /** Cuts the response short (error after the headers went out): the client must see it incomplete. */
+  abort(error: unknown): void;
+}
+
+/** Tells the engine the client went away, so it stops the work and releases the body. */
+export interface ClientState {
+  readonly gone: boolean;
+  onGone(listener: () => void): void;
+}
+
+export interface RunOptions {
+  /** The client's connection state; without it the engine assumes the client stays. */
+  client?: ClientState;
+}
+
+/** An error that carries the HTTP status the client should get (413 from a body limit, say). */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+const STATUS_PATTERN = /^([1-9]\d\d) ([^\x00-\x1f\x7f]*)$/;
+const TOKEN_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// Field values: visible latin-1 plus space and tab; anything else could split or smuggle.
+const BAD_VALUE_PATTERN = /[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]/;
+const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
+
+export const REASONS: Record<number, string> = {
+  400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
+  408: 'Request Timeout', 411: 'Length Required', 413: 'Content Too Large', 414: 'URI Too Long',
+  431: 'Request Header Fields Too Large', 500: 'Internal Server Error', 502: 'Bad Gateway',
+  503: 'Service Unavailable', 504: 'Gateway Timeout',
+};
+
+/** Checks a status line from an application; throws a TypeError naming the broken rule. */
+export function parseStatus(status: unknown): [code: number, reason: string] {
+  if (typeof status !== 'string') throw new TypeError(`status must be a string, got ${typeof status}`);
+  const match = STATUS_PATTERN.exec(status);
+  if (!match) {
+    throw new TypeError(`status ${JSON.stringify(status)} must be three digits, a space and a reason, without control characters`);
+  }
+  return [Number(match[1]), match[2]!];
+}
+
+/** Checks response headers from an application; throws a TypeError naming the broken rule. */
+export function checkHeaders(headers: unknown): asserts headers is HeaderList {
+  if (!Array.isArray(headers)) throw new TypeError('headers must be an array of [name, value] pairs');
+  for (const pair of headers) {
+    if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError(`header ${JSON.stringify(pair)} must be a [name, value] pair`);
+    const [name, value] = pair as unknown[];
+    if (typeof name !== 'string' || !TOKEN_PATTERN.test(name)) throw new TypeError(`header name ${JSON.stringify(name)} is not a valid token`);
+    if (typeof value !== 'string') throw new TypeError(`header ${name} must have a string value, got ${typeof value}`);
+    if (BAD_VALUE_PATTERN.test(value)) throw new TypeError(`header ${name} has a control or non-latin-1 character in its value`);
+    if (isHopByHop(name)) throw new TypeError(`header ${name} is hop-by-hop: only the server may send it`);
+    if (name.toLowerCase() === 'status') throw new TypeError('a Status header is not allowed: put the status in the status argument');
+  }
+}
+
+function toBytes(chunk: Chunk): Uint8Array {
+  if (typeof chunk === 'string') return chunk.length === 0 ? EMPTY : encoder.encode(chunk);
+  if (chunk instanceof Uint8Array) return chunk;
+  throw new TypeError(`body chunks must be Uint8Array or string, got ${chunk === null ? 'null' : typeof chunk}`);
+}
+
+function headerValue(headers: HeaderList, lowerName: string): string | undefined {
+  for (const [name, value] of headers) if (name.length === lowerName.length && name.toLowerCase() === lowerName) return value;
+  return undefined;
+}
+
+function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;
+  return String(error);
+}
+
+function bodyless(code: number): boolean {
+  return code < 200 || code === 204 || code === 304;
+}
+
+/**
+ * Runs `app` for one request and sends its response through `target`.
+ * Never rejects: failures become a 500 (before the headers) or an aborted response (after).
+ */
+export async function runApplication(app: Application, environ: Environ, target: ResponseTarget, options: RunOptions = {}): Promise<void> {
+  const run = new ResponseRun(environ, target, options.client);
+  await run.run(app);
+}
+
+class ResponseRun {
+  private status: [number, string] | undefined;
+  private headers: HeaderList | undefined;
+  private headersSent = false;
+  private declaredLength = -1;
+  private bytesSent = 0;
+  private readonly isHead: boolean;
+  private finished = false;
+
+  constructor(
+    private readonly environ: Environ,
+    private readonly target: ResponseTarget,
+    private readonly client: ClientState | undefined,
+  ) {
+    this.isHead = environ.REQUEST_METHOD === 'HEAD';
+  }
+
+  private log(text: string): void {
+    try {
+      this.environ['tsgi.errors'].write(text.endsWith('\n') ? text : text + '\n');
+    } catch {
+      // A broken error stream must not take the response down with it.
+    }
+  }
+
+  readonly startResponse: StartResponse = (status, headers, excInfo) => {
+    if (excInfo !== undefined && excInfo !== null) {
+      if (this.headersSent) throw excInfo;
+    } else if (this.status) {
+      throw new Error('startResponse was called twice: call it again only with excInfo, to replace headers not yet sent');
+    }
+    const parsed = parseStatus(status);
+    checkHeaders(headers);
+    this.status = parsed;
+    this.headers = headers;
+    const length = headerValue(headers, 'content-length');
+    if (length !== undefined) {
+      if (!/^\d+$/.test(length)) throw new TypeError(`Content-Length ${JSON.stringify(length)} is not a number`);
+      this.declaredLength = Number(length);
+    } else {
+      this.declaredLength = -1;
+    }
+    return this.write;
+  };
+
+  private readonly write: Write = (chunk) => {
+    if (!this.status) throw new Error('write() was called before startResponse');
+    if (this.finished) throw new Error('write() was called after the response finished');
+    const bytes = toBytes(chunk);
+    if (bytes.length === 0) return;
+    this.sendHeadOnce(-1);
+    return this.sendBytes(bytes);
+  };
+
+  /** Sends the head; `knownLength` >= 0 lets the engine add a Content-Length the app left out. */
+  private sendHeadOnce(knownLength: number): void {
+    if (this.headersSent) return;
+    if (!this.status || !this.headers) throw new Error('the body started before startResponse was called');
+    const [code, reason] = this.status;
+    let headers = this.headers;
+    if (this.declaredLength < 0 && knownLength >= 0 && !bodyless(code)) {
+      headers = [...headers, ['Content-Length', String(knownLength)]];
+    }
+    this.headersSent = true;
+    this.target.sendHead(code, reason, headers);
+  }
+
+  private sendBytes(bytes: Uint8Array): void | Promise<void> {
+    if (this.isHead || bodyless(this.status![0])) return;
+    if (this.declaredLength >= 0 && this.bytesSent + bytes.length > this.declaredLength) {
+      throw new Error(`the body is longer than its Content-Length of ${this.declaredLength}`);
+    }
+    this.bytesSent += bytes.length;
+    return this.target.write(bytes);
+  }
+
+  async run(app: Application): Promise<void> {
+    let body: Body | undefined;
+    try {
+      body = await app(this.environ, this.startResponse);
+      if (body === null || typeof body !== 'object' || !(Symbol.iterator in body || Symbol.asyncIterator in body)) {
+        throw new TypeError(`the application must return an iterable body, got ${body === null ? 'null' : typeof body}`);
+      }
+      if (typeof body === 'string' || body instanceof Uint8Array) {
+        throw new TypeError('the application returned a string or bytes: return an array of chunks instead');
+      }
+      await this.sendBody(body);
+    } catch (error) {
+      this.fail(error);
+    } finally {
+      if (body) await this.closeBody(body);
+    }
+  }
+
+  private async closeBody(body: Body): Promise<void> {
+    if (typeof body.close !== 'function') return;
+    try {
+      await body.close();
+    } catch (error) {
+      this.log(`tsgi: the body's close() failed: ${errorMessage(error)}`);
+    }
+  }
+
+  private async sendBody(body: Body): Promise<void> {
+    if (Array.isArray(body)) return this.sendArray(body as Chunk[]);
+    if (Symbol.iterator in body && !(Symbol.asyncIterator in body)) return this.sendIterator(body[Symbol.iterator]());
+    return this.sendAsyncIterator((body as AsyncIterable<Chunk>)[Symbol.asyncIterator]());
+  }
+
+  /** An array is complete up front, so its length is known and it goes out in one write. */
+  private async sendArray(chunks: Chunk[]): Promise<void> {
+    if (this.client?.gone) return;
+    const parts = chunks.map(toBytes);
+    let total = 0;
+    for (const part of parts) total += part.length;
+    this.sendHeadOnce(this.headersSent ? -1 : total);
+    const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
+    await this.finish(data);
+  }
+
+  /** A sync iterator may be pulled ahead one step: a single-chunk body gets a Content-Length. */
+  private async sendIterator(iterator: Iterator<Chunk>): Promise<void> {
+    let completed = false;
+    try {
+      let step = iterator.next();
+      while (!step.done) {
+        if (this.client?.gone) return;
+        const bytes = toBytes(step.value);
+        step = iterator.next();
+        if (step.done && !this.headersSent) {
+          this.sendHeadOnce(bytes.length);
+          completed = true;
+          return await this.finish(bytes);
+        }
+        if (bytes.length === 0) continue;
+        this.sendHeadOnce(-1);
+        const pending = this.sendBytes(bytes);
+        if (pending) await pending;
+      }
+      completed = true;
+      this.sendHeadOnce(this.headersSent ? -1 : 0);
+      await this.finish();
+    } finally {
+      if (!completed) iterator.return?.();
+    }
+  }
+
+  private async sendAsyncIterator(iterator: AsyncIterator<Chunk>): Promise<void> {
+    let completed = false;
+    try {
+      for (;;) {
+        const step = await this.nextUnlessGone(iterator);
+        if (step === undefined) return;
+        if (step.done) break;
+        const bytes = toBytes(step.value);
+        if (bytes.length === 0) continue;
+        this.sendHeadOnce(-1);
+        const pending = this.sendBytes(bytes);
+        if (pending) await pending;
+      }
+      completed = true;
+      this.sendHeadOnce(this.headersSent ? -1 : 0);
+      await this.finish();
+    } finally {
+      if (!completed) {
+        // Not awaited: an iterator stuck on an await would hold the request forever.
+        Promise.resolve(iterator.return?.()).catch((error: unknown) => this.log(`tsgi: the body's return() failed: ${errorMessage(error)}`));
+      }
+    }
+  }
+
+  /** Resolves undefined when the client goes away while the app is still producing. */
+  private nextUnlessGone(iterator: AsyncIterator<Chunk>): Promise<IteratorResult<Chunk> | undefined> {
+    const client = this.client;
+    if (!client) return iterator.next();
+    if (client.gone) return Promise.resolve(undefined);
+    return new Promise((resolve, reject) => {
+      client.onGone(() => resolve(undefined));
+      iterator.next().then(resolve, reject);
+    });
+  }
+
+  private async finish(last?: Uint8Array): Promise<void> {
+    if (last && last.length > 0) {
+      if (this.isHead || bodyless(this.status![0])) last = undefined;
+      else {
+        if (this.declaredLength >= 0 && this.bytesSent + last.length > this.declaredLength) {
+          throw new Error(`the body is longer than its Content-Length of ${this.declaredLength}`);
+        }
+        this.bytesSent += last.length;
+      }
+    }
+    if (this.declaredLength >= 0 && this.bytesSent < this.declaredLength && !this.isHead && !bodyless(this.status![0])) {
+      throw new Error(`the body ended after ${this.bytesSent} of its ${this.declaredLength} declared bytes`);
+    }
+    this.finished = true;
+    await this.target.end(last && last.length > 0 ? last : undefined);
+  }
+
+  private fail(error: unknown): void {
+    if (this.client?.gone) return;
+    this.log(`tsgi: error in application: ${errorMessage(error)}`);
+    if (this.headersSent) {
+      this.finished = true;
+      this.target.abort(error);
+      return;
+    }
+    const status = error instanceof HttpError && error.status >= 400 && error.status < 600 ? error.status : 500;
+    const text = status === 500 ? 'A server error occurred. Please contact the administrator.\n' : `${error instanceof Error ? error.message : String(error)}\n`;
+    const bytes = encoder.encode(text);
+    this.headersSent = true;
+    this.finished = true;
+    this.target.sendHead(status, REASONS[status] ?? 'Error', [
+      ['Content-Type', 'text/plain; charset=utf-8'],
+      ['Content-Length', String(bytes.length)],
+    ]);
+    void Promise.resolve(this.target.end(this.isHead ? undefined : bytes)).catch(() => {});
+  }
+}
