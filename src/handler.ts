@@ -115,6 +115,7 @@ class ResponseRun {
   private bytesSent = 0;
   private readonly isHead: boolean;
   private finished = false;
+  private gone: Promise<undefined> | undefined;
 
   constructor(
     private readonly environ: Environ,
@@ -283,10 +284,9 @@ class ResponseRun {
     const client = this.client;
     if (!client) return iterator.next();
     if (client.gone) return Promise.resolve(undefined);
-    return new Promise((resolve, reject) => {
-      client.onGone(() => resolve(undefined));
-      iterator.next().then(resolve, reject);
-    });
+    // One listener per response, not one per chunk: long streams must not pile them up.
+    this.gone ??= new Promise((resolve) => client.onGone(() => resolve(undefined)));
+    return Promise.race([iterator.next(), this.gone]);
   }
 
   private async finish(last?: Uint8Array): Promise<void> {
