@@ -10,9 +10,10 @@ import type { ClientState, ResponseTarget } from '../handler.js';
 import type { Application, Body, Environ, ErrorStream, HeaderList, InputStream } from '../types.js';
 import { isHopByHop, requestUri, stderrStream } from '../util.js';
 import { encodePathInfo, hasRequestBody, requestHeaders } from './environ-headers.js';
+import { addRequestHeaders, decodePath } from './http.js';
 
 export { fromNodeListener } from './node-listener.js';
-export type { NodeListener } from './node-listener.js';
+export type { NodeListener, TsgiIncomingMessage } from './node-listener.js';
 
 /** Who sent the request, when the host runtime knows (the Fetch API itself does not say). */
 export interface FetchClientInfo {
@@ -66,12 +67,8 @@ export function toFetchHandler(app: Application, options: ToFetchOptions = {}): 
 
 function environFromRequest(request: Request, info: FetchClientInfo | undefined, errors: ErrorStream): Environ {
   const url = new URL(request.url);
-  let pathInfo: string;
-  try {
-    pathInfo = decodeURIComponent(url.pathname);
-  } catch {
-    throw new HttpError(400, `the path ${url.pathname} is not valid percent-encoded UTF-8`);
-  }
+  const pathInfo = decodePath(url.pathname);
+  if (pathInfo === undefined) throw new HttpError(400, 'The request path is not valid UTF-8 once percent-decoded.');
   const https = url.protocol === 'https:';
   const environ: Record<string, unknown> = {
     REQUEST_METHOD: request.method,
@@ -89,15 +86,12 @@ function environFromRequest(request: Request, info: FetchClientInfo | undefined,
   const port = info?.remotePort ?? info?.remoteAddr?.port;
   if (address) environ.REMOTE_ADDR = address;
   if (port !== undefined) environ.REMOTE_PORT = String(port);
+  const rawHeaders: string[] = [];
   for (const [name, value] of request.headers) {
-    if (name === 'content-type') environ.CONTENT_TYPE = value;
-    else if (name === 'content-length') environ.CONTENT_LENGTH = value;
-    // httpoxy: a client's Proxy header must never look like the HTTP_PROXY setting.
-    else if (name !== 'proxy' && !name.includes('_') && !isHopByHop(name)) {
-      // Fetch joins repeated fields with ", "; cookies are joined with "; " (RFC 6265 §5.4).
-      environ['HTTP_' + name.toUpperCase().replace(/-/g, '_')] = name === 'cookie' ? value.replace(/, /g, '; ') : value;
-    }
+    // Fetch joins repeated fields with ", "; cookies belong joined with "; " (RFC 6265 §5.4).
+    if (!isHopByHop(name)) rawHeaders.push(name, name === 'cookie' ? value.replace(/, /g, '; ') : value);
   }
+  addRequestHeaders(environ as Environ, rawHeaders, errors);
   if (environ.HTTP_HOST === undefined) environ.HTTP_HOST = url.host;
   const limit = environ.CONTENT_LENGTH === undefined ? undefined : Number(environ.CONTENT_LENGTH);
   if (limit !== undefined && !Number.isSafeInteger(limit)) throw new HttpError(400, `Content-Length ${String(environ.CONTENT_LENGTH)} is not a number`);

@@ -36,8 +36,12 @@ export function fromNodeListener(listener: NodeListener): Application {
     res.sendDate = false;
     res.assignSocket(socket as unknown as Socket);
     res.once('finish', () => socket.finish());
+    socket.on('drain', () => relayDrain(res));
     socket.once('close', () => {
-      if (!req.complete) req.destroy();
+      if (req.complete) return;
+      req.aborted = true;
+      req.emit('aborted');
+      req.destroy();
     });
     const outcome = listener(req, res);
     if (outcome instanceof Promise) outcome.catch((error: unknown) => socket.destroy(error instanceof Error ? error : new Error(String(error))));
@@ -45,6 +49,18 @@ export function fromNodeListener(listener: NodeListener): Application {
     startResponse(`${head.status} ${head.reason}`, head.headers);
     return socket.body();
   };
+}
+
+/**
+ * node:http's server relays the socket's 'drain' to the response and clears the response's
+ * need-drain flag, which only exists as a private symbol; without it `writableNeedDrain`
+ * (which pipe() consults) would stay true.
+ */
+function relayDrain(res: ServerResponse): void {
+  if (!res.writableNeedDrain) return;
+  const flag = Object.getOwnPropertySymbols(res).find((symbol) => symbol.description === 'kNeedDrain');
+  if (flag) (res as unknown as Record<symbol, boolean>)[flag] = false;
+  res.emit('drain');
 }
 
 function incomingMessage(environ: Environ, socket: MemorySocket): TsgiIncomingMessage {
@@ -63,6 +79,8 @@ function incomingMessage(environ: Environ, socket: MemorySocket): TsgiIncomingMe
   req.rawHeaders = headers.flat();
   req.headers = Object.fromEntries(headers);
   req.environ = environ;
+  // A failing request body is the listener's to answer (a 413, say), so it must not take the connection down.
+  req._destroy = (error, callback) => callback(error && req.listenerCount('error') > 0 ? error : null);
   if (body) feedBody(req, environ['tsgi.input']);
   else {
     req.complete = true;
