@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { addOperands, adder } from '../../examples/cgi/adder.js';
+import { environment } from '../../examples/cgi/environment.js';
+import { html } from '../../examples/shared/html.js';
+import { toFetchHandler } from '../../src/frontends/fetch.js';
+
+describe('the adding machine', () => {
+  it('sums every operand exactly, big integers and negatives included', () => {
+    assert.deepEqual(addOperands('operand=1&operand=2&operand=39'), { ok: true, text: '1 + 2 + 39 = 42\n' });
+    assert.deepEqual(addOperands('operand=-5&operand=3'), { ok: true, text: '-5 + 3 = -2\n' });
+    assert.deepEqual(addOperands('operand=10&operand=-4'), { ok: true, text: '10 - 4 = 6\n' });
+    assert.equal(addOperands('operand=9007199254740993&operand=1').text, '9007199254740993 + 1 = 9007199254740994\n');
+    assert.equal(addOperands('operand=%2B7&other=100').text, '7 = 7\n');
+  });
+
+  it('skips blank operands, as cgi skips blank fields', () => {
+    assert.equal(addOperands('operand=4&operand=&operand=+').text, '4 = 4\n');
+  });
+
+  it('explains itself when there is nothing to add', () => {
+    const result = addOperands('');
+    assert.equal(result.ok, true);
+    assert.match(result.text, /Nothing to add.*\?operand=1&operand=2/);
+  });
+
+  it('names the operands that are not integers', () => {
+    assert.deepEqual(addOperands('operand=1&operand=2.5'), { ok: false, text: 'Cannot add "2.5": it is not an integer. Every operand must be a whole number like 42 or -7.\n' });
+    assert.match(addOperands('operand=x&operand=1e3').text, /Cannot add "x", "1e3": they are not integers/);
+  });
+
+  it('answers in plain text, 400 for a bad operand', async () => {
+    const handler = toFetchHandler(adder);
+    const good = await handler(new Request('http://h/cgi-bin/adder.js?operand=19&operand=23'));
+    assert.equal(good.status, 200);
+    assert.equal(good.headers.get('content-type'), 'text/plain; charset=utf-8');
+    assert.equal(await good.text(), '19 + 23 = 42\n');
+    const bad = await handler(new Request('http://h/cgi-bin/adder.js?operand=ten'));
+    assert.equal(bad.status, 400);
+  });
+});
+
+describe('the environment exercise', () => {
+  it('fills the page from the environ, escaping every value', async () => {
+    const res = await toFetchHandler(environment)(
+      new Request('http://site.test:8123/extra/%3Ci%3E?name=%3Cb%3EAda&lang=en', { headers: { 'user-agent': 'Test<Browser>/1.0' } }),
+      { remoteAddress: '192.0.2.4', remotePort: 40000 },
+    );
+    assert.equal(res.status, 200);
+    const page = await res.text();
+    const cell = (id: string) => new RegExp(`<td id="${id}"><span class="mono">([^<]*)</span></td>`).exec(page)?.[1];
+    assert.equal(cell('server'), 'site.test');
+    assert.equal(cell('port'), '8123');
+    assert.equal(cell('client'), '192.0.2.4');
+    assert.equal(cell('path'), '/extra/&lt;i&gt;');
+    assert.equal(cell('query-string'), 'name=%3Cb%3EAda&amp;lang=en');
+    assert.equal(cell('browser'), 'Test&lt;Browser&gt;/1.0');
+    assert.match(page, /<td class="mono">name<\/td><td class="mono">&lt;b&gt;Ada<\/td>/);
+    assert.ok(!/<b>|<i>/.test(page.replaceAll('<i>not set</i>', '')), 'nothing from the request becomes markup');
+  });
+
+  it('says when a variable is not set', async () => {
+    const page = await (await toFetchHandler(environment)(new Request('http://h/'))).text();
+    assert.match(page, /<td id="client"><i>not set<\/i><\/td>/);
+    assert.match(page, /The query string is empty/);
+  });
+});
+
+describe('the html tag', () => {
+  it('escapes values, keeps nested html and joins arrays', () => {
+    const items = ['<a>', '"q"'].map((text) => html`<li>${text}</li>`);
+    assert.equal(html`<ul>${items}</ul><p title="${"it's"}">${null}${0}</p>`.text, '<ul><li>&lt;a&gt;</li><li>&quot;q&quot;</li></ul><p title="it&#39;s">0</p>');
+  });
+});

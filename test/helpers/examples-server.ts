@@ -1,0 +1,60 @@
+/** Starts `tsgi` commands as child processes for the example tests, and stops them with their process group. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fromRoot } from './paths.js';
+
+export interface RunningTsgi {
+  /** The port tsgi reported it listens on. */
+  port: number;
+  child: ChildProcess;
+  /** Everything the child wrote to stderr so far. */
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+/** Runs `node dist/src/cli.js ...args` and resolves once a line on stderr matches `ready` (its first group is the port). */
+export function startTsgi(args: string[], ready: RegExp = /port (\d+)/, env: Record<string, string> = {}): Promise<RunningTsgi> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  delete childEnv.NODE_EXTRA_CA_CERTS;
+  const child = spawn(process.execPath, [fromRoot('dist/src/cli.js'), ...args], {
+    cwd: fromRoot(), env: childEnv, stdio: ['ignore', 'ignore', 'pipe'], detached: true,
+  });
+  let stderr = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }, 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void stop();
+      reject(new Error(`tsgi ${args.join(' ')} did not start within 15 s; stderr:\n${stderr}`));
+    }, 15_000);
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (text: string) => {
+      stderr += text;
+      const match = ready.exec(stderr);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ port: Number(match[1]), child, stderr: () => stderr, stop });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`tsgi ${args.join(' ')} exited with ${code}; stderr:\n${stderr}`));
+    });
+  });
+}
