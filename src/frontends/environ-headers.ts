@@ -25,6 +25,11 @@ export function requestHeaders(environ: Environ): [name: string, value: string][
   return headers;
 }
 
+/** The request's host: the Host header, else SERVER_NAME with SERVER_PORT unless it is the scheme's default. */
+export function hostOf(environ: Environ): string {
+  return environ.HTTP_HOST || hostFromServer(environ);
+}
+
 function hostFromServer(environ: Environ): string {
   const scheme = environ['tsgi.url_scheme'];
   const port = environ.SERVER_PORT;

@@ -8,8 +8,8 @@ import { STATUS_CODES } from 'node:http';
 import { runApplication, HttpError, REASONS } from '../handler.js';
 import type { ClientState, ResponseTarget } from '../handler.js';
 import type { Application, Body, Environ, ErrorStream, HeaderList, InputStream } from '../types.js';
-import { isHopByHop, requestUri, stderrStream } from '../util.js';
-import { encodePathInfo, hasRequestBody, requestHeaders } from './environ-headers.js';
+import { isHopByHop, stderrStream } from '../util.js';
+import { encodePathInfo, hasRequestBody, hostOf, requestHeaders } from './environ-headers.js';
 import { addRequestHeaders, decodePath } from './http.js';
 
 export { fromNodeListener } from './node-listener.js';
@@ -235,27 +235,20 @@ class StreamTarget implements ResponseTarget {
 /** Serves a Fetch-style handler (Hono's `app.fetch`, itty, a plain function) as a TSGI application. */
 export function fromFetchHandler(handler: FetchStyleHandler, options: FromFetchOptions = {}): Application {
   return async (environ, startResponse) => {
-    const aborter = new AbortController();
-    const request = requestFromEnviron(environ, options, aborter.signal);
+    const request = requestFromEnviron(environ, options);
     const response = await handler(request, environ);
     if (!isResponse(response)) throw new TypeError(`the Fetch handler must return a Response, got ${response === null ? 'null' : typeof response}`);
     startResponse(`${response.status} ${response.statusText || STATUS_CODES[response.status] || REASONS[response.status] || 'Unknown'}`, responseHeaders(response));
-    return bodyFromResponse(response, aborter);
+    return bodyFromResponse(response);
   };
 }
 
-function requestFromEnviron(environ: Environ, options: FromFetchOptions, signal: AbortSignal): Request {
-  const base = options.keepScriptName ? requestUri(environ, false) : requestUri({ ...environ, SCRIPT_NAME: '' }, false);
-  let url: URL;
-  try {
-    url = new URL(base);
-  } catch {
-    throw new HttpError(400, `the request's host ${JSON.stringify(environ.HTTP_HOST ?? environ.SERVER_NAME)} does not make a valid URL`);
-  }
-  if (!options.keepScriptName) url.pathname = encodePathInfo(environ.PATH_INFO);
-  url.search = environ.QUERY_STRING;
+function requestFromEnviron(environ: Environ, options: FromFetchOptions): Request {
+  const path = options.keepScriptName ? encodePathInfo((environ.SCRIPT_NAME || '') + environ.PATH_INFO) : encodePathInfo(environ.PATH_INFO);
+  const query = environ.QUERY_STRING ? '?' + environ.QUERY_STRING : '';
+  const url = `${environ['tsgi.url_scheme']}://${hostOf(environ)}${path}${query}`;
   const method = environ.REQUEST_METHOD;
-  const init: RequestInit & { duplex?: 'half' } = { method, headers: requestHeaders(environ), signal };
+  const init: RequestInit & { duplex?: 'half' } = { method, headers: requestHeaders(environ) };
   if (hasRequestBody(environ)) {
     init.body = streamFromInput(environ['tsgi.input']);
     init.duplex = 'half';
@@ -265,6 +258,7 @@ function requestFromEnviron(environ: Environ, options: FromFetchOptions, signal:
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (/method/i.test(message)) throw new HttpError(405, `the method ${method} cannot be passed to a Fetch handler`);
+    if (/url/i.test(message)) throw new HttpError(400, `the request's host ${JSON.stringify(hostOf(environ))} does not make a valid URL`);
     throw new HttpError(400, `the request cannot be represented as a Fetch Request: ${message}`);
   }
 }
@@ -299,7 +293,7 @@ function responseHeaders(response: Response): HeaderList {
   return headers;
 }
 
-function bodyFromResponse(response: Response, aborter: AbortController): Body {
+function bodyFromResponse(response: Response): Body {
   const stream = response.body;
   if (!stream) return [];
   const reader = stream.getReader();
@@ -316,8 +310,7 @@ function bodyFromResponse(response: Response, aborter: AbortController): Body {
     },
     async close() {
       if (finished) return;
-      // The client left or the server gave up: stop the handler's stream and tell the handler.
-      aborter.abort(new DOMException('the client went away', 'AbortError'));
+      // The client left or the server gave up: cancelling tells the handler's stream to stop.
       await reader.cancel().catch(() => {});
     },
   };
