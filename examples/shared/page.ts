@@ -13,6 +13,9 @@ const STYLE = `
   th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid #e3e6ee; vertical-align: top; }
   th { color: #56607a; font-weight: 600; }
   code, .mono { font-family: ui-monospace, monospace; font-size: .92em; word-break: break-all; }
+  form { margin: .8rem 0; display: flex; gap: .5rem; flex-wrap: wrap; align-items: center; }
+  input, button, select { font: inherit; padding: .25rem .5rem; }
+  button { background: #2357c6; color: #fff; border: 0; border-radius: 4px; padding: .3rem .9rem; cursor: pointer; }
   .result { font-size: 2rem; margin: 1rem 0; }
   .error { border-left: 4px solid #c62f2f; padding-left: 1rem; }
   footer { text-align: center; color: #7a8298; font-size: .85rem; margin-bottom: 2rem; }

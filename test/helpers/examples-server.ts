@@ -12,10 +12,15 @@ export interface RunningTsgi {
 }
 
 /** Runs `node dist/src/cli.js ...args` and resolves once a line on stderr matches `ready` (its first group is the port). */
-export function startTsgi(args: string[], ready: RegExp = /port (\d+)/, env: Record<string, string> = {}): Promise<RunningTsgi> {
+export function startTsgi(args: string[], ready: RegExp = /port (\d+)/): Promise<RunningTsgi> {
+  return startNode('dist/src/cli.js', args, ready);
+}
+
+/** Runs `node SCRIPT ...args` from the repository root, as startTsgi does. */
+export function startNode(script: string, args: string[], ready: RegExp = /port (\d+)/, env: Record<string, string> = {}): Promise<RunningTsgi> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   delete childEnv.NODE_EXTRA_CA_CERTS;
-  const child = spawn(process.execPath, [fromRoot('dist/src/cli.js'), ...args], {
+  const child = spawn(process.execPath, [fromRoot(script), ...args], {
     cwd: fromRoot(), env: childEnv, stdio: ['ignore', 'ignore', 'pipe'], detached: true,
   });
   let stderr = '';
