@@ -72,6 +72,7 @@ export function parseStatus(status: unknown): [code: number, reason: string] {
 /** Checks response headers from an application; throws a TypeError naming the broken rule. */
 export function checkHeaders(headers: unknown): asserts headers is HeaderList {
   if (!Array.isArray(headers)) throw new TypeError('headers must be an array of [name, value] pairs');
+  let lengths = 0;
   for (const pair of headers) {
     if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError(`header ${JSON.stringify(pair)} must be a [name, value] pair`);
     const [name, value] = pair as unknown[];
@@ -80,6 +81,8 @@ export function checkHeaders(headers: unknown): asserts headers is HeaderList {
     if (BAD_VALUE_PATTERN.test(value)) throw new TypeError(`header ${name} has a control or non-latin-1 character in its value`);
     if (isHopByHop(name)) throw new TypeError(`header ${name} is hop-by-hop: only the server may send it`);
     if (name.toLowerCase() === 'status') throw new TypeError('a Status header is not allowed: put the status in the status argument');
+    // Two lengths on the wire let the client and any proxy in between pick different ones (response smuggling).
+    if (name.toLowerCase() === 'content-length' && ++lengths > 1) throw new TypeError('Content-Length was given twice: send it once');
   }
 }
 
