@@ -45,7 +45,8 @@ export class HttpError extends Error {
   }
 }
 
-const STATUS_PATTERN = /^([1-9]\d\d) ([^\x00-\x1f\x7f]*)$/;
+// The reason phrase goes out as latin-1: anything beyond it would make node refuse the head after we committed to it.
+const STATUS_PATTERN = /^([1-9]\d\d) ([\x20-\x7e\x80-\xff]*)$/;
 const TOKEN_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Field values: visible latin-1 plus space and tab; anything else could split or smuggle.
 const BAD_VALUE_PATTERN = /[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]/;
@@ -64,7 +65,7 @@ export function parseStatus(status: unknown): [code: number, reason: string] {
   if (typeof status !== 'string') throw new TypeError(`status must be a string, got ${typeof status}`);
   const match = STATUS_PATTERN.exec(status);
   if (!match) {
-    throw new TypeError(`status ${JSON.stringify(status)} must be three digits, a space and a reason, without control characters`);
+    throw new TypeError(`status ${JSON.stringify(status)} must be three digits, a space and a reason, without control or non-latin-1 characters`);
   }
   return [Number(match[1]), match[2]!];
 }
