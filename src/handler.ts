@@ -67,7 +67,10 @@ export function parseStatus(status: unknown): [code: number, reason: string] {
   if (!match) {
     throw new TypeError(`status ${JSON.stringify(status)} must be three digits, a space and a reason, without control or non-latin-1 characters`);
   }
-  return [Number(match[1]), match[2]!];
+  const code = Number(match[1]);
+  // A 1xx is interim: the client would wait for the real answer or read the next response as this one's.
+  if (code < 200 || code > 599) throw new TypeError(`status ${code} cannot end a response: use a final status from 200 to 599`);
+  return [code, match[2]!];
 }
 
 /** Checks response headers from an application; throws a TypeError naming the broken rule. */
