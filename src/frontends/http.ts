@@ -271,7 +271,9 @@ class RequestInput implements InputStream {
   ) {}
 
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    if (/100-continue/i.test(this.req.headers.expect ?? '') && !this.res.headersSent) this.res.writeContinue();
+    // An HTTP/1.0 client does not know 100 Continue: its expectation must be ignored (RFC 9110 10.1.1).
+    const expects = this.req.httpVersion !== '1.0' && /100-continue/i.test(this.req.headers.expect ?? '');
+    if (expects && !this.res.headersSent) this.res.writeContinue();
     let size = 0;
     for await (const chunk of this.req as AsyncIterable<Buffer>) {
       size += chunk.length;

@@ -343,4 +343,20 @@ describe('HTTP front end: HTTPS and shutdown', () => {
   });
 });
 
+describe('HTTP front end: protocol edge cases', () => {
+  const readAll: Application = async (environ, start) => {
+    let size = 0;
+    for await (const chunk of environ['tsgi.input']) size += chunk.length;
+    start('200 OK', [['Content-Type', 'text/plain']]);
+    return [`read ${size} of ${environ.PATH_INFO}`];
+  };
+
+  it('ignores Expect: 100-continue from an HTTP/1.0 client (RFC 9110 10.1.1)', async () => {
+    const server = await serve(readAll);
+    const reply = await rawExchange(server.port, 'POST /old HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc');
+    assert.doesNotMatch(reply, /100 Continue/);
+    assert.match(reply, /^HTTP\/1\.1 200 OK[^]*read 3 of \/old$/);
+  });
+});
+
 export type { Environ };
