@@ -174,6 +174,8 @@ export function createRequestListener(app: Application, options: HttpServerOptio
   const fileWrapper = (file: string | number, blockSize?: number) => new FileWrapper(file, blockSize);
 
   return (req, res) => {
+    // llhttp lets "HTTP/2.0" (the h2 preface) and "HTTP/0.9" through; neither is what this server speaks.
+    if (req.httpVersionMajor !== 1) return refuse(res, 505, `HTTP/${req.httpVersion} is not supported; use HTTP/1.1.`);
     const rawUrl = req.url ?? '/';
     if (rawUrl.length > maxUrlLength) return refuse(res, 414, `The request target is longer than ${maxUrlLength} characters.`);
     const [rawPath, query] = splitTarget(rawUrl);

@@ -357,6 +357,19 @@ describe('HTTP front end: protocol edge cases', () => {
     assert.doesNotMatch(reply, /100 Continue/);
     assert.match(reply, /^HTTP\/1\.1 200 OK[^]*read 3 of \/old$/);
   });
+
+  it('answers 505 to request lines that claim a version other than HTTP/1.x, without calling the app', async () => {
+    let calls = 0;
+    const server = await serve((environ, start) => {
+      calls++;
+      return readAll(environ, start);
+    });
+    for (const version of ['HTTP/2.0', 'HTTP/0.9']) {
+      const reply = await rawExchange(server.port, `GET / ${version}\r\nHost: x\r\n\r\n`);
+      assert.match(reply, /^HTTP\/1\.1 505 HTTP Version Not Supported\r\n/, version);
+    }
+    assert.equal(calls, 0);
+  });
 });
 
 export type { Environ };
