@@ -176,6 +176,11 @@ export function createRequestListener(app: Application, options: HttpServerOptio
   return (req, res) => {
     // llhttp lets "HTTP/2.0" (the h2 preface) and "HTTP/0.9" through; neither is what this server speaks.
     if (req.httpVersionMajor !== 1) return refuse(res, 505, `HTTP/${req.httpVersion} is not supported; use HTTP/1.1.`);
+    // llhttp hands such a request over and only fails at its first body byte, after the app has started.
+    const coding = req.headers['transfer-encoding'];
+    if (coding !== undefined && !/(?:^|,)[ \t]*chunked[ \t]*$/i.test(coding)) {
+      return refuse(res, 400, 'The request body has no length: chunked must be its last transfer coding.');
+    }
     const rawUrl = req.url ?? '/';
     if (rawUrl.length > maxUrlLength) return refuse(res, 414, `The request target is longer than ${maxUrlLength} characters.`);
     const [rawPath, query] = splitTarget(rawUrl);

@@ -370,6 +370,19 @@ describe('HTTP front end: protocol edge cases', () => {
     }
     assert.equal(calls, 0);
   });
+
+  it('answers 400 and closes when chunked is not the final transfer coding (RFC 9112 6.3), without calling the app', async () => {
+    let calls = 0;
+    const server = await serve((environ, start) => {
+      calls++;
+      return readAll(environ, start);
+    });
+    for (const coding of ['identity', 'gzip', 'chunked, gzip']) {
+      const reply = await rawExchange(server.port, `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ${coding}\r\n\r\nhello`);
+      assert.match(reply, /^HTTP\/1\.1 400 Bad Request\r\n[^]*Connection: close\r\n/i, coding);
+    }
+    assert.equal(calls, 0);
+  });
 });
 
 export type { Environ };
