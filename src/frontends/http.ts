@@ -213,6 +213,8 @@ export function createRequestListener(app: Application, options: HttpServerOptio
     };
     if (scheme === 'https') environ.HTTPS = 'on';
     addRequestHeaders(environ, req.rawHeaders, errors);
+    // Duplicates were joined with ", ": a proxy and the app could each believe a different Host.
+    if (environ.HTTP_HOST?.includes(',')) return refuse(res, 400, 'The request has more than one Host header.');
     if (environ.CONTENT_LENGTH !== undefined && Number(environ.CONTENT_LENGTH) > maxBodySize) {
       return refuse(res, 413, `The request body is larger than the limit of ${maxBodySize} bytes.`);
     }

@@ -383,6 +383,17 @@ describe('HTTP front end: protocol edge cases', () => {
     }
     assert.equal(calls, 0);
   });
+
+  it('answers 400 to a request with two Host headers (RFC 9112 3.2), without calling the app', async () => {
+    let calls = 0;
+    const server = await serve((environ, start) => {
+      calls++;
+      return readAll(environ, start);
+    });
+    const reply = await rawExchange(server.port, 'GET / HTTP/1.1\r\nHost: good.test\r\nHost: evil.test\r\n\r\n');
+    assert.match(reply, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.equal(calls, 0);
+  });
 });
 
 export type { Environ };
