@@ -101,6 +101,7 @@ class NodeResponse implements ResponseTarget, ClientState {
   bytes = 0;
   status = 0;
   private goneListeners: (() => void)[] | undefined;
+  private drained: Promise<void> | undefined;
 
   constructor(private readonly res: ServerResponse) {
     res.once('close', () => {
@@ -124,15 +125,18 @@ class NodeResponse implements ResponseTarget, ClientState {
   write(chunk: Uint8Array): void | Promise<void> {
     this.bytes += chunk.length;
     if (this.res.write(chunk)) return;
-    return new Promise((resolve) => {
+    // One wait shared by every write until the drain: an app need not await write(), and
+    // a listener pair per call would pile up on the response.
+    return (this.drained ??= new Promise((resolve) => {
       const done = () => {
         this.res.off('drain', done);
         this.res.off('close', done);
+        this.drained = undefined;
         resolve();
       };
       this.res.on('drain', done);
       this.res.on('close', done);
-    });
+    }));
   }
 
   end(last?: Uint8Array): void {

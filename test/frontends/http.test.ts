@@ -394,6 +394,25 @@ describe('HTTP front end: protocol edge cases', () => {
     assert.match(reply, /^HTTP\/1\.1 400 Bad Request\r\n/);
     assert.equal(calls, 0);
   });
+
+  it('lets an app call write() many times without awaiting it, without piling up listeners', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const server = await serve((_, start) => {
+        const write = start('200 OK', [['Content-Type', 'application/octet-stream']]);
+        for (let i = 0; i < 40; i++) void write(Buffer.alloc(64 * 1024, 97));
+        return [];
+      });
+      const res = await fetchRaw(`${server.url}/`);
+      assert.equal(res.body.length, 40 * 64 * 1024);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(warnings, []);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
 });
 
 export type { Environ };
