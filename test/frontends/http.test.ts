@@ -343,4 +343,76 @@ describe('HTTP front end: HTTPS and shutdown', () => {
   });
 });
 
+describe('HTTP front end: protocol edge cases', () => {
+  const readAll: Application = async (environ, start) => {
+    let size = 0;
+    for await (const chunk of environ['tsgi.input']) size += chunk.length;
+    start('200 OK', [['Content-Type', 'text/plain']]);
+    return [`read ${size} of ${environ.PATH_INFO}`];
+  };
+
+  it('ignores Expect: 100-continue from an HTTP/1.0 client (RFC 9110 10.1.1)', async () => {
+    const server = await serve(readAll);
+    const reply = await rawExchange(server.port, 'POST /old HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc');
+    assert.doesNotMatch(reply, /100 Continue/);
+    assert.match(reply, /^HTTP\/1\.1 200 OK[^]*read 3 of \/old$/);
+  });
+
+  it('answers 505 to request lines that claim a version other than HTTP/1.x, without calling the app', async () => {
+    let calls = 0;
+    const server = await serve((environ, start) => {
+      calls++;
+      return readAll(environ, start);
+    });
+    for (const version of ['HTTP/2.0', 'HTTP/0.9']) {
+      const reply = await rawExchange(server.port, `GET / ${version}\r\nHost: x\r\n\r\n`);
+      assert.match(reply, /^HTTP\/1\.1 505 HTTP Version Not Supported\r\n/, version);
+    }
+    assert.equal(calls, 0);
+  });
+
+  it('answers 400 and closes when chunked is not the final transfer coding (RFC 9112 6.3), without calling the app', async () => {
+    let calls = 0;
+    const server = await serve((environ, start) => {
+      calls++;
+      return readAll(environ, start);
+    });
+    for (const coding of ['identity', 'gzip', 'chunked, gzip']) {
+      const reply = await rawExchange(server.port, `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ${coding}\r\n\r\nhello`);
+      assert.match(reply, /^HTTP\/1\.1 400 Bad Request\r\n[^]*Connection: close\r\n/i, coding);
+    }
+    assert.equal(calls, 0);
+  });
+
+  it('answers 400 to a request with two Host headers (RFC 9112 3.2), without calling the app', async () => {
+    let calls = 0;
+    const server = await serve((environ, start) => {
+      calls++;
+      return readAll(environ, start);
+    });
+    const reply = await rawExchange(server.port, 'GET / HTTP/1.1\r\nHost: good.test\r\nHost: evil.test\r\n\r\n');
+    assert.match(reply, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.equal(calls, 0);
+  });
+
+  it('lets an app call write() many times without awaiting it, without piling up listeners', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const server = await serve((_, start) => {
+        const write = start('200 OK', [['Content-Type', 'application/octet-stream']]);
+        for (let i = 0; i < 40; i++) void write(Buffer.alloc(64 * 1024, 97));
+        return [];
+      });
+      const res = await fetchRaw(`${server.url}/`);
+      assert.equal(res.body.length, 40 * 64 * 1024);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(warnings, []);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+});
+
 export type { Environ };
