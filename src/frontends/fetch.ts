@@ -56,7 +56,7 @@ export function toFetchHandler(app: Application, options: ToFetchOptions = {}): 
       if (!(error instanceof HttpError)) throw error;
       return new Response(error.message + '\n', { status: error.status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
     }
-    const target = new StreamTarget(request.method === 'HEAD', options.highWaterMark ?? 64 * 1024, environ['tsgi.errors']);
+    const target = new StreamTarget(request.method === 'HEAD', options.highWaterMark ?? 64 * 1024);
     const client = target.client;
     if (request.signal.aborted) client.leave();
     else request.signal.addEventListener('abort', () => client.leave(), { once: true });
@@ -164,7 +164,6 @@ class StreamTarget implements ResponseTarget {
   constructor(
     private readonly isHead: boolean,
     private readonly highWaterMark: number,
-    private readonly errors: ErrorStream,
   ) {
     this.response = new Promise((resolve, reject) => {
       this.resolve = resolve;
@@ -175,11 +174,6 @@ class StreamTarget implements ResponseTarget {
 
   sendHead(status: number, reason: string, headerList: HeaderList): void {
     this.answered = true;
-    if (status < 200 || status > 599) {
-      this.errors.write(`tsgi: status ${status} cannot travel in a Fetch Response; answering 502\n`);
-      this.resolve(new Response(`The application answered with status ${status}, which a Fetch Response cannot carry.\n`, { status: 502 }));
-      return;
-    }
     const headers = new Headers();
     for (const [name, value] of headerList) headers.append(name, value);
     if (this.isHead || NULL_BODY_STATUSES.has(status)) {

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { fromFetchHandler, fromNodeListener } from '../../src/frontends/fetch.js';
 import { makeServer, type HttpServer } from '../../src/frontends/http.js';
 import type { Application } from '../../src/types.js';
+import { validator, type ValidatedApplication } from '../../src/validate.js';
 import { expressApp, honoApp } from '../helpers/fetch-apps.js';
 import { fetchRaw } from '../helpers/http-client.js';
 import { collectingErrors } from '../helpers/recording-target.js';
@@ -62,10 +63,14 @@ const frameworkApps: Record<'hono' | 'express', () => Application> = {
 for (const framework of ['hono', 'express'] as const) {
   describe(`${framework} served by tsgi over HTTP`, () => {
     let server: HttpServer;
+    const app = validator(frameworkApps[framework]());
     before(async () => {
-      server = await makeServer('127.0.0.1', 0, frameworkApps[framework](), { accessLog: false, errors: collectingErrors() });
+      server = await makeServer('127.0.0.1', 0, app, { accessLog: false, errors: collectingErrors() });
     });
-    after(() => server.close());
+    after(async () => {
+      await server.close();
+      app.assertClean();
+    });
     sharedChecks(framework, () => server.url, '');
   });
 }

@@ -1,17 +1,25 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import express from 'express';
 import { fromNodeListener, toFetchHandler, type TsgiIncomingMessage } from '../../src/frontends/fetch.js';
 import type { Chunk } from '../../src/types.js';
+import { validator, type ValidatedApplication } from '../../src/validate.js';
 import { collectingErrors } from '../helpers/recording-target.js';
 import { settle, streamOf } from '../helpers/fetch-streams.js';
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => unknown;
 
-/** Serves a listener through the TSGI adapter and answers one Request with it. */
+const validated: ValidatedApplication[] = [];
+after(() => {
+  for (const app of validated) app.assertClean();
+});
+
+/** Serves a listener through the TSGI adapter (checked by the validator) and answers one Request with it. */
 function through(listener: Listener, request: Request, info = { remoteAddress: '198.51.100.7', remotePort: 4000 }): Promise<Response> {
-  return toFetchHandler(fromNodeListener(listener), { errors: collectingErrors() })(request, info);
+  const app = validator(fromNodeListener(listener));
+  validated.push(app);
+  return toFetchHandler(app, { errors: collectingErrors() })(request, info);
 }
 
 describe('fromNodeListener: the request', () => {
@@ -23,6 +31,7 @@ describe('fromNodeListener: the request', () => {
         remoteAddress: req.socket.remoteAddress, remotePort: req.socket.remotePort,
         pathInfo: (req as TsgiIncomingMessage).environ.PATH_INFO,
       };
+      res.setHeader('Content-Type', 'text/plain');
       res.end('ok');
     }, new Request('http://site.test:8080/a%20b/c?x=1&y=%20', { headers: { 'x-custom': 'v' } }));
     assert.equal(await response.text(), 'ok');
@@ -41,7 +50,7 @@ describe('fromNodeListener: the request', () => {
         parts.push(chunk.toString());
         sendMore();
       });
-      req.on('end', () => res.end(`${req.headers['transfer-encoding']} ${parts.join('|')}`));
+      req.on('end', () => res.writeHead(200, { 'Content-Type': 'text/plain' }).end(`${req.headers['transfer-encoding']} ${parts.join('|')}`));
     }, new Request('http://h/up', { method: 'POST', body: streamOf(async function* () {
       yield 'one';
       await more;
@@ -56,6 +65,7 @@ describe('fromNodeListener: the request', () => {
       req.on('error', (error) => {
         failure = error.message;
         res.statusCode = 400;
+        res.setHeader('Content-Type', 'text/plain');
         res.end('bad body');
       });
       req.resume();
@@ -112,6 +122,7 @@ describe('fromNodeListener: the response', () => {
     let refused = 0;
     const response = await through((_req, res) => {
       const block = Buffer.alloc(16 * 1024, 7);
+      res.setHeader('Content-Type', 'application/octet-stream');
       const pump = (): void => {
         while (writes < 64) {
           writes++;
@@ -137,6 +148,7 @@ describe('fromNodeListener: the response', () => {
     const response = await through((req, res) => {
       req.on('aborted', () => events.push('req aborted'));
       res.on('close', () => events.push(`res close, finished=${res.writableFinished}`));
+      res.setHeader('Content-Type', 'text/plain');
       res.write('first');
     }, new Request('http://h/', { method: 'POST', body: streamOf(async function* () {
       yield 'x';
@@ -175,6 +187,7 @@ describe('fromNodeListener: failures', () => {
 
   it('cuts the body short when the listener destroys the response half way', async () => {
     const response = await through((_req, res) => {
+      res.setHeader('Content-Type', 'text/plain');
       res.write('partial');
       setImmediate(() => res.destroy(new Error('gave up')));
     }, new Request('http://h/'));
