@@ -151,12 +151,18 @@ class FetchClient implements ClientState {
   }
 }
 
-/** Turns the engine's head and writes into a Response whose body is a ReadableStream with backpressure. */
+/**
+ * Turns the engine's head and writes into a Response. A body that is complete when the head
+ * goes out (the usual array body) becomes a plain bytes Response; anything else streams
+ * through a ReadableStream with backpressure. The engine always follows the head at once
+ * with a write, the end or an abort, so the Response is never held back.
+ */
 class StreamTarget implements ResponseTarget {
   readonly client = new FetchClient();
   readonly response: Promise<Response>;
   private resolve!: (response: Response) => void;
   private reject!: (error: unknown) => void;
+  private head: { status: number; statusText: string; headers: Headers } | undefined;
   private answered = false;
   private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   private wakeWriter: (() => void) | undefined;
@@ -173,27 +179,14 @@ class StreamTarget implements ResponseTarget {
   }
 
   sendHead(status: number, reason: string, headerList: HeaderList): void {
-    this.answered = true;
     const headers = new Headers();
     for (const [name, value] of headerList) headers.append(name, value);
-    if (this.isHead || NULL_BODY_STATUSES.has(status)) {
-      this.resolve(new Response(null, { status, statusText: reason, headers }));
-      return;
-    }
-    const body = new ReadableStream<Uint8Array>(
-      {
-        start: (controller) => {
-          this.controller = controller;
-        },
-        pull: () => this.releaseWriter(),
-        cancel: () => this.client.leave(),
-      },
-      { highWaterMark: this.highWaterMark, size: (chunk) => chunk.byteLength },
-    );
-    this.resolve(new Response(body, { status, statusText: reason, headers }));
+    this.head = { status, statusText: reason, headers };
+    if (this.isHead || NULL_BODY_STATUSES.has(status)) this.answer(null);
   }
 
   write(chunk: Uint8Array): void | Promise<void> {
+    if (!this.answered) this.answer(this.openStream());
     const controller = this.controller;
     if (!controller || this.client.gone) return;
     controller.enqueue(chunk);
@@ -204,6 +197,10 @@ class StreamTarget implements ResponseTarget {
   }
 
   end(last?: Uint8Array): void {
+    if (!this.answered) {
+      this.answer(last ?? null);
+      return;
+    }
     const controller = this.controller;
     if (!controller || this.client.gone) return;
     if (last) controller.enqueue(last);
@@ -211,12 +208,31 @@ class StreamTarget implements ResponseTarget {
   }
 
   abort(error: unknown): void {
+    if (!this.answered) this.answer(this.openStream());
     if (this.controller && !this.client.gone) this.controller.error(error);
   }
 
   /** The engine gave up without a head: only when the client went away first. */
   settleIfUnanswered(): void {
     if (!this.answered) this.reject(new DOMException('the request was aborted before the application answered', 'AbortError'));
+  }
+
+  private answer(body: ReadableStream<Uint8Array> | Uint8Array | null): void {
+    this.answered = true;
+    this.resolve(new Response(body, this.head));
+  }
+
+  private openStream(): ReadableStream<Uint8Array> {
+    return new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.controller = controller;
+        },
+        pull: () => this.releaseWriter(),
+        cancel: () => this.client.leave(),
+      },
+      { highWaterMark: this.highWaterMark, size: (chunk) => chunk.byteLength },
+    );
   }
 
   private releaseWriter(): void {
