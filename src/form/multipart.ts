@@ -357,6 +357,7 @@ export class MultipartParser {
   }
 
   #finishAtEof(): void {
+    if (this.#done === 1) return;
     if (this.#state === State.Preamble) {
       throw new FormError('BAD_BOUNDARY', this.#bytes === 0
         ? 'multipart body is empty'
