@@ -47,3 +47,25 @@ export function checkEncoding(encoding: string): void {
     throw new RangeError(`unknown encoding: ${encoding}`);
   }
 }
+
+// Python's repr() of a str: error messages and FieldStorage.repr() quote values the way Python does.
+
+export const ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+export function quoteFor(text: string): string {
+  return text.includes("'") && !text.includes('"') ? '"' : "'";
+}
+
+/** `repr(str)`: printable characters as they are, the rest escaped. */
+export function reprString(text: string): string {
+  const quote = quoteFor(text);
+  let out = quote;
+  for (const ch of text) {
+    const c = ch.codePointAt(0)!;
+    if (ESCAPES[ch]) out += ESCAPES[ch];
+    else if (ch === quote) out += '\\' + ch;
+    else if (c < 0x20 || (c >= 0x7f && c <= 0xa0) || c === 0xad) out += '\\x' + c.toString(16).padStart(2, '0');
+    else out += ch;
+  }
+  return out + quote;
+}

@@ -4,11 +4,10 @@
  * Python way); `await FieldStorage.from(environ)` reads `tsgi.input` (any front end).
  */
 import type { DecodeErrors } from './charset.js';
-import { decodeBytes } from './charset.js';
+import { decodeBytes, ESCAPES, quoteFor, reprString } from './charset.js';
 import { feedAsync, feedSync, FormReader, type FormEnviron, type FormOptions } from './form-reader.js';
 import type { HeaderParams } from './header.js';
 import type { PartInfo } from './multipart.js';
-import { reprString, reprValue } from './repr.js';
 import type { UploadFile } from './upload-file.js';
 
 export type { FormOptions, FormEnviron } from './form-reader.js';
@@ -217,5 +216,93 @@ export class FieldStorage implements Iterable<string> {
 
   [Symbol.dispose](): void {
     this.close();
+  }
+}
+
+// Python's repr() for the values a form holds, so print_form-style output matches Python's.
+
+/** `repr(bytes)`: b'...' with non-ASCII and controls as \xNN. */
+function reprBytes(bytes: Uint8Array): string {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  const quote = quoteFor(text);
+  let out = 'b' + quote;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    const c = text.charCodeAt(i);
+    if (ESCAPES[ch]) out += ESCAPES[ch];
+    else if (ch === quote) out += '\\' + ch;
+    else if (c < 0x20 || c >= 0x7f) out += '\\x' + c.toString(16).padStart(2, '0');
+    else out += ch;
+  }
+  return out + quote;
+}
+
+/** `repr()` of a form value: None, str, bytes, or a list of items with their own repr(). */
+function reprValue(value: unknown): string {
+  if (value === null || value === undefined) return 'None';
+  if (typeof value === 'string') return reprString(value);
+  if (value instanceof Uint8Array) return reprBytes(value);
+  if (Array.isArray(value)) return `[${value.map(reprValue).join(', ')}]`;
+  if (typeof value === 'object' && 'repr' in value && typeof value.repr === 'function') return String(value.repr());
+  return String(value);
+}
+
+// Python's module-level cgi.parse() and cgi.parse_multipart().
+
+/** Values by name: text for fields, bytes for files. */
+export type ParsedForm = Record<string, (string | Buffer)[]>;
+
+function collect(form: FieldStorage): ParsedForm {
+  const out: ParsedForm = Object.create(null);
+  if (form.list === null) return out;
+  for (const item of form.list) {
+    if (item.name === null) continue;
+    const value = item.value;
+    if (typeof value === 'string' || Buffer.isBuffer(value)) (out[item.name] ??= []).push(value);
+  }
+  return out;
+}
+
+/**
+ * Parses the current request's form (query string and body) into name → values, synchronously,
+ * like Python's `cgi.parse()`. Unlike Python it never writes QUERY_STRING back into the environ.
+ */
+export function parse(options: FieldStorageOptions = {}): ParsedForm {
+  const form = new FieldStorage(options);
+  try {
+    if (form.list === null) {
+      // A body that is not a form: the query string alone, as Python does.
+      const environ = options.environ ?? process.env;
+      return collect(new FieldStorage({ ...options, environ: { REQUEST_METHOD: 'GET', QUERY_STRING: environ['QUERY_STRING'] } }));
+    }
+    return collect(form);
+  } finally {
+    form.close();
+  }
+}
+
+/** Python's `pdict`: the boundary (text or bytes) and optionally the body length. */
+export interface MultipartParams {
+  boundary: string | Uint8Array;
+  'CONTENT-LENGTH'?: string | number;
+}
+
+/**
+ * Parses a multipart/form-data body into name → values, like Python's `cgi.parse_multipart()`.
+ * The boundary may be text (Python 3 required bytes, bpo-40034).
+ */
+export function parseMultipart(input: Uint8Array | number, pdict: MultipartParams, options: FormOptions = {}): ParsedForm {
+  const boundary = typeof pdict.boundary === 'string' ? pdict.boundary : Buffer.from(pdict.boundary).toString('latin1');
+  const environ: Record<string, string> = {
+    REQUEST_METHOD: 'POST',
+    CONTENT_TYPE: `multipart/form-data; boundary="${boundary.replace(/["\\]/g, '\\$&')}"`,
+  };
+  if (pdict['CONTENT-LENGTH'] !== undefined) environ['CONTENT_LENGTH'] = String(pdict['CONTENT-LENGTH']);
+  else if (typeof input !== 'number') environ['CONTENT_LENGTH'] = String(input.length);
+  const form = new FieldStorage({ ...options, environ, input });
+  try {
+    return collect(form);
+  } finally {
+    form.close();
   }
 }

@@ -3,13 +3,12 @@
  * parser runs and where the query string goes. One reader serves both the synchronous (fd 0)
  * and the asynchronous (`tsgi.input`) ways in.
  */
-import { readSync } from 'node:fs';
 import { checkEncoding, type DecodeErrors } from './charset.js';
 import { FormError } from './errors.js';
 import { FieldStorage, MiniFieldStorage, type FormItem } from './field-storage.js';
 import { parseHeader } from './header.js';
 import { MultipartParser, type MultipartHandlers } from './multipart.js';
-import { UploadFile, type UploadFileOptions } from './upload-file.js';
+import { readFdSync, UploadFile, type UploadFileOptions } from './upload-file.js';
 import { parseQsl, UrlencodedParser, type UrlencodedOptions } from './urlencoded.js';
 
 /** CGI variables (process.env or a TSGI environ). */
@@ -286,7 +285,7 @@ export function feedSync(reader: FormReader, input: number | Uint8Array | string
 function readRetrying(fd: number, buffer: Buffer, length: number): number {
   for (;;) {
     try {
-      return readSync(fd, buffer, 0, length, null);
+      return readFdSync(fd, buffer, 0, length, null);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'EOF') return 0;

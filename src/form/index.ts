@@ -1,8 +1,8 @@
 // tsgi/form: Python's cgi form parsing. Imports nothing heavy: a CGI script pays for it on every request.
 export { FieldStorage, MiniFieldStorage } from './field-storage.js';
 export type { FieldStorageOptions, FormItem, FieldValue, FormOptions, FormEnviron } from './field-storage.js';
-export { parse, parseMultipart } from './functions.js';
-export type { ParsedForm, MultipartParams } from './functions.js';
+export { parse, parseMultipart } from './field-storage.js';
+export type { ParsedForm, MultipartParams } from './field-storage.js';
 export { parseHeader } from './header.js';
 export type { HeaderParams, ParseHeaderOptions } from './header.js';
 export { parseQs, parseQsl, unquote, unquotePlus, UrlencodedParser } from './urlencoded.js';

@@ -2,10 +2,21 @@
  * Where a part's bytes live: in memory up to a threshold, then in a temporary file that is
  * removed by `close()` (or when the process exits, whatever happens first).
  */
-import { closeSync, createReadStream, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { createRequire } from 'node:module';
+import type { Readable } from 'node:stream';
+
+// Built-ins are loaded with require: an ESM import of node:fs or node:stream builds a module
+// facade that costs milliseconds, paid by every CGI request (node:module's facade is small).
+const require = createRequire(import.meta.url);
+const builtin = {
+  fs: require('node:fs') as typeof import('node:fs'),
+  os: (): typeof import('node:os') => require('node:os'),
+  stream: (): typeof import('node:stream') => require('node:stream'),
+};
+const { closeSync, createReadStream, openSync, readSync, unlinkSync, writeSync } = builtin.fs;
+
+/** `fs.readSync`, shared with the reader of fd 0 so the form module loads node:fs once, cheaply. */
+export const readFdSync = readSync;
 
 const liveTempFiles = new Set<string>();
 let exitHookInstalled = false;
@@ -28,7 +39,7 @@ function createTempFile(dir: string): { fd: number; path: string } {
     process.once('exit', removeLeftovers);
   }
   for (let attempt = 0; ; attempt++) {
-    const path = join(dir, `tsgi-upload-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 10)}`);
+    const path = `${dir.replace(/[\\/]$/, '')}/tsgi-upload-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 10)}`;
     try {
       const fd = openSync(path, 'wx+', 0o600);
       liveTempFiles.add(path);
@@ -96,7 +107,7 @@ export class UploadFile {
   }
 
   #spill(): void {
-    const { fd, path } = createTempFile(this.#tempDir ?? tmpdir());
+    const { fd, path } = createTempFile(this.#tempDir ?? builtin.os().tmpdir());
     this.#fd = fd;
     this.#path = path;
     let at = 0;
@@ -161,7 +172,7 @@ export class UploadFile {
   stream(): Readable {
     if (this.#closed) throw new Error('I/O operation on closed file');
     if (this.#path !== null) return createReadStream(this.#path, { start: 0, end: Math.max(0, this.#size - 1) });
-    return Readable.from([this.#inMemory()], { objectMode: false });
+    return builtin.stream().Readable.from([this.#inMemory()], { objectMode: false });
   }
 
   /** Frees the memory, closes and removes the temporary file. Safe to call twice. */

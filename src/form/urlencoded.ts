@@ -2,7 +2,7 @@
  * application/x-www-form-urlencoded and query strings: Python's `urllib.parse.parse_qsl` /
  * `parse_qs` semantics, plus a push parser for bodies that arrive in chunks.
  */
-import { checkEncoding, decodeBytes, type DecodeErrors } from './charset.js';
+import { checkEncoding, decodeBytes, reprString, type DecodeErrors } from './charset.js';
 import { FormError } from './errors.js';
 
 export interface UrlencodedOptions {
@@ -18,23 +18,6 @@ export interface UrlencodedOptions {
   maxNumFields?: number;
   /** What separates fields. Default '&' alone: ';' does not split (CVE-2021-23336). */
   separator?: string;
-}
-
-/** Python's `%r` of a str, enough for error messages. */
-function pyQuote(s: string): string {
-  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
-  let out = quote;
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (ch === '\\') out += '\\\\';
-    else if (ch === quote) out += '\\' + ch;
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else if (c < 0x20 || c === 0x7f) out += '\\x' + c.toString(16).padStart(2, '0');
-    else out += ch;
-  }
-  return out + quote;
 }
 
 function checkSeparator(separator: string): void {
@@ -92,7 +75,7 @@ function parsePiece(piece: string, options: UrlencodedOptions): [string, string]
   let rawName: string;
   let rawValue: string;
   if (eq < 0) {
-    if (options.strictParsing) throw new FormError('BAD_FIELD', `bad query field: ${pyQuote(piece)}`);
+    if (options.strictParsing) throw new FormError('BAD_FIELD', `bad query field: ${reprString(piece)}`);
     if (!options.keepBlankValues) return null;
     rawName = piece;
     rawValue = '';
