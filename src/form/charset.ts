@@ -38,6 +38,12 @@ export function decodeBytes(bytes: Uint8Array, encoding = 'utf-8', errors: Decod
   }
 }
 
+/** Decodes `buf[start..end)` without making a view first (the common case on hot paths). */
+export function decodeRange(buf: Buffer, start: number, end: number, encoding = 'utf-8', errors: DecodeErrors = 'replace'): string {
+  if (errors === 'replace' && isUtf8(encoding)) return buf.toString('utf8', start, end);
+  return decodeBytes(buf.subarray(start, end), encoding, errors);
+}
+
 /** Checks an encoding name early, so a typo fails at the call and not on the first non-ASCII byte. */
 export function checkEncoding(encoding: string): void {
   if (isUtf8(encoding) || isLatin1(encoding)) return;

@@ -6,7 +6,7 @@
 import type { DecodeErrors } from './charset.js';
 import { decodeBytes, ESCAPES, quoteFor, reprString } from './charset.js';
 import { feedAsync, feedSync, FormReader, type FormEnviron, type FormOptions } from './form-reader.js';
-import type { HeaderParams } from './header.js';
+import { newRecord, type HeaderParams } from './header.js';
 import type { PartInfo } from './multipart.js';
 import type { UploadFile } from './upload-file.js';
 
@@ -26,6 +26,8 @@ export interface FieldStorageOptions extends FormOptions {
 }
 
 const PART = Symbol('part');
+/** The empty, frozen parameters and headers of items that have none. */
+const NO_PARAMS: Record<string, string> = Object.freeze(newRecord());
 
 /** A field from a query string or urlencoded body: just a name and a text value. */
 export class MiniFieldStorage {
@@ -33,10 +35,10 @@ export class MiniFieldStorage {
   readonly list = null;
   readonly file = null;
   readonly type = null;
-  readonly typeOptions: HeaderParams = Object.create(null);
+  readonly typeOptions: HeaderParams = NO_PARAMS;
   readonly disposition = null;
-  readonly dispositionOptions: HeaderParams = Object.create(null);
-  readonly headers: Record<string, string> = Object.create(null);
+  readonly dispositionOptions: HeaderParams = NO_PARAMS;
+  readonly headers: Record<string, string> = NO_PARAMS;
 
   constructor(readonly name: string, readonly value: string) {}
 
@@ -61,12 +63,12 @@ export class FieldStorage implements Iterable<string> {
   filename: string | null = null;
   /** Content type without parameters. */
   type = 'text/plain';
-  typeOptions: HeaderParams = Object.create(null);
+  typeOptions: HeaderParams = NO_PARAMS;
   /** Content-Disposition without parameters ('' when absent). */
   disposition = '';
-  dispositionOptions: HeaderParams = Object.create(null);
+  dispositionOptions: HeaderParams = NO_PARAMS;
   /** Headers by lower-cased name. */
-  headers: Record<string, string> = Object.create(null);
+  headers: Record<string, string> = NO_PARAMS;
   /** The items of a form or nested multipart part; null for a leaf part or a non-form body. */
   list: FormItem[] | null = null;
   /** The content of a leaf part or a non-form body; null otherwise. */
@@ -253,7 +255,7 @@ function reprValue(value: unknown): string {
 export type ParsedForm = Record<string, (string | Buffer)[]>;
 
 function collect(form: FieldStorage): ParsedForm {
-  const out: ParsedForm = Object.create(null);
+  const out = newRecord<(string | Buffer)[]>();
   if (form.list === null) return out;
   for (const item of form.list) {
     if (item.name === null) continue;

@@ -6,7 +6,7 @@
 import { checkEncoding, type DecodeErrors } from './charset.js';
 import { FormError } from './errors.js';
 import { FieldStorage, MiniFieldStorage, type FormItem } from './field-storage.js';
-import { parseHeader } from './header.js';
+import { newRecord, parseHeader } from './header.js';
 import { MultipartParser, type MultipartHandlers } from './multipart.js';
 import { readFdSync, UploadFile, type UploadFileOptions } from './upload-file.js';
 import { parseQsl, UrlencodedParser, type UrlencodedOptions } from './urlencoded.js';
@@ -83,7 +83,7 @@ export class FormReader {
     form.errors = options.errors ?? 'replace';
     const method = (envString(environ, 'REQUEST_METHOD') ?? 'GET').toUpperCase();
     const query = envString(environ, 'QUERY_STRING');
-    const headers: Record<string, string> = Object.create(null);
+    const headers = newRecord();
     form.headers = headers;
 
     if (method === 'GET' || method === 'HEAD') {

@@ -6,6 +6,17 @@
 /** Parameters of a header value: lower-cased names, unquoted values. */
 export type HeaderParams = Record<string, string>;
 
+// Objects made by `new Dict()` have a prototype without Object.prototype in its chain, so a
+// name like `__proto__` or `constructor` is just a key; unlike Object.create(null) they stay
+// in V8's fast mode, which matters with thousands of parts.
+const Dict = function Dict() {} as unknown as new () => Record<string, string>;
+Dict.prototype = Object.freeze(Object.create(null));
+
+/** A new, empty record with no inherited keys. */
+export function newRecord<V = string>(): Record<string, V> {
+  return new Dict() as Record<string, V>;
+}
+
 export interface ParseHeaderOptions {
   /**
    * Decode RFC 2231 / 5987 extended parameters (`name*=charset'lang'%XX`, `name*0=`, ...)
@@ -23,7 +34,7 @@ export interface ParseHeaderOptions {
 export function parseHeader(line: string, options: ParseHeaderOptions = {}): [string, HeaderParams] {
   const pieces = splitParams(line);
   const key = (pieces[0] ?? '').trim();
-  const params: HeaderParams = Object.create(null);
+  const params: HeaderParams = newRecord();
   let extended = false;
   for (let i = 1; i < pieces.length; i++) {
     const piece = pieces[i]!;

@@ -7,9 +7,9 @@
  * holds back at most one delimiter's length across a chunk split, so memory stays bounded
  * whatever the shape of the data (no newlines, CR/LF floods, tiny parts).
  */
-import { decodeBytes, type DecodeErrors } from './charset.js';
+import { decodeRange, type DecodeErrors } from './charset.js';
 import { FormError } from './errors.js';
-import { parseHeader, type HeaderParams } from './header.js';
+import { newRecord, parseHeader, type HeaderParams } from './header.js';
 
 /** A part's header block, parsed. */
 export interface PartInfo {
@@ -32,8 +32,12 @@ export interface PartInfo {
 export interface MultipartHandlers {
   /** A part's headers are complete. */
   onPartBegin?(part: PartInfo): void;
-  /** Body bytes of the current part: a view that is only valid during the call. */
-  onPartData?(data: Uint8Array): void;
+  /**
+   * Body bytes of the current part: a view that is only valid during the call. `last` is true
+   * when the part's delimiter follows, so a part that arrives whole in one call can be decoded
+   * without a copy.
+   */
+  onPartData?(data: Buffer, last: boolean): void;
   /**
    * The current part ended: complete is false when the body stopped inside it. During the call
    * `done` is already 1 when this part was the last one.
@@ -278,7 +282,7 @@ export class MultipartParser {
 
   #delimiter(buf: Buffer, p: number, dataEnd: number, tail: { kind: 'next' | 'last'; end: number }): number {
     const inBody = this.#state === State.Body;
-    if (inBody) this.#emit(buf, p, dataEnd);
+    if (inBody) this.#emit(buf, p, dataEnd, true);
     if (tail.kind === 'last') {
       this.#state = State.Epilogue;
       this.#done = 1;
@@ -295,14 +299,14 @@ export class MultipartParser {
     return tail.end;
   }
 
-  #emit(buf: Buffer, start: number, end: number): void {
+  #emit(buf: Buffer, start: number, end: number, last = false): void {
     if (end <= start || this.#state !== State.Body) return;
     this.#partSize += end - start;
     if (this.#partSize > this.#partLimit) {
       const code = this.#partLimitName === 'maxFileSize' ? 'FILE_TOO_LARGE' : 'FIELD_TOO_LARGE';
       throw new FormError(code, `part larger than ${this.#partLimit} bytes (${this.#partLimitName})`);
     }
-    this.#handlers.onPartData?.(buf.subarray(start, end));
+    this.#handlers.onPartData?.(buf.subarray(start, end), last);
   }
 
   /** Reads header lines from `p`; returns where the body starts, or -1 when more bytes are needed. */
@@ -331,7 +335,7 @@ export class MultipartParser {
 
   #decodeLine(buf: Buffer, start: number, end: number): string {
     if (end > start && buf[end - 1] === CR) end--;
-    return decodeBytes(buf.subarray(start, end), this.#encoding, this.#errors);
+    return decodeRange(buf, start, end, this.#encoding, this.#errors);
   }
 
   #beginPart(): void {
@@ -374,6 +378,9 @@ export class MultipartParser {
   }
 }
 
+/** Shared by parts without parameters; frozen so one part cannot change another's. */
+const EMPTY: HeaderParams = Object.freeze(newRecord());
+
 /** Turns header lines (without line endings) into a PartInfo. Folded lines continue the previous header. */
 export function parsePartHeaders(lines: string[]): PartInfo {
   const rawHeaders: [string, string][] = [];
@@ -387,20 +394,22 @@ export function parsePartHeaders(lines: string[]): PartInfo {
     if (colon <= 0) {
       throw new FormError('MALFORMED', `part header line without a name and colon: ${JSON.stringify(line.slice(0, 80))}`);
     }
-    rawHeaders.push([line.slice(0, colon).trim(), line.slice(colon + 1).replace(/^[ \t]+/, '')]);
+    let start = colon + 1;
+    while (start < line.length && (line.charCodeAt(start) === 0x20 || line.charCodeAt(start) === 0x09)) start++;
+    rawHeaders.push([line.slice(0, colon).trim(), line.slice(start)]);
   }
-  const headers: Record<string, string> = Object.create(null);
+  const headers = newRecord();
   for (const [name, value] of rawHeaders) {
     const key = name.toLowerCase();
     if (!(key in headers)) headers[key] = value;
   }
   let disposition = '';
-  let dispositionOptions: HeaderParams = Object.create(null);
+  let dispositionOptions: HeaderParams = EMPTY;
   if (headers['content-disposition'] !== undefined) {
     [disposition, dispositionOptions] = parseHeader(headers['content-disposition']);
   }
   let type = 'text/plain';
-  let typeOptions: HeaderParams = Object.create(null);
+  let typeOptions: HeaderParams = EMPTY;
   if (headers['content-type'] !== undefined) [type, typeOptions] = parseHeader(headers['content-type']);
   return {
     headers,

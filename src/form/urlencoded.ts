@@ -2,8 +2,9 @@
  * application/x-www-form-urlencoded and query strings: Python's `urllib.parse.parse_qsl` /
  * `parse_qs` semantics, plus a push parser for bodies that arrive in chunks.
  */
-import { checkEncoding, decodeBytes, reprString, type DecodeErrors } from './charset.js';
+import { checkEncoding, decodeBytes, decodeRange, reprString, type DecodeErrors } from './charset.js';
 import { FormError } from './errors.js';
+import { newRecord } from './header.js';
 
 export interface UrlencodedOptions {
   /** Keep `a=` and `a` (as `''`) instead of dropping them. Default false. */
@@ -120,7 +121,7 @@ export function parseQs(qs: string, options: UrlencodedOptions = {}): Record<str
 
 /** Groups pairs by name, keeping the order of values. The record has no prototype. */
 export function groupPairs<V>(pairs: Iterable<[string, V]>): Record<string, V[]> {
-  const record: Record<string, V[]> = Object.create(null);
+  const record = newRecord<V[]>();
   for (const [name, value] of pairs) (record[name] ??= []).push(value);
   return record;
 }
@@ -141,6 +142,7 @@ export class UrlencodedParser {
   readonly #onField: (name: string, value: string) => void;
   readonly #options: UrlencodedOptions;
   readonly #separator: Buffer;
+  readonly #separatorText: string;
   readonly #maxNumFields: number;
   readonly #maxFieldSize: number;
   readonly #maxBodySize: number;
@@ -156,6 +158,7 @@ export class UrlencodedParser {
     this.#onField = onField;
     this.#options = options;
     this.#separator = Buffer.from(separator, 'utf8');
+    this.#separatorText = separator;
     this.#maxNumFields = options.maxNumFields ?? Infinity;
     this.#maxFieldSize = options.maxFieldSize ?? 1024 * 1024;
     this.#maxBodySize = options.maxBodySize ?? 16 * 1024 * 1024;
@@ -174,23 +177,30 @@ export class UrlencodedParser {
       throw new FormError('BODY_TOO_LARGE', `urlencoded body larger than ${this.#maxBodySize} bytes (maxBodySize)`);
     }
     let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    let searchFrom = 0;
     if (this.#pending) {
-      searchFrom = Math.max(0, this.#pending.length - this.#separator.length + 1);
       buf = Buffer.concat([this.#pending, buf]);
       this.#pending = null;
     }
+    // Decode everything up to the last separator at once: the separator is ASCII, so no
+    // character straddles it, and one decode is much cheaper than one per field.
+    const last = buf.lastIndexOf(this.#separator);
+    if (last < 0) {
+      if (buf.length > this.#maxFieldSize) this.#tooLarge();
+      this.#pending = Buffer.from(buf);
+      return;
+    }
+    const text = decodeRange(buf, 0, last, this.#options.encoding, this.#options.errors);
+    const separator = this.#separatorText;
     let start = 0;
-    for (let end = buf.indexOf(this.#separator, searchFrom); end >= 0; end = buf.indexOf(this.#separator, start)) {
-      this.#piece(buf, start, end);
-      start = end + this.#separator.length;
+    for (;;) {
+      const end = text.indexOf(separator, start);
+      this.#piece(end < 0 ? text.slice(start) : text.slice(start, end));
+      if (end < 0) break;
+      start = end + separator.length;
     }
-    if (start < buf.length) {
-      if (buf.length - start > this.#maxFieldSize) this.#tooLarge();
-      this.#pending = Buffer.from(buf.subarray(start));
-    } else {
-      this.#pending = Buffer.alloc(0); // a separator ended the chunk: an (empty) piece follows
-    }
+    const rest = last + this.#separator.length;
+    if (buf.length - rest > this.#maxFieldSize) this.#tooLarge();
+    this.#pending = Buffer.from(buf.subarray(rest)); // possibly empty: a field follows the separator
   }
 
   end(): void {
@@ -198,18 +208,18 @@ export class UrlencodedParser {
     this.#ended = true;
     const rest = this.#pending;
     this.#pending = null;
-    if (rest) this.#piece(rest, 0, rest.length);
+    if (rest) this.#piece(decodeRange(rest, 0, rest.length, this.#options.encoding, this.#options.errors));
   }
 
   #tooLarge(): never {
     throw new FormError('FIELD_TOO_LARGE', `urlencoded field larger than ${this.#maxFieldSize} bytes (maxFieldSize)`);
   }
 
-  #piece(buf: Buffer, start: number, end: number): void {
+  #piece(piece: string): void {
     if (++this.#pieces > this.#maxNumFields) throw new FormError('TOO_MANY_FIELDS', 'Max number of fields exceeded');
-    if (end - start > this.#maxFieldSize) this.#tooLarge();
-    const text = decodeBytes(buf.subarray(start, end), this.#options.encoding, this.#options.errors);
-    const pair = parsePiece(text, this.#options);
+    // A UTF-16 unit decoded from UTF-8 came from at most 3 bytes: count bytes only near the limit.
+    if (piece.length * 3 > this.#maxFieldSize && Buffer.byteLength(piece, 'utf8') > this.#maxFieldSize) this.#tooLarge();
+    const pair = parsePiece(piece, this.#options);
     if (pair) this.#onField(pair[0], pair[1]);
   }
 }
