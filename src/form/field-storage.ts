@@ -127,11 +127,6 @@ export class FieldStorage implements Iterable<string> {
     return part;
   }
 
-  /** @internal An empty form, filled by a reader. */
-  static empty(): FieldStorage {
-    return new FieldStorage(PART);
-  }
-
   /**
    * The content: the items for a form, bytes for a file part, text for any other part (decoded
    * with `encoding`). Read from the file on every access, as in Python.
