@@ -130,7 +130,7 @@ async function large(): Promise<void> {
   const big = fileBody(100 * MB);
   const bigChunks = chunked(big);
   console.log(`multipart, one 100 MB file (${(big.length / MB).toFixed(1)} MB body, 64 KiB chunks)`);
-  const large = await compare(5, {
+  const large = await compare(9, {
     'busboy': () => runBusboy(bigChunks),
     '@fastify/busboy': () => runFastify(bigChunks),
     'tsgi MultipartParser': () => tsgiParser(bigChunks, false),
