@@ -6,7 +6,7 @@
  *  4. import cost of tsgi/form in a fresh process, vs `node -e 0` and an empty ES module.
  * Goals (issue 4): >= 1.5x busboy on the large file, ahead on small fields, RSS < 64 MB, import < 5 ms.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -230,6 +230,50 @@ function rss(): void {
   }
 }
 
+/**
+ * A CGI script reading a 1 GB upload from fd 0 with `new FieldStorage()`: the parent pipes the
+ * body in, the child prints its peak RSS.
+ */
+async function rssCgi(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'tsgi-bench-cgi-'));
+  const script = join(dir, 'script.mjs');
+  const formUrl = new URL('../src/form/index.js', import.meta.url).href;
+  writeFileSync(script, [
+    `import { FieldStorage } from ${JSON.stringify(formUrl)};`,
+    'const baseline = process.memoryUsage.rss();',
+    `const form = new FieldStorage({ maxBodySize: 2 ** 31, tempDir: ${JSON.stringify(dir)} });`,
+    "const size = form.get('f').file.size;",
+    'form.close();',
+    'console.log(JSON.stringify({ size, baseline, peakRss: process.resourceUsage().maxRSS * 1024 }));',
+  ].join('\n'));
+  const total = 1024 * MB;
+  const head = Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="f"; filename="huge.bin"\r\n\r\n`);
+  const tail = Buffer.from(`\r\n--${BOUNDARY}--\r\n`);
+  const env = { ...childEnv(), REQUEST_METHOD: 'POST', CONTENT_TYPE, CONTENT_LENGTH: String(head.length + total + tail.length) };
+  const start = process.hrtime.bigint();
+  try {
+    const child = spawn(process.execPath, [script], { env, stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; });
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const block = Buffer.alloc(CHUNK, 0x78);
+    const write = (data: Buffer): Promise<void> | void => {
+      if (!child.stdin.write(data)) return new Promise((resolve) => child.stdin.once('drain', () => resolve()));
+    };
+    await write(head);
+    for (let sent = 0; sent < total; sent += CHUNK) await write(block);
+    await write(tail);
+    child.stdin.end();
+    if ((await exited) !== 0) throw new Error('CGI child failed');
+    const { size, baseline, peakRss } = JSON.parse(out) as { size: number; baseline: number; peakRss: number };
+    if (size !== total) throw new Error(`got ${size} bytes`);
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    console.log(`  ${'CGI script, new FieldStorage() on fd 0'.padEnd(38)} peak RSS ${(peakRss / MB).toFixed(1)} MB (node at start ${(baseline / MB).toFixed(1)} MB; goal < 64 MB), ${(1024 / (ms / 1000)).toFixed(0)} MB/s`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[sorted.length >> 1]!;
@@ -287,6 +331,9 @@ if (process.argv[2] === '--rss') {
   console.log(`load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} on ${(await import('node:os')).availableParallelism()} cores`);
   const only = process.env['FORM_BENCH'];
   for (const name of ['large', 'small', 'urlencoded']) if (!only || only.includes(name)) scenario(name);
-  if (!only || only.includes('rss')) rss();
+  if (!only || only.includes('rss')) {
+    rss();
+    await rssCgi();
+  }
   if (!only || only.includes('import')) importCost();
 }
