@@ -448,6 +448,36 @@ describe('validator: the application side', () => {
   }
 });
 
+describe('validator: middleware between two validators', () => {
+  /** Adds a header and re-yields the inner body; `forwardClose` false is the bug under test. */
+  const tagging = (app: Application, forwardClose: boolean): Application => async (environ, start) => {
+    const body = await app(environ, (status, headers, excInfo) => start(status, [...headers, ['X-Tag', 'on']], excInfo));
+    return {
+      async *[Symbol.asyncIterator]() {
+        for await (const chunk of body) yield chunk;
+      },
+      close: () => (forwardClose ? body.close?.() : undefined),
+    };
+  };
+  const inner = returning(() => ['a', 'b']);
+
+  it('passes a middleware that forwards close()', async () => {
+    const innerChecked = validator(inner);
+    const { checked, target } = await serve(tagging(innerChecked, true));
+    checked.assertClean();
+    innerChecked.assertClean();
+    assert.equal(target.header('X-Tag'), 'on');
+    assert.equal(target.body, 'ab');
+  });
+
+  it('catches a middleware that drops close(), on its inner side', async () => {
+    const innerChecked = validator(inner);
+    const { checked } = await serve(tagging(innerChecked, false));
+    checked.assertClean();
+    assert.throws(() => innerChecked.assertClean(), (error) => assertRule(error, 'server.close'));
+  });
+});
+
 describe('docs/SPEC.md', () => {
   interface Generator {
     extractRules(source: string): { markdown: string; ids: string[]; problems: string[] };
