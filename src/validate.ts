@@ -528,9 +528,14 @@ class Exchange {
     return {
       next: () => {
         this.beforeNext(close);
-        const step = inner.next();
-        this.afterStep(step);
-        return step;
+        try {
+          const step = inner.next();
+          this.afterStep(step);
+          return step;
+        } catch (error) {
+          close.stopped = true;
+          throw error;
+        }
       },
       return: (value?: unknown) => {
         close.returned = true;
@@ -553,6 +558,9 @@ class Exchange {
           const step = await inner.next();
           this.afterStep(step);
           return step;
+        } catch (error) {
+          close.stopped = true;
+          throw error;
         } finally {
           pending = false;
         }
@@ -569,6 +577,8 @@ class Exchange {
 class BodyClose {
   closed = false;
   returned = false;
+  /** next() threw: like `for … of`, a server owes no return() then. */
+  stopped = false;
   private iterated = false;
 
   constructor(
@@ -599,9 +609,9 @@ class BodyClose {
     this.exchange.markClosed();
     const result = this.closeSource();
     /// - `server.return` *(server)* A server that stops iterating before the end calls the
-    ///   iterator's `return()` (as `for … of` and `break` do), so that `finally` blocks in a
-    ///   generator body run, before it calls `close()`.
-    if (this.iterated && !wasEnded && !this.returned) {
+    ///   iterator's `return()` (as `break` in a `for … of` does), so that `finally` blocks in a
+    ///   generator body run, before it calls `close()`. It owes none when `next()` threw.
+    if (this.iterated && !wasEnded && !this.returned && !this.stopped) {
       this.exchange.fail('server.return', 'the server stopped iterating the body early without calling return() on its iterator');
     }
     return result;
