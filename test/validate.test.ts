@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { makeServer } from '../src/frontends/http.js';
 import { runApplication } from '../src/handler.js';
 import type { Application, Body, Chunk, Environ, HeaderList, StartResponse, Write } from '../src/types.js';
 import { setupTestingDefaults } from '../src/util.js';
 import { validator, ValidationError } from '../src/validate.js';
+import { fetchRaw, rawExchange } from './helpers/http-client.js';
 import { collectingErrors, RecordingTarget } from './helpers/recording-target.js';
 
 const root = new URL('../../', import.meta.url);
@@ -486,6 +488,37 @@ describe('validator: middleware between two validators', () => {
     const { checked } = await serve(tagging(innerChecked, false));
     checked.assertClean();
     assert.throws(() => innerChecked.assertClean(), (error) => assertRule(error, 'server.close'));
+  });
+});
+
+describe('validator: behind the HTTP front end', () => {
+  it('finds nothing wrong with real requests, and every body gets closed', async () => {
+    const seen: Record<string, unknown>[] = [];
+    const checked = validator(async (environ, start) => {
+      let size = 0;
+      for await (const chunk of environ['tsgi.input']) size += chunk.length;
+      seen.push({ path: environ.PATH_INFO, uri: environ.REQUEST_URI, size });
+      start('200 OK', TEXT);
+      return (async function* () {
+        yield `${environ.REQUEST_METHOD} ${environ.PATH_INFO} ${size}`;
+      })();
+    });
+    const errors = collectingErrors();
+    const server = await makeServer('127.0.0.1', 0, checked, { accessLog: false, errors });
+    try {
+      assert.equal((await fetchRaw(`${server.url}/caf%C3%A9?q=%41`)).text, 'GET /café 0');
+      assert.equal((await fetchRaw(`${server.url}/up`, { method: 'POST', body: 'hello' })).text, 'POST /up 5');
+      const chunked = (async function* () { yield Buffer.from('abc'); yield Buffer.from('de'); })();
+      assert.equal((await fetchRaw(`${server.url}/chunked`, { method: 'PUT', body: chunked })).text, 'PUT /chunked 5');
+      assert.equal((await fetchRaw(`${server.url}/head`, { method: 'HEAD' })).text, '');
+      assert.match(await rawExchange(server.port, 'OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 200 /);
+      await fetchRaw(`${server.url}/x`, { headers: { X_Forwarded_For: '1.2.3.4', Proxy: 'http://evil' } });
+    } finally {
+      await server.close();
+    }
+    assert.deepEqual(checked.violations.map((v) => v.message), []);
+    checked.assertClean();
+    assert.deepEqual(seen[0], { path: '/café', uri: '/caf%C3%A9?q=%41', size: 0 });
   });
 });
 
