@@ -40,7 +40,8 @@ export class HttpError extends Error {
   }
 }
 
-const STATUS_PATTERN = /^([1-9]\d\d) ([^\x00-\x1f\x7f]*)$/;
+// Final statuses only: a 1xx as the final response leaves the client waiting for the real one.
+const STATUS_PATTERN = /^([2-5]\d\d) ([^\x00-\x1f\x7f]*)$/;
 const TOKEN_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Field values: visible latin-1 plus space and tab; anything else could split or smuggle.
 const BAD_VALUE_PATTERN = /[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]/;
@@ -59,7 +60,7 @@ export function parseStatus(status: unknown): [code: number, reason: string] {
   if (typeof status !== 'string') throw new TypeError(`status must be a string, got ${typeof status}`);
   const match = STATUS_PATTERN.exec(status);
   if (!match) {
-    throw new TypeError(`status ${JSON.stringify(status)} must be three digits, a space and a reason, without control characters`);
+    throw new TypeError(`status ${JSON.stringify(status)} must be three digits of a final status (200-599), a space and a reason, without control characters`);
   }
   return [Number(match[1]), match[2]!];
 }
@@ -145,6 +146,10 @@ class ResponseRun {
     this.status = parsed;
     this.headers = headers;
     const length = headerValue(headers, 'content-length');
+    // Two lengths would leave the client (or a proxy) to pick one: a desync, so refuse it outright.
+    if (length !== undefined && headers.filter(([name]) => name.toLowerCase() === 'content-length').length > 1) {
+      throw new TypeError('Content-Length appears more than once');
+    }
     if (length !== undefined) {
       if (!/^\d+$/.test(length)) throw new TypeError(`Content-Length ${JSON.stringify(length)} is not a number`);
       this.declaredLength = Number(length);
