@@ -14,6 +14,11 @@ export interface ResponseTarget {
   write(chunk: Uint8Array): void | Promise<void>;
   /** Completes the response, with an optional last chunk sent together with the end. */
   end(last?: Uint8Array): void | Promise<void>;
+  /**
+   * Optional fast path: completes the response with a last chunk given as text (UTF-8).
+   * node:http sends headers and a string body in one write; bytes would take two.
+   */
+  endWithText?(text: string): void | Promise<void>;
   /** Cuts the response short (error after the headers went out): the client must see it incomplete. */
   abort(error: unknown): void;
 }
@@ -40,8 +45,8 @@ export class HttpError extends Error {
   }
 }
 
-// Final statuses only: a 1xx as the final response leaves the client waiting for the real one.
-const STATUS_PATTERN = /^([2-5]\d\d) ([^\x00-\x1f\x7f]*)$/;
+// The reason phrase goes out as latin-1: anything beyond it would make node refuse the head after we committed to it.
+const STATUS_PATTERN = /^([1-9]\d\d) ([\x20-\x7e\x80-\xff]*)$/;
 const TOKEN_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Field values: visible latin-1 plus space and tab; anything else could split or smuggle.
 const BAD_VALUE_PATTERN = /[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]/;
@@ -52,7 +57,7 @@ export const REASONS: Record<number, string> = {
   400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
   408: 'Request Timeout', 411: 'Length Required', 413: 'Content Too Large', 414: 'URI Too Long',
   431: 'Request Header Fields Too Large', 500: 'Internal Server Error', 502: 'Bad Gateway',
-  503: 'Service Unavailable', 504: 'Gateway Timeout',
+  503: 'Service Unavailable', 504: 'Gateway Timeout', 505: 'HTTP Version Not Supported',
 };
 
 /** Checks a status line from an application; throws a TypeError naming the broken rule. */
@@ -60,14 +65,18 @@ export function parseStatus(status: unknown): [code: number, reason: string] {
   if (typeof status !== 'string') throw new TypeError(`status must be a string, got ${typeof status}`);
   const match = STATUS_PATTERN.exec(status);
   if (!match) {
-    throw new TypeError(`status ${JSON.stringify(status)} must be three digits of a final status (200-599), a space and a reason, without control characters`);
+    throw new TypeError(`status ${JSON.stringify(status)} must be three digits, a space and a reason, without control or non-latin-1 characters`);
   }
-  return [Number(match[1]), match[2]!];
+  const code = Number(match[1]);
+  // A 1xx is interim: the client would wait for the real answer or read the next response as this one's.
+  if (code < 200 || code > 599) throw new TypeError(`status ${code} cannot end a response: use a final status from 200 to 599`);
+  return [code, match[2]!];
 }
 
 /** Checks response headers from an application; throws a TypeError naming the broken rule. */
 export function checkHeaders(headers: unknown): asserts headers is HeaderList {
   if (!Array.isArray(headers)) throw new TypeError('headers must be an array of [name, value] pairs');
+  let lengths = 0;
   for (const pair of headers) {
     if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError(`header ${JSON.stringify(pair)} must be a [name, value] pair`);
     const [name, value] = pair as unknown[];
@@ -76,6 +85,8 @@ export function checkHeaders(headers: unknown): asserts headers is HeaderList {
     if (BAD_VALUE_PATTERN.test(value)) throw new TypeError(`header ${name} has a control or non-latin-1 character in its value`);
     if (isHopByHop(name)) throw new TypeError(`header ${name} is hop-by-hop: only the server may send it`);
     if (name.toLowerCase() === 'status') throw new TypeError('a Status header is not allowed: put the status in the status argument');
+    // Two lengths on the wire let the client and any proxy in between pick different ones (response smuggling).
+    if (name.toLowerCase() === 'content-length' && ++lengths > 1) throw new TypeError('Content-Length was given twice: send it once');
   }
 }
 
@@ -146,10 +157,6 @@ class ResponseRun {
     this.status = parsed;
     this.headers = headers;
     const length = headerValue(headers, 'content-length');
-    // Two lengths would leave the client (or a proxy) to pick one: a desync, so refuse it outright.
-    if (length !== undefined && headers.filter(([name]) => name.toLowerCase() === 'content-length').length > 1) {
-      throw new TypeError('Content-Length appears more than once');
-    }
     if (length !== undefined) {
       if (!/^\d+$/.test(length)) throw new TypeError(`Content-Length ${JSON.stringify(length)} is not a number`);
       this.declaredLength = Number(length);
@@ -184,6 +191,13 @@ class ResponseRun {
   private checkRoom(length: number): void {
     if (this.declaredLength >= 0 && this.bytesSent + length > this.declaredLength) {
       throw new Error(`the body is longer than its Content-Length of ${this.declaredLength}`);
+    }
+  }
+
+  /** A body shorter than its Content-Length would leave the client waiting for bytes that never come. */
+  private checkComplete(): void {
+    if (this.declaredLength >= 0 && this.bytesSent < this.declaredLength && !this.isHead && !bodyless(this.status![0])) {
+      throw new Error(`the body ended after ${this.bytesSent} of its ${this.declaredLength} declared bytes`);
     }
   }
 
@@ -233,6 +247,17 @@ class ResponseRun {
   /** An array is complete up front, so its length is known and it goes out in one write. */
   private async sendArray(chunks: Chunk[]): Promise<void> {
     if (this.client?.gone) return;
+    const only = chunks.length === 1 ? chunks[0] : undefined;
+    if (typeof only === 'string' && this.target.endWithText && !this.headersSent && !this.isHead) {
+      const length = Buffer.byteLength(only, 'utf8');
+      this.checkRoom(length);
+      this.sendHeadOnce(length);
+      if (bodyless(this.status![0])) return this.finish();
+      this.bytesSent += length;
+      this.checkComplete();
+      this.finished = true;
+      return this.target.endWithText(only);
+    }
     const parts = chunks.map(toBytes);
     let total = 0;
     for (const part of parts) total += part.length;
@@ -317,9 +342,7 @@ class ResponseRun {
         this.bytesSent += last.length;
       }
     }
-    if (this.declaredLength >= 0 && this.bytesSent < this.declaredLength && !this.isHead && !bodyless(this.status![0])) {
-      throw new Error(`the body ended after ${this.bytesSent} of its ${this.declaredLength} declared bytes`);
-    }
+    this.checkComplete();
     this.finished = true;
     await this.target.end(last && last.length > 0 ? last : undefined);
   }
