@@ -159,6 +159,12 @@ function checkEnviron(environ: unknown, fail: Fail): asserts environ is Environ 
     fail('environ.path-info', 'SCRIPT_NAME and PATH_INFO are both empty: PATH_INFO must be "/" for the root');
   }
 
+  /// - `environ.request-uri` *(server)* `REQUEST_URI`, when present, is the request target as
+  ///   received: not empty, without spaces or control characters.
+  if (env.REQUEST_URI !== undefined && !/^[^\x00-\x20\x7f]+$/.test(env.REQUEST_URI as string)) {
+    fail('environ.request-uri', `REQUEST_URI ${describe(env.REQUEST_URI)} is not a request target`);
+  }
+
   /// - `environ.content-length` *(server)* `CONTENT_LENGTH`, when present, is decimal digits only.
   if (env.CONTENT_LENGTH !== undefined && !/^\d+$/.test(env.CONTENT_LENGTH as string)) {
     fail('environ.content-length', `CONTENT_LENGTH ${describe(env.CONTENT_LENGTH)} must be digits only`);
@@ -181,6 +187,11 @@ function checkEnviron(environ: unknown, fail: Fail): asserts environ is Environ 
   /// - `environ.url-scheme` *(server)* `tsgi.url_scheme` is `"http"` or `"https"`.
   if (env['tsgi.url_scheme'] !== 'http' && env['tsgi.url_scheme'] !== 'https') {
     fail('environ.url-scheme', `tsgi.url_scheme must be "http" or "https", got ${describe(env['tsgi.url_scheme'])}`);
+  }
+
+  /// - `environ.https` *(server)* When `HTTPS` is `"on"`, `tsgi.url_scheme` is `"https"`.
+  if (typeof env.HTTPS === 'string' && env.HTTPS.toLowerCase() === 'on' && env['tsgi.url_scheme'] !== 'https') {
+    fail('environ.https', 'HTTPS is "on" but tsgi.url_scheme is not "https"');
   }
 
   /// - `environ.input` *(server)* `tsgi.input` is an async iterable (it has `Symbol.asyncIterator`).
