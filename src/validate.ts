@@ -78,9 +78,8 @@ function findHeader(headers: HeaderList, lowerName: string): string[] {
 function checkCall(args: unknown[], fail: Fail): asserts args is [Environ, StartResponse] {
   /// - `environ.call` *(server)* The application is called with exactly two arguments: the
   ///   environ and the `startResponse` function.
-  if (args.length !== 2 || typeof args[1] !== 'function') {
-    fail('environ.call', `the application must be called with (environ, startResponse), got ${args.length} argument(s)`);
-  }
+  if (args.length !== 2) fail('environ.call', `the application takes (environ, startResponse), got ${args.length} argument(s)`);
+  if (typeof args[1] !== 'function') fail('environ.call', `startResponse must be a function, got ${describe(args[1])}`);
 }
 
 /// ### The environ
@@ -92,9 +91,8 @@ function checkEnviron(environ: unknown, fail: Fail): asserts environ is Environ 
   if (proto === undefined || (proto !== Object.prototype && proto !== null)) {
     fail('environ.object', `the environ must be a plain object, got ${describe(environ)}`);
   }
-  if (!Object.isExtensible(environ) || Object.isFrozen(environ) || Object.isSealed(environ)) {
-    fail('environ.object', 'the environ must not be frozen, sealed or non-extensible');
-  }
+  // Frozen and sealed objects are not extensible either.
+  if (!Object.isExtensible(environ)) fail('environ.object', 'the environ must not be frozen, sealed or non-extensible');
   const env = environ as Record<string, unknown>;
 
   /// - `environ.required` *(server)* These keys are present: `REQUEST_METHOD`, `SCRIPT_NAME`,
@@ -274,7 +272,7 @@ class CheckedInput implements InputStream {
 function checkedErrors(inner: ErrorStream, fail: Fail): ErrorStream {
   return {
     write(text: string) {
-      /// - `errors.text` *(application)* `tsgi.errors.write()` is given one string.
+      /// - `errors.text` *(application)* `tsgi.errors.write()` is given a string.
       if (typeof text !== 'string') fail('errors.text', `tsgi.errors.write() takes a string, got ${describe(text)}`);
       inner.write(text);
     },
