@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { addOperands, adder } from '../../examples/cgi/adder.js';
 import { environment } from '../../examples/cgi/environment.js';
+import { upload } from '../../examples/cgi/upload.js';
 import { html } from '../../examples/shared/html.js';
 import { toFetchHandler } from '../../src/frontends/fetch.js';
 
@@ -63,6 +65,49 @@ describe('the environment exercise', () => {
     const page = await (await toFetchHandler(environment)(new Request('http://h/'))).text();
     assert.match(page, /<td id="client"><i>not set<\/i><\/td>/);
     assert.match(page, /The query string is empty/);
+  });
+});
+
+describe('the upload report', () => {
+  const handler = toFetchHandler(upload, { errors: { write: () => {} } });
+  const digest = (data: Uint8Array | string) => createHash('sha256').update(data).digest('hex');
+
+  it('shows the upload form on GET', async () => {
+    const page = await (await handler(new Request('http://h/cgi-bin/upload.js'))).text();
+    assert.match(page, /<form method="post" action="" enctype="multipart\/form-data">/);
+  });
+
+  it("reports each file's name, size and SHA-256, files spilled to disk included", async () => {
+    const big = randomBytes(300 * 1024);
+    const form = new FormData();
+    form.append('file', new Blob([big]), 'big.bin');
+    form.append('file', new Blob(['<tiny>']), '<tiny>.txt');
+    form.append('note', 'a & b');
+    const response = await handler(new Request('http://h/cgi-bin/upload.js', { method: 'POST', body: form }));
+    assert.equal(response.status, 200);
+    const page = await response.text();
+    const rows = [...page.matchAll(/<td class="name">([^<]*)<\/td><td class="size">(\d+)<\/td><td class="sha256 mono">([0-9a-f]{64})<\/td>/g)].map((m) => m.slice(1));
+    assert.deepEqual(rows, [['big.bin', String(big.length), digest(big)], ['&lt;tiny&gt;.txt', '6', digest('<tiny>')]]);
+    assert.match(page, /<span id="note">a &amp; b<\/span>/);
+  });
+
+  it('says so when no file was chosen', async () => {
+    const form = new FormData();
+    form.append('file', new Blob([]), '');
+    const page = await (await handler(new Request('http://h/cgi-bin/upload.js', { method: 'POST', body: form }))).text();
+    assert.match(page, /No files arrived/);
+  });
+
+  it('refuses a malformed body with 400 and one over 50 MiB with 413, before reading it', async () => {
+    const broken = await handler(new Request('http://h/', { method: 'POST', headers: { 'content-type': 'multipart/form-data' }, body: 'x' }));
+    assert.equal(broken.status, 400);
+    assert.match(await broken.text(), /Upload refused/);
+    const huge = await handler(new Request('http://h/', {
+      method: 'POST',
+      headers: { 'content-type': 'multipart/form-data; boundary=x', 'content-length': String(60 * 1024 * 1024) },
+      body: '--x--\r\n',
+    }));
+    assert.equal(huge.status, 413);
   });
 });
 
