@@ -335,6 +335,22 @@ describe('fromFetchHandler', () => {
     assert.equal(cancelled, true);
   });
 
+  it("delivers each chunk of the handler's stream as it comes", async () => {
+    let clientGotFirst!: () => void;
+    const gotFirst = new Promise<void>((resolve) => (clientGotFirst = resolve));
+    const app = fromFetchHandler(() => new Response(streamOf(async function* () {
+      yield 'first';
+      await gotFirst;
+      yield 'second';
+    }), { headers: { 'content-type': 'text/plain' } }));
+    const response = await toFetchHandler(checked(app))(new Request('http://h/'));
+    const reader = response.body!.getReader();
+    assert.equal(new TextDecoder().decode((await reader.read()).value), 'first');
+    clientGotFirst();
+    assert.equal(new TextDecoder().decode((await reader.read()).value), 'second');
+    assert.equal((await reader.read()).done, true);
+  });
+
   it('refuses a handler that returns something other than a Response', async () => {
     const app = fromFetchHandler((() => 'text') as unknown as () => Response);
     await assert.rejects(call(app, environFor({})), /must return a Response/);

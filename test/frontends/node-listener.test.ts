@@ -106,6 +106,21 @@ describe('fromNodeListener: the response', () => {
     assert.equal(await response.text(), 'alpha beta gamma');
   });
 
+  it('delivers each write as it happens (a first event reaches the client before the listener goes on)', async () => {
+    let clientGotFirst!: () => void;
+    const gotFirst = new Promise<void>((resolve) => (clientGotFirst = resolve));
+    const response = await through((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      res.write('data: first\n\n');
+      void gotFirst.then(() => res.end('data: second\n\n'));
+    }, new Request('http://h/events'));
+    const reader = response.body!.getReader();
+    assert.equal(new TextDecoder().decode((await reader.read()).value), 'data: first\n\n');
+    clientGotFirst();
+    assert.equal(new TextDecoder().decode((await reader.read()).value), 'data: second\n\n');
+    assert.equal((await reader.read()).done, true);
+  });
+
   it('skips interim 100 Continue and sends no body for HEAD', async () => {
     const response = await through((_req, res) => {
       res.writeContinue();
