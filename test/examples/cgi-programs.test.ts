@@ -4,8 +4,10 @@ import { describe, it } from 'node:test';
 import { addOperands, adder } from '../../examples/cgi/adder.js';
 import { environment } from '../../examples/cgi/environment.js';
 import { upload } from '../../examples/cgi/upload.js';
+import { app as expressGreeter } from '../../examples/frameworks/express-app.js';
+import { app as honoGreeter } from '../../examples/frameworks/hono-app.js';
 import { html } from '../../examples/shared/html.js';
-import { toFetchHandler } from '../../src/frontends/fetch.js';
+import { fromFetchHandler, fromNodeListener, toFetchHandler } from '../../src/frontends/fetch.js';
 
 describe('the adding machine', () => {
   it('sums every operand exactly, big integers and negatives included', () => {
@@ -109,6 +111,25 @@ describe('the upload report', () => {
     }));
     assert.equal(huge.status, 413);
   });
+});
+
+describe('the framework greeters', () => {
+  const greeters = { Hono: fromFetchHandler(honoGreeter.fetch), Express: fromNodeListener(expressGreeter) };
+  for (const [framework, app] of Object.entries(greeters)) {
+    it(`${framework}: greets by name, escaped, with links relative to the script`, async () => {
+      // As the CGI script sees it: mounted at /cgi-bin/<name>.js.
+      const handler = toFetchHandler((environ, start) => app({ ...environ, SCRIPT_NAME: '/cgi-bin/x.js' }, start));
+      const home = await (await handler(new Request('http://h/'))).text();
+      assert.match(home, new RegExp(`<h1>A ${framework} app, deployed as a CGI script</h1>`));
+      assert.match(home, /action="\/cgi-bin\/x\.js\/greet"/);
+      const greeted = await (await handler(new Request('http://h/greet?name=%3CAda%3E'))).text();
+      assert.match(greeted, /<p class="result" id="greeting">Hello, &lt;Ada&gt;!<\/p>/);
+      const info = (await (await handler(new Request('http://h/api/info'), { remoteAddress: '192.0.2.1' })).json()) as Record<string, string>;
+      assert.equal(info.framework, framework.toLowerCase());
+      assert.equal(info.scriptName, '/cgi-bin/x.js');
+      assert.equal(info.client, '192.0.2.1');
+    });
+  }
 });
 
 describe('the html tag', () => {
