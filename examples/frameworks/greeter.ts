@@ -12,7 +12,7 @@ export function greeterPage(framework: string, base: string, name: string | unde
     title: `${framework} greeter`,
     home: '/',
     site: 'tsgi demo',
-    body: html`<h1>A ${framework} app, deployed as a CGI script</h1>
+    body: html`<h1>${framework}, deployed as a CGI script</h1>
 <p>This page comes from an ordinary ${framework} app, run by tsgi's ${framework === 'Hono' ? 'fromFetchHandler' : 'fromNodeListener'} adapter under <code>runCgi</code>: one process per request, no changes to the app.</p>
 ${greeting}
 <form method="get" action="${base}/greet">
