@@ -10,7 +10,7 @@ import type { ClientState, ResponseTarget } from '../handler.js';
 import type { Application, Body, Environ, ErrorStream, HeaderList, InputStream } from '../types.js';
 import { isHopByHop, stderrStream } from '../util.js';
 import { encodePathInfo, hasRequestBody, hostOf, requestHeaders } from './environ-headers.js';
-import { addRequestHeaders, decodePath } from './http.js';
+import { addRequestHeaders, decodePath, SERVER_SOFTWARE } from './http.js';
 
 export { fromNodeListener } from './node-listener.js';
 export type { NodeListener, TsgiIncomingMessage } from './node-listener.js';
@@ -78,6 +78,7 @@ function environFromRequest(request: Request, info: FetchClientInfo | undefined,
     SERVER_NAME: url.hostname.replace(/^\[(.*)\]$/, '$1'),
     SERVER_PORT: url.port || (https ? '443' : '80'),
     SERVER_PROTOCOL: 'HTTP/1.1',
+    SERVER_SOFTWARE,
     GATEWAY_INTERFACE: 'CGI/1.1',
     REQUEST_URI: url.pathname + url.search,
   };
