@@ -290,7 +290,11 @@ class RequestInput implements InputStream {
     let size = 0;
     for await (const chunk of this.req as AsyncIterable<Buffer>) {
       size += chunk.length;
-      if (size > this.limit) throw new HttpError(413, `The request body is larger than the limit of ${this.limit} bytes.`);
+      if (size > this.limit) {
+        // Keeping the connection would mean reading (and dropping) the rest of a body of any size.
+        this.res.shouldKeepAlive = false;
+        throw new HttpError(413, `The request body is larger than the limit of ${this.limit} bytes.`);
+      }
       yield chunk;
     }
   }

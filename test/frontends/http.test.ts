@@ -413,6 +413,15 @@ describe('HTTP front end: protocol edge cases', () => {
       process.off('warning', onWarning);
     }
   });
+
+  it('closes the connection after refusing a chunked body over the limit, instead of reading the rest', async () => {
+    const server = await serve(readAll, { maxBodySize: 100 });
+    const chunk = `80\r\n${'a'.repeat(128)}\r\n`;
+    // The body never ends: only closing the connection ends this exchange before the 3 s quiet time.
+    const reply = await rawExchange(server.port, `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${chunk}${chunk}`, 3000);
+    assert.match(reply, /^HTTP\/1\.1 413 /);
+    assert.match(reply, /\r\nConnection: close\r\n/i);
+  });
 });
 
 export type { Environ };
