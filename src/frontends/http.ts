@@ -90,7 +90,9 @@ function splitTarget(url: string): [path: string, query: string] {
   let target = url;
   if (!target.startsWith('/')) {
     const match = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(target);
-    target = match ? target.slice(match[0].length) || '/' : target === '*' ? '' : target;
+    // RFC 9112 3.2.2: an absolute-form target with an empty path means "/", also when a query follows.
+    const rest = match ? target.slice(match[0].length) : undefined;
+    target = rest !== undefined ? (rest.startsWith('/') ? rest : '/' + rest) : target === '*' ? '' : target;
   }
   const mark = target.indexOf('?');
   return mark < 0 ? [target, ''] : [target.slice(0, mark), target.slice(mark + 1)];

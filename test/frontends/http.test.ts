@@ -422,6 +422,14 @@ describe('HTTP front end: protocol edge cases', () => {
     assert.match(reply, /^HTTP\/1\.1 413 /);
     assert.match(reply, /\r\nConnection: close\r\n/i);
   });
+
+  it('gives an absolute-form target with an empty path the path "/"', async () => {
+    const server = await serve(echoEnviron);
+    const reply = await rawExchange(server.port, 'GET http://host.test?q=1 HTTP/1.1\r\nHost: host.test\r\nConnection: close\r\n\r\n');
+    const env = JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)) as Record<string, string>;
+    assert.equal(env.PATH_INFO, '/');
+    assert.equal(env.QUERY_STRING, 'q=1');
+  });
 });
 
 export type { Environ };
