@@ -85,17 +85,19 @@ function clientAddress(socket: Socket): string {
   return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
 
-/** Splits a request target into path and raw query; absolute-form targets lose their scheme and authority. */
-function splitTarget(url: string): [path: string, query: string] {
+/** Splits a request target into path, raw query and, for an absolute-form target, its authority. */
+function splitTarget(url: string): [path: string, query: string, authority?: string] {
   let target = url;
+  let authority: string | undefined;
   if (!target.startsWith('/')) {
-    const match = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(target);
+    const match = /^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#@]*@)?([^/?#]*)/i.exec(target);
+    authority = match?.[1];
     // RFC 9112 3.2.2: an absolute-form target with an empty path means "/", also when a query follows.
     const rest = match ? target.slice(match[0].length) : undefined;
     target = rest !== undefined ? (rest.startsWith('/') ? rest : '/' + rest) : target === '*' ? '' : target;
   }
   const mark = target.indexOf('?');
-  return mark < 0 ? [target, ''] : [target.slice(0, mark), target.slice(mark + 1)];
+  return mark < 0 ? [target, '', authority] : [target.slice(0, mark), target.slice(mark + 1), authority];
 }
 
 class NodeResponse implements ResponseTarget, ClientState {
@@ -189,7 +191,7 @@ export function createRequestListener(app: Application, options: HttpServerOptio
     }
     const rawUrl = req.url ?? '/';
     if (rawUrl.length > maxUrlLength) return refuse(res, 414, `The request target is longer than ${maxUrlLength} characters.`);
-    const [rawPath, query] = splitTarget(rawUrl);
+    const [rawPath, query, authority] = splitTarget(rawUrl);
     const pathInfo = decodePath(rawPath);
     if (pathInfo === undefined) return refuse(res, 400, 'The request path is not valid UTF-8 once percent-decoded.');
 
@@ -221,6 +223,8 @@ export function createRequestListener(app: Application, options: HttpServerOptio
     addRequestHeaders(environ, req.rawHeaders, errors);
     // Duplicates were joined with ", ": a proxy and the app could each believe a different Host.
     if (environ.HTTP_HOST?.includes(',')) return refuse(res, 400, 'The request has more than one Host header.');
+    // RFC 9112 3.2.2: the authority of an absolute-form target wins over the Host header.
+    if (authority) environ.HTTP_HOST = authority;
     if (environ.CONTENT_LENGTH !== undefined && Number(environ.CONTENT_LENGTH) > maxBodySize) {
       return refuse(res, 413, `The request body is larger than the limit of ${maxBodySize} bytes.`);
     }

@@ -430,6 +430,14 @@ describe('HTTP front end: protocol edge cases', () => {
     assert.equal(env.PATH_INFO, '/');
     assert.equal(env.QUERY_STRING, 'q=1');
   });
+
+  it('takes HTTP_HOST from an absolute-form target, not from the Host header (RFC 9112 3.2.2)', async () => {
+    const server = await serve(echoEnviron);
+    const reply = await rawExchange(server.port, 'GET http://real.test:8080/x HTTP/1.1\r\nHost: other.test\r\nConnection: close\r\n\r\n');
+    const env = JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)) as Record<string, string>;
+    assert.equal(env.HTTP_HOST, 'real.test:8080');
+    assert.equal(env.PATH_INFO, '/x');
+  });
 });
 
 export type { Environ };
