@@ -127,6 +127,8 @@ class NodeResponse implements ResponseTarget, ClientState {
   }
 
   write(chunk: Uint8Array): void | Promise<void> {
+    // After the client left, node's write() returns false and no drain ever follows: awaiting it would hang the app.
+    if (this.gone) return;
     this.bytes += chunk.length;
     if (this.res.write(chunk)) return;
     // One wait shared by every write until the drain: an app need not await write(), and

@@ -438,6 +438,21 @@ describe('HTTP front end: protocol edge cases', () => {
     assert.equal(env.HTTP_HOST, 'real.test:8080');
     assert.equal(env.PATH_INFO, '/x');
   });
+
+  it('does not leave an app stuck in await write() once the client has gone', async () => {
+    let finished = false;
+    const server = await serve(async (_, start) => {
+      const write = start('200 OK', [['Content-Type', 'application/octet-stream']]);
+      for (let i = 0; i < 2000; i++) await write(Buffer.alloc(64 * 1024));
+      finished = true;
+      return [];
+    });
+    const socket = connect(server.port, '127.0.0.1');
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise((resolve) => socket.once('data', resolve));
+    socket.destroy();
+    await waitFor(() => finished, 'the app to get past its writes');
+  });
 });
 
 export type { Environ };
