@@ -85,8 +85,11 @@ function clientAddress(socket: Socket): string {
   return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
 
-/** Splits a request target into path, raw query and, for an absolute-form target, its authority. */
-function splitTarget(url: string): [path: string, query: string, authority?: string] {
+/**
+ * Splits a request target into path, raw query and, for an absolute-form target, its authority.
+ * Undefined for a target that is neither origin-form, absolute-form nor "*" (llhttp lets "**" through).
+ */
+function splitTarget(url: string): [path: string, query: string, authority?: string] | undefined {
   let target = url;
   let authority: string | undefined;
   if (!target.startsWith('/')) {
@@ -94,7 +97,8 @@ function splitTarget(url: string): [path: string, query: string, authority?: str
     authority = match?.[1];
     // RFC 9112 3.2.2: an absolute-form target with an empty path means "/", also when a query follows.
     const rest = match ? target.slice(match[0].length) : undefined;
-    target = rest !== undefined ? (rest.startsWith('/') ? rest : '/' + rest) : target === '*' ? '' : target;
+    if (rest === undefined && target !== '*') return undefined;
+    target = rest !== undefined ? (rest.startsWith('/') ? rest : '/' + rest) : '';
   }
   const mark = target.indexOf('?');
   return mark < 0 ? [target, '', authority] : [target.slice(0, mark), target.slice(mark + 1), authority];
@@ -193,7 +197,9 @@ export function createRequestListener(app: Application, options: HttpServerOptio
     }
     const rawUrl = req.url ?? '/';
     if (rawUrl.length > maxUrlLength) return refuse(res, 414, `The request target is longer than ${maxUrlLength} characters.`);
-    const [rawPath, query, authority] = splitTarget(rawUrl);
+    const split = splitTarget(rawUrl);
+    if (split === undefined) return refuse(res, 400, 'The request target must be a path, an absolute URL or "*".');
+    const [rawPath, query, authority] = split;
     const pathInfo = decodePath(rawPath);
     if (pathInfo === undefined) return refuse(res, 400, 'The request path is not valid UTF-8 once percent-decoded.');
 

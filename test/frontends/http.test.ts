@@ -453,6 +453,19 @@ describe('HTTP front end: protocol edge cases', () => {
     socket.destroy();
     await waitFor(() => finished, 'the app to get past its writes');
   });
+
+  it('answers 400 to a target that is neither a path, "*" nor absolute-form, so PATH_INFO always starts with "/"', async () => {
+    let calls = 0;
+    const server = await serve((environ, start) => {
+      calls++;
+      return readAll(environ, start);
+    });
+    for (const target of ['**', '*/etc/passwd']) {
+      const reply = await rawExchange(server.port, `GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      assert.match(reply, /^HTTP\/1\.1 400 Bad Request\r\n/, target);
+    }
+    assert.equal(calls, 0);
+  });
 });
 
 export type { Environ };
