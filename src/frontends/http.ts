@@ -326,7 +326,13 @@ function answerClientError(error: Error & { code?: string }, socket: Socket): vo
 
 /** Starts an HTTP(S) server for `app` on host:port (0 picks a free port) and resolves once it listens. */
 export async function makeServer(host: string, port: number, app: Application, options: HttpServerOptions = {}): Promise<HttpServer> {
-  const listener = createRequestListener(app, options);
+  const requestListener = createRequestListener(app, options);
+  let closing: Promise<void> | undefined;
+  // Once close() began, promising keep-alive would invite the client to send more and hold the drain open.
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    if (closing) res.shouldKeepAlive = false;
+    requestListener(req, res);
+  };
   const serverOptions = {
     maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
     requestTimeout: options.requestTimeout ?? 300_000,
@@ -355,7 +361,6 @@ export async function makeServer(host: string, port: number, app: Application, o
   });
   const address = server.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  let closing: Promise<void> | undefined;
   const drainTimeout = options.drainTimeout ?? 10_000;
   const handle: HttpServer = {
     server,

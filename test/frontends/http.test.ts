@@ -466,6 +466,27 @@ describe('HTTP front end: protocol edge cases', () => {
     }
     assert.equal(calls, 0);
   });
+
+  it('answers requests that arrive while closing with Connection: close, so a keep-alive client cannot hold the drain open', async () => {
+    const server = await makeServer('127.0.0.1', 0, async (environ, start) => {
+      await new Promise((r) => setTimeout(r, 100));
+      start('200 OK', [['Content-Type', 'text/plain']]);
+      return [`done ${environ.PATH_INFO}`];
+    }, { accessLog: false, errors: collectingErrors() });
+    const socket = connect(server.port, '127.0.0.1');
+    let seen = '';
+    socket.on('data', (chunk: Buffer) => (seen += chunk.toString('latin1')));
+    socket.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise((r) => setTimeout(r, 20));
+    const closed = server.close();
+    // Sent while /first is in flight, so the connection is busy and no idle sweep can race it.
+    socket.write('GET /second HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitFor(() => seen.includes('done /second'), 'the second response');
+    const second = seen.slice(seen.indexOf('done /first'));
+    assert.match(second, /\r\nConnection: close\r\n/i);
+    await closed;
+    socket.destroy();
+  });
 });
 
 export type { Environ };
