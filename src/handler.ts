@@ -127,7 +127,8 @@ class ResponseRun {
   private bytesSent = 0;
   private readonly isHead: boolean;
   private finished = false;
-  private gone: Promise<undefined> | undefined;
+  private listening = false;
+  private wakeOnGone: ((step: undefined) => void) | undefined;
 
   constructor(
     private readonly environ: Environ,
@@ -321,9 +322,16 @@ class ResponseRun {
     const client = this.client;
     if (!client) return iterator.next();
     if (client.gone) return Promise.resolve(undefined);
-    // One listener per response, not one per chunk: long streams must not pile them up.
-    this.gone ??= new Promise((resolve) => client.onGone(() => resolve(undefined)));
-    return Promise.race([iterator.next(), this.gone]);
+    // One listener per response, and nothing left behind per chunk: Promise.race against a
+    // promise that stays pending would keep one reaction per chunk until the response ends.
+    if (!this.listening) {
+      this.listening = true;
+      client.onGone(() => this.wakeOnGone?.(undefined));
+    }
+    return new Promise((resolve, reject) => {
+      this.wakeOnGone = resolve;
+      iterator.next().then(resolve, reject);
+    });
   }
 
   private async finish(last?: Uint8Array): Promise<void> {

@@ -9,18 +9,32 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeServer, type HttpServer, type HttpServerOptions } from '../../src/frontends/http.js';
 import type { Application, Body, Environ } from '../../src/types.js';
+import { validator, type ValidatedApplication } from '../../src/validate.js';
 import { fetchRaw, rawExchange } from '../helpers/http-client.js';
 import { fromRoot } from '../helpers/paths.js';
 import { collectingErrors } from '../helpers/recording-target.js';
 
 const servers: HttpServer[] = [];
-async function serve(app: Application, options: HttpServerOptions = {}): Promise<HttpServer> {
-  const server = await makeServer('127.0.0.1', 0, app, { accessLog: false, errors: collectingErrors(), ...options });
+const validated: ValidatedApplication[] = [];
+
+/**
+ * Serves `app` through the validator, so every test also checks both sides of the TSGI
+ * contract; apps that break the contract on purpose pass `checked: false`.
+ */
+async function serve(app: Application, options: HttpServerOptions = {}, checked = true): Promise<HttpServer> {
+  let served = app;
+  if (checked) {
+    const wrapped = validator(app);
+    validated.push(wrapped);
+    served = wrapped;
+  }
+  const server = await makeServer('127.0.0.1', 0, served, { accessLog: false, errors: collectingErrors(), ...options });
   servers.push(server);
   return server;
 }
 after(async () => {
   await Promise.all(servers.map((s) => s.close()));
+  for (const app of validated) app.assertClean();
 });
 
 /** An app that answers with the CGI variables of the environ as JSON. */
@@ -185,7 +199,7 @@ describe('HTTP front end: connections', () => {
     const server = await serve((_, start) => {
       start('200 OK', [['Location', '/x\r\nSet-Cookie: stolen=1']]);
       return ['body'];
-    });
+    }, {}, false);
     const reply = await rawExchange(server.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     assert.match(reply, /^HTTP\/1\.1 500 /);
     assert.doesNotMatch(reply, /Set-Cookie/i);
@@ -194,7 +208,7 @@ describe('HTTP front end: connections', () => {
   it('answers 500 when the app throws before its headers', async () => {
     const server = await serve(() => {
       throw new Error('kaput');
-    });
+    }, {}, false);
     const res = await fetchRaw(`${server.url}/`);
     assert.equal(res.status, 500);
     assert.doesNotMatch(res.text, /kaput/);
@@ -207,7 +221,7 @@ describe('HTTP front end: connections', () => {
         yield 'partial';
         throw new Error('mid-body');
       })();
-    });
+    }, {}, false);
     await assert.rejects(fetchRaw(`${server.url}/`), /aborted|socket hang up|ECONNRESET|terminated/);
   });
 
