@@ -364,6 +364,20 @@ describe('HTTP front end: protocol edge cases', () => {
     start('200 OK', [['Content-Type', 'text/plain']]);
     return [`read ${size} of ${environ.PATH_INFO}`];
   };
+  /** A server whose app must never run: the front end refuses the request itself. */
+  async function refusingServer(): Promise<{ server: HttpServer; calls: () => number }> {
+    let calls = 0;
+    const server = await serve((environ, start) => {
+      calls++;
+      return readAll(environ, start);
+    });
+    return { server, calls: () => calls };
+  }
+  async function environFor(request: string): Promise<Record<string, string>> {
+    const server = await serve(echoEnviron);
+    const reply = await rawExchange(server.port, request);
+    return JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)) as Record<string, string>;
+  }
 
   it('ignores Expect: 100-continue from an HTTP/1.0 client (RFC 9110 10.1.1)', async () => {
     const server = await serve(readAll);
@@ -373,40 +387,28 @@ describe('HTTP front end: protocol edge cases', () => {
   });
 
   it('answers 505 to request lines that claim a version other than HTTP/1.x, without calling the app', async () => {
-    let calls = 0;
-    const server = await serve((environ, start) => {
-      calls++;
-      return readAll(environ, start);
-    });
+    const { server, calls } = await refusingServer();
     for (const version of ['HTTP/2.0', 'HTTP/0.9']) {
       const reply = await rawExchange(server.port, `GET / ${version}\r\nHost: x\r\n\r\n`);
       assert.match(reply, /^HTTP\/1\.1 505 HTTP Version Not Supported\r\n/, version);
     }
-    assert.equal(calls, 0);
+    assert.equal(calls(), 0);
   });
 
   it('answers 400 and closes when chunked is not the final transfer coding (RFC 9112 6.3), without calling the app', async () => {
-    let calls = 0;
-    const server = await serve((environ, start) => {
-      calls++;
-      return readAll(environ, start);
-    });
+    const { server, calls } = await refusingServer();
     for (const coding of ['identity', 'gzip', 'chunked, gzip']) {
       const reply = await rawExchange(server.port, `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ${coding}\r\n\r\nhello`);
       assert.match(reply, /^HTTP\/1\.1 400 Bad Request\r\n[^]*Connection: close\r\n/i, coding);
     }
-    assert.equal(calls, 0);
+    assert.equal(calls(), 0);
   });
 
   it('answers 400 to a request with two Host headers (RFC 9112 3.2), without calling the app', async () => {
-    let calls = 0;
-    const server = await serve((environ, start) => {
-      calls++;
-      return readAll(environ, start);
-    });
+    const { server, calls } = await refusingServer();
     const reply = await rawExchange(server.port, 'GET / HTTP/1.1\r\nHost: good.test\r\nHost: evil.test\r\n\r\n');
     assert.match(reply, /^HTTP\/1\.1 400 Bad Request\r\n/);
-    assert.equal(calls, 0);
+    assert.equal(calls(), 0);
   });
 
   it('lets an app call write() many times without awaiting it, without piling up listeners', async () => {
@@ -438,17 +440,13 @@ describe('HTTP front end: protocol edge cases', () => {
   });
 
   it('gives an absolute-form target with an empty path the path "/"', async () => {
-    const server = await serve(echoEnviron);
-    const reply = await rawExchange(server.port, 'GET http://host.test?q=1 HTTP/1.1\r\nHost: host.test\r\nConnection: close\r\n\r\n');
-    const env = JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)) as Record<string, string>;
+    const env = await environFor('GET http://host.test?q=1 HTTP/1.1\r\nHost: host.test\r\nConnection: close\r\n\r\n');
     assert.equal(env.PATH_INFO, '/');
     assert.equal(env.QUERY_STRING, 'q=1');
   });
 
   it('takes HTTP_HOST from an absolute-form target, not from the Host header (RFC 9112 3.2.2)', async () => {
-    const server = await serve(echoEnviron);
-    const reply = await rawExchange(server.port, 'GET http://real.test:8080/x HTTP/1.1\r\nHost: other.test\r\nConnection: close\r\n\r\n');
-    const env = JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)) as Record<string, string>;
+    const env = await environFor('GET http://real.test:8080/x HTTP/1.1\r\nHost: other.test\r\nConnection: close\r\n\r\n');
     assert.equal(env.HTTP_HOST, 'real.test:8080');
     assert.equal(env.PATH_INFO, '/x');
   });
@@ -469,16 +467,12 @@ describe('HTTP front end: protocol edge cases', () => {
   });
 
   it('answers 400 to a target that is neither a path, "*" nor absolute-form, so PATH_INFO always starts with "/"', async () => {
-    let calls = 0;
-    const server = await serve((environ, start) => {
-      calls++;
-      return readAll(environ, start);
-    });
+    const { server, calls } = await refusingServer();
     for (const target of ['**', '*/etc/passwd']) {
       const reply = await rawExchange(server.port, `GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`);
       assert.match(reply, /^HTTP\/1\.1 400 Bad Request\r\n/, target);
     }
-    assert.equal(calls, 0);
+    assert.equal(calls(), 0);
   });
 
   it('answers requests that arrive while closing with Connection: close, so a keep-alive client cannot hold the drain open', async () => {
