@@ -164,7 +164,8 @@ class NodeResponse implements ResponseTarget, ClientState {
   }
 }
 
-function refuse(res: ServerResponse, status: number, message: string): void {
+/** Answers a request the front end will not hand to the app; returns the body's length, for the log. */
+function refuse(res: ServerResponse, status: number, message: string): number {
   const body = message + '\n';
   res.shouldKeepAlive = false;
   res.writeHead(status, REASONS[status] ?? 'Error', {
@@ -173,6 +174,7 @@ function refuse(res: ServerResponse, status: number, message: string): void {
     Connection: 'close',
   });
   res.end(body);
+  return Buffer.byteLength(body);
 }
 
 /** Builds the request listener; use it to put a TSGI app on a node:http or node:https server of your own. */
@@ -187,21 +189,28 @@ export function createRequestListener(app: Application, options: HttpServerOptio
   const multiprocess = options.multiprocess ?? false;
   const fileWrapper = (file: string | number, blockSize?: number) => new FileWrapper(file, blockSize);
 
+  const refuseLogged = (req: IncomingMessage, res: ServerResponse, status: number, message: string): void => {
+    const bytes = refuse(res, status, message);
+    accessLog?.(commonLogLine({
+      REQUEST_METHOD: req.method ?? '-', REQUEST_URI: req.url, PATH_INFO: '', SERVER_PROTOCOL: `HTTP/${req.httpVersion}`, REMOTE_ADDR: clientAddress(req.socket),
+    }, status, bytes));
+  };
+
   return (req, res) => {
     // llhttp lets "HTTP/2.0" (the h2 preface) and "HTTP/0.9" through; neither is what this server speaks.
-    if (req.httpVersionMajor !== 1) return refuse(res, 505, `HTTP/${req.httpVersion} is not supported; use HTTP/1.1.`);
+    if (req.httpVersionMajor !== 1) return refuseLogged(req, res, 505, `HTTP/${req.httpVersion} is not supported; use HTTP/1.1.`);
     // llhttp hands such a request over and only fails at its first body byte, after the app has started.
     const coding = req.headers['transfer-encoding'];
     if (coding !== undefined && !/(?:^|,)[ \t]*chunked[ \t]*$/i.test(coding)) {
-      return refuse(res, 400, 'The request body has no length: chunked must be its last transfer coding.');
+      return refuseLogged(req, res, 400, 'The request body has no length: chunked must be its last transfer coding.');
     }
     const rawUrl = req.url ?? '/';
-    if (rawUrl.length > maxUrlLength) return refuse(res, 414, `The request target is longer than ${maxUrlLength} characters.`);
+    if (rawUrl.length > maxUrlLength) return refuseLogged(req, res, 414, `The request target is longer than ${maxUrlLength} characters.`);
     const split = splitTarget(rawUrl);
-    if (split === undefined) return refuse(res, 400, 'The request target must be a path, an absolute URL or "*".');
+    if (split === undefined) return refuseLogged(req, res, 400, 'The request target must be a path, an absolute URL or "*".');
     const [rawPath, query, authority] = split;
     const pathInfo = decodePath(rawPath);
-    if (pathInfo === undefined) return refuse(res, 400, 'The request path is not valid UTF-8 once percent-decoded.');
+    if (pathInfo === undefined) return refuseLogged(req, res, 400, 'The request path is not valid UTF-8 once percent-decoded.');
 
     const socket = req.socket;
     const local = localAddress(socket);
@@ -230,11 +239,11 @@ export function createRequestListener(app: Application, options: HttpServerOptio
     if (scheme === 'https') environ.HTTPS = 'on';
     addRequestHeaders(environ, req.rawHeaders, errors);
     // Duplicates were joined with ", ": a proxy and the app could each believe a different Host.
-    if (environ.HTTP_HOST?.includes(',')) return refuse(res, 400, 'The request has more than one Host header.');
+    if (environ.HTTP_HOST?.includes(',')) return refuseLogged(req, res, 400, 'The request has more than one Host header.');
     // RFC 9112 3.2.2: the authority of an absolute-form target wins over the Host header.
     if (authority) environ.HTTP_HOST = authority;
     if (environ.CONTENT_LENGTH !== undefined && Number(environ.CONTENT_LENGTH) > maxBodySize) {
-      return refuse(res, 413, `The request body is larger than the limit of ${maxBodySize} bytes.`);
+      return refuseLogged(req, res, 413, `The request body is larger than the limit of ${maxBodySize} bytes.`);
     }
 
     const target = new NodeResponse(res);

@@ -495,6 +495,16 @@ describe('HTTP front end: protocol edge cases', () => {
     await closed;
     socket.destroy();
   });
+
+  it('writes an access-log line for requests the front end refuses itself', async () => {
+    const lines: string[] = [];
+    const server = await serve(readAll, { accessLog: (line) => lines.push(line), maxUrlLength: 100 });
+    await rawExchange(server.port, 'GET / HTTP/2.0\r\nHost: x\r\n\r\n');
+    await rawExchange(server.port, `GET /${'x'.repeat(200)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await waitFor(() => lines.length === 2, 'two log lines');
+    assert.match(lines[0]!, /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/ HTTP\/2\.0" 505 \d+$/);
+    assert.match(lines[1]!, /"GET \/x+ HTTP\/1\.1" 414 \d+$/);
+  });
 });
 
 export type { Environ };
