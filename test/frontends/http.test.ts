@@ -505,6 +505,15 @@ describe('HTTP front end: protocol edge cases', () => {
     assert.match(lines[0]!, /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/ HTTP\/2\.0" 505 \d+$/);
     assert.match(lines[1]!, /"GET \/x+ HTTP\/1\.1" 414 \d+$/);
   });
+
+  it('answers 500 when a one-string body is shorter than its Content-Length', async () => {
+    const server = await serve((_, start) => {
+      start('200 OK', [['Content-Type', 'text/plain'], ['Content-Length', '10']]);
+      return ['short'];
+    }, {}, false);
+    const res = await fetchRaw(`${server.url}/`);
+    assert.equal(res.status, 500);
+  });
 });
 
 export type { Environ };
