@@ -204,6 +204,8 @@ export function createRequestListener(app: Application, options: HttpServerOptio
     if (coding !== undefined && !/(?:^|,)[ \t]*chunked[ \t]*$/i.test(coding)) {
       return refuseLogged(req, res, 400, 'The request body has no length: chunked must be its last transfer coding.');
     }
+    // An HTTP/1.0 intermediary may have framed this body differently: serve it, then close (RFC 9112 6.1).
+    if (coding !== undefined && req.httpVersionMinor === 0) res.shouldKeepAlive = false;
     const rawUrl = req.url ?? '/';
     if (rawUrl.length > maxUrlLength) return refuseLogged(req, res, 414, `The request target is longer than ${maxUrlLength} characters.`);
     const split = splitTarget(rawUrl);

@@ -514,6 +514,13 @@ describe('HTTP front end: protocol edge cases', () => {
     const res = await fetchRaw(`${server.url}/`);
     assert.equal(res.status, 500);
   });
+
+  it('closes the connection after an HTTP/1.0 request with Transfer-Encoding (RFC 9112 6.1: faulty framing)', async () => {
+    const server = await serve(readAll);
+    const reply = await rawExchange(server.port, 'POST /old HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n', 3000);
+    assert.match(reply, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(reply, /\r\nConnection: close\r\n/i);
+  });
 });
 
 export type { Environ };
