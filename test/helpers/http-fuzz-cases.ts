@@ -2,18 +2,7 @@
  * Random and mutated raw HTTP requests for the front-end fuzz test, from a seeded generator
  * so a failing case can be replayed by its number.
  */
-
-/** mulberry32: small, fast and deterministic; quality is plenty for picking mutations. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './form-random.js';
 
 export interface FuzzCase {
   bytes: Buffer;
@@ -91,7 +80,7 @@ function mutate(random: Random, bytes: Buffer): Buffer {
 
 /** Case `index` of the run seeded with `seed`: the same pair always gives the same case. */
 export function fuzzCase(seed: number, index: number): FuzzCase {
-  const random = seededRandom(seed * 1_000_003 + index);
+  const random = rng(seed * 1_000_003 + index);
   let bytes: Buffer = Buffer.from(requestText(random), 'latin1');
   if (random() < 0.3) bytes = mutate(random, bytes);
   const fate = random();
