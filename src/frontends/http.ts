@@ -199,13 +199,6 @@ export function createRequestListener(app: Application, options: HttpServerOptio
   return (req, res) => {
     // llhttp lets "HTTP/2.0" (the h2 preface) and "HTTP/0.9" through; neither is what this server speaks.
     if (req.httpVersionMajor !== 1) return refuseLogged(req, res, 505, `HTTP/${req.httpVersion} is not supported; use HTTP/1.1.`);
-    // llhttp hands such a request over and only fails at its first body byte, after the app has started.
-    const coding = req.headers['transfer-encoding'];
-    if (coding !== undefined && !/(?:^|,)[ \t]*chunked[ \t]*$/i.test(coding)) {
-      return refuseLogged(req, res, 400, 'The request body has no length: chunked must be its last transfer coding.');
-    }
-    // An HTTP/1.0 intermediary may have framed this body differently: serve it, then close (RFC 9112 6.1).
-    if (coding !== undefined && req.httpVersionMinor === 0) res.shouldKeepAlive = false;
     const rawUrl = req.url ?? '/';
     if (rawUrl.length > maxUrlLength) return refuseLogged(req, res, 414, `The request target is longer than ${maxUrlLength} characters.`);
     const split = splitTarget(rawUrl);
@@ -240,6 +233,14 @@ export function createRequestListener(app: Application, options: HttpServerOptio
     };
     if (scheme === 'https') environ.HTTPS = 'on';
     addRequestHeaders(environ, req.rawHeaders, errors);
+    // llhttp hands such a request over and only fails at its first body byte, after the app has started.
+    // (Read from the environ: req.headers is built lazily, and only on demand.)
+    const coding = environ.HTTP_TRANSFER_ENCODING;
+    if (coding !== undefined && !/(?:^|,)[ \t]*chunked[ \t]*$/i.test(coding)) {
+      return refuseLogged(req, res, 400, 'The request body has no length: chunked must be its last transfer coding.');
+    }
+    // An HTTP/1.0 intermediary may have framed this body differently: serve it, then close (RFC 9112 6.1).
+    if (coding !== undefined && req.httpVersionMinor === 0) res.shouldKeepAlive = false;
     // Duplicates were joined with ", ": a proxy and the app could each believe a different Host.
     if (environ.HTTP_HOST?.includes(',')) return refuseLogged(req, res, 400, 'The request has more than one Host header.');
     // RFC 9112 3.2.2: the authority of an absolute-form target wins over the Host header.
