@@ -6,3 +6,7 @@ export {
 } from './util.js';
 export { runApplication, HttpError, parseStatus, checkHeaders, REASONS } from './handler.js';
 export type { ResponseTarget, ClientState, RunOptions } from './handler.js';
+export { toFetchHandler, fromFetchHandler, fromNodeListener } from './frontends/fetch.js';
+export type {
+  FetchClientInfo, FetchHandler, FetchStyleHandler, FromFetchOptions, ToFetchOptions, NodeListener, TsgiIncomingMessage,
+} from './frontends/fetch.js';
