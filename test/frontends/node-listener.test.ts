@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import express from 'express';
 import { fromNodeListener, toFetchHandler, type TsgiIncomingMessage } from '../../src/frontends/fetch.js';
@@ -156,6 +158,22 @@ describe('fromNodeListener: the response', () => {
     const bytes = await response.arrayBuffer();
     assert.equal(bytes.byteLength, 64 * 16 * 1024);
     assert.ok(refused > 0);
+  });
+
+  it('carries a piped stream whole, through every drain', async () => {
+    const blocks = 40;
+    const response = await through((_req, res) => {
+      res.setHeader('Content-Type', 'application/octet-stream');
+      let sent = 0;
+      Readable.from((function* () {
+        while (sent < blocks) yield Buffer.alloc(64 * 1024, sent++ % 251);
+      })(), { objectMode: false }).pipe(res);
+    }, new Request('http://h/'));
+    const received = Buffer.from(await response.arrayBuffer());
+    const expected = createHash('sha256');
+    for (let i = 0; i < blocks; i++) expected.update(Buffer.alloc(64 * 1024, i % 251));
+    assert.equal(received.length, blocks * 64 * 1024);
+    assert.equal(createHash('sha256').update(received).digest('hex'), expected.digest('hex'));
   });
 
   it("tells the listener its client went away: res 'close' before 'finish', req aborted", async () => {
