@@ -1,64 +1,14 @@
-import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import { fromFetchHandler, fromNodeListener } from '../../src/frontends/fetch.js';
+import { after, before, describe } from 'node:test';
 import { makeServer, type HttpServer } from '../../src/frontends/http.js';
-import type { Application } from '../../src/types.js';
-import { validator, type ValidatedApplication } from '../../src/validate.js';
-import { expressApp, honoApp } from '../helpers/fetch-apps.js';
-import { fetchRaw } from '../helpers/http-client.js';
+import { validator } from '../../src/validate.js';
+import { frameworkApps, sharedChecks } from '../helpers/fetch-checks.js';
 import { collectingErrors } from '../helpers/recording-target.js';
 
-/** What every transport must get right for both frameworks; `base` is the app's URL. */
-function sharedChecks(framework: 'hono' | 'express', base: () => string, scriptName: string): void {
-  it('routes with parameters', async () => {
-    const res = await fetchRaw(`${base()}/hello/ada`);
-    assert.equal(res.status, 200);
-    assert.equal(res.text, `hello ada from ${framework}`);
-  });
-
-  it('sees the client address and its mount point', async () => {
-    const res = await fetchRaw(`${base()}/whoami?x=1`);
-    const seen = JSON.parse(res.text) as { address: string; scriptName: string; url: string };
-    assert.equal(seen.address, '127.0.0.1');
-    assert.equal(seen.scriptName, scriptName);
-    assert.match(seen.url, /\/whoami\?x=1$/);
-    assert.ok(!seen.url.includes(scriptName || '\0'), 'the app sees URLs relative to its mount point');
-  });
-
-  it('streams a 3 MB upload through and hashes it', async () => {
-    const data = randomBytes(3 * 1024 * 1024);
-    const res = await fetchRaw(`${base()}/digest`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/octet-stream' },
-      body: (async function* () {
-        for (let offset = 0; offset < data.length; offset += 256 * 1024) yield data.subarray(offset, offset + 256 * 1024);
-      })(),
-    });
-    assert.equal(res.status, 200);
-    assert.deepEqual(JSON.parse(res.text), { bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') });
-  });
-
-  it('streams a long response', async () => {
-    const res = await fetchRaw(`${base()}/count/20000`);
-    const lines = res.text.trimEnd().split('\n');
-    assert.equal(lines.length, 20000);
-    assert.equal(lines[19999], 'line 20000');
-  });
-
-  it("answers errors with the framework's own handlers", async () => {
-    const boom = await fetchRaw(`${base()}/boom`);
-    assert.equal(boom.status, 500);
-    assert.equal(boom.text, `${framework} caught: ${framework} route failed`);
-    const missing = await fetchRaw(`${base()}/missing`);
-    assert.equal(missing.status, 404);
-  });
-}
-
-const frameworkApps: Record<'hono' | 'express', () => Application> = {
-  hono: () => fromFetchHandler(honoApp().fetch),
-  express: () => fromNodeListener(expressApp()),
-};
+/**
+ * A Hono app (through fromFetchHandler) and an Express app (through fromNodeListener), the
+ * two small services of test/helpers/fetch-apps.ts, served by tsgi's HTTP front end. The same
+ * checks run them as CGI scripts (fetch-cgi.test.ts) and over FastCGI (fetch-fastcgi.test.ts).
+ */
 
 for (const framework of ['hono', 'express'] as const) {
   describe(`${framework} served by tsgi over HTTP`, () => {
