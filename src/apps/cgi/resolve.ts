@@ -1,0 +1,94 @@
+/**
+ * Maps a request path under a CGI folder to a program and PATH_INFO, refusing everything
+ * that could reach outside the folder (RFC 3875 §9.8; CVE-2011-1015, CVE-2014-4650,
+ * CVE-2021-41773): `..` (also once decoded), encoded slashes, NUL, and symlinks that leave it.
+ */
+import { constants } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
+import { sep } from 'node:path';
+import type { Environ } from '../../types.js';
+import type { ScriptLocation } from './environment.js';
+
+/** A refusal, with the status the client gets and a reason for both the client and the log. */
+export class Refusal {
+  constructor(
+    readonly status: 403 | 404 | 400,
+    readonly reason: string,
+  ) {}
+}
+
+// %2F and %5C decode into separators; a decoded path can no longer show where they were.
+const ENCODED_SEPARATOR = /%(2f|5c)/i;
+
+/** Checks the raw request target, when the front end gives one, for encoded separators. */
+export function rawPathProblem(environ: Environ): Refusal | undefined {
+  const raw = typeof environ.REQUEST_URI === 'string' ? environ.REQUEST_URI.split('?', 1)[0]! : '';
+  if (ENCODED_SEPARATOR.test(raw)) return new Refusal(400, 'an encoded slash or backslash in the path is refused');
+  return undefined;
+}
+
+/** PATH_INFO split into segments, empty and "." ones dropped; a Refusal for `..`, NUL or backslash. */
+export function pathSegments(pathInfo: string): { segments: string[]; trailingSlash: boolean } | Refusal {
+  if (pathInfo !== '' && !pathInfo.startsWith('/')) return new Refusal(400, 'the path must start with /');
+  const segments: string[] = [];
+  for (const part of pathInfo.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') return new Refusal(400, 'a ".." segment in the path is refused');
+    if (part.includes('\0') || part.includes('\\')) return new Refusal(400, 'a NUL or backslash in the path is refused');
+    segments.push(part);
+  }
+  return { segments, trailingSlash: pathInfo.length > 1 && pathInfo.endsWith('/') };
+}
+
+function inside(root: string, file: string): boolean {
+  return file.startsWith(root.endsWith(sep) ? root : root + sep);
+}
+
+async function statOrUndefined(file: string) {
+  try {
+    return await stat(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Walks PATH_INFO down `root` (already a real path) to the first segment that is not a
+ * folder: that is the script, the rest is its PATH_INFO (Python's run_cgi split).
+ */
+export async function resolveInFolder(root: string, scriptBase: string, pathInfo: string): Promise<ScriptLocation | Refusal> {
+  const parsed = pathSegments(pathInfo);
+  if (parsed instanceof Refusal) return parsed;
+  const { segments, trailingSlash } = parsed;
+  let dir = root;
+  for (let i = 0; i < segments.length; i++) {
+    const candidate = dir + sep + segments[i];
+    const info = await statOrUndefined(candidate);
+    if (!info) return new Refusal(404, `No such CGI script (${JSON.stringify(scriptBase + '/' + segments.slice(0, i + 1).join('/'))})`);
+    if (info.isDirectory()) {
+      dir = candidate;
+      continue;
+    }
+    const scriptName = scriptBase + '/' + segments.slice(0, i + 1).join('/');
+    const rest = segments.slice(i + 1);
+    const restPath = rest.length > 0 ? '/' + rest.join('/') + (trailingSlash ? '/' : '') : trailingSlash ? '/' : '';
+    return checkProgram(root, candidate, scriptName, restPath);
+  }
+  return new Refusal(403, 'CGI script is not a plain file (the path names a folder)');
+}
+
+/** The last checks before running a file: inside the root once symlinks are resolved, regular, executable. */
+export async function checkProgram(root: string | undefined, file: string, scriptName: string, pathInfo: string): Promise<ScriptLocation | Refusal> {
+  let real: string;
+  try {
+    real = await realpath(file);
+  } catch {
+    return new Refusal(404, `No such CGI script (${JSON.stringify(scriptName)})`);
+  }
+  if (root !== undefined && !inside(root, real)) return new Refusal(403, 'CGI script leaves the CGI folder through a symbolic link');
+  const info = await statOrUndefined(real);
+  if (!info) return new Refusal(404, `No such CGI script (${JSON.stringify(scriptName)})`);
+  if (!info.isFile()) return new Refusal(403, 'CGI script is not a plain file');
+  if ((info.mode & (constants.S_IXUSR | constants.S_IXGRP | constants.S_IXOTH)) === 0) return new Refusal(403, 'CGI script is not executable');
+  return { scriptName, pathInfo, filename: real };
+}

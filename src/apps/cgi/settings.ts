@@ -1,0 +1,62 @@
+/** Options resolved once per host, so each request does no option handling. */
+import type { Application, Environ } from '../../types.js';
+import {
+  DEFAULT_BODY_LIMIT, DEFAULT_INHERIT, DEFAULT_MAX_REDIRECTS, DEFAULT_PATH, DEFAULT_TIMEOUT,
+} from './options.js';
+import type { CgiOptions, StderrSink } from './options.js';
+import { resolveRunAs } from './user.js';
+import type { RunAs } from './user.js';
+
+export interface HostSettings {
+  env: Record<string, string>;
+  inheritEnv: string[];
+  path: string;
+  cwd: string | undefined;
+  args: string[];
+  isindexArgs: boolean;
+  timeout: number;
+  bodyLimit: number;
+  runAs: RunAs | undefined;
+  stderr: StderrSink;
+  log: ((line: string) => void) | undefined;
+  documentRoot: string | undefined;
+  serverSoftware: string;
+  dispatch: Application | undefined;
+  maxRedirects: number;
+  refuseFunctionValues: boolean;
+  passAuthorization: boolean;
+  nph: boolean;
+}
+
+export function resolveSettings(options: CgiOptions, documentRoot: string | undefined): HostSettings {
+  return {
+    env: { ...options.env },
+    inheritEnv: [...DEFAULT_INHERIT, ...(options.inheritEnv ?? [])],
+    path: options.path ?? DEFAULT_PATH,
+    cwd: options.cwd,
+    args: [...(options.args ?? [])],
+    isindexArgs: options.isindexArgs ?? false,
+    timeout: options.timeout ?? DEFAULT_TIMEOUT,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    runAs: resolveRunAs(options.user),
+    stderr: options.stderr ?? 'log',
+    log: options.log,
+    documentRoot: options.documentRoot ?? documentRoot,
+    serverSoftware: options.serverSoftware ?? 'tsgi',
+    dispatch: options.dispatch,
+    maxRedirects: options.maxRedirects ?? DEFAULT_MAX_REDIRECTS,
+    refuseFunctionValues: options.refuseFunctionValues ?? false,
+    passAuthorization: options.passAuthorization ?? false,
+    nph: options.nph ?? true,
+  };
+}
+
+/** Writes one line to the host's log, or to the request's error stream. */
+export function logLine(settings: HostSettings, environ: Environ, line: string): void {
+  try {
+    if (settings.log) settings.log(line);
+    else environ['tsgi.errors'].write(line + '\n');
+  } catch {
+    // A broken log must not break the response.
+  }
+}
