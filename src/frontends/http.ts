@@ -332,6 +332,9 @@ export async function makeServer(host: string, port: number, app: Application, o
     requestTimeout: options.requestTimeout ?? 300_000,
     keepAliveTimeout: options.keepAliveTimeout ?? 5_000,
     headersTimeout: options.headersTimeout ?? 20_000,
+    // Node checks the timeouts above only this often (30 s by default): a slow-loris client
+    // would otherwise hold its connection far past headersTimeout.
+    connectionsCheckingInterval: Math.max(50, Math.min(1_000, (options.headersTimeout ?? 20_000) / 2)),
   };
   const server: Server = options.tls
     ? createHttpsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, listener)
