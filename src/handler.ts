@@ -120,7 +120,8 @@ class ResponseRun {
   private bytesSent = 0;
   private readonly isHead: boolean;
   private finished = false;
-  private gone: Promise<undefined> | undefined;
+  private goneHooked = false;
+  private wakeGone: ((value: undefined) => void) | undefined;
 
   constructor(
     private readonly environ: Environ,
@@ -314,9 +315,16 @@ class ResponseRun {
     const client = this.client;
     if (!client) return iterator.next();
     if (client.gone) return Promise.resolve(undefined);
-    // One listener per response, not one per chunk: long streams must not pile them up.
-    this.gone ??= new Promise((resolve) => client.onGone(() => resolve(undefined)));
-    return Promise.race([iterator.next(), this.gone]);
+    // One listener per response, waking whichever pull is waiting. Neither a listener per chunk
+    // nor Promise.race against one long-lived promise will do: both keep every chunk reachable.
+    if (!this.goneHooked) {
+      this.goneHooked = true;
+      client.onGone(() => this.wakeGone?.(undefined));
+    }
+    return new Promise((resolve, reject) => {
+      this.wakeGone = resolve;
+      iterator.next().then(resolve, reject);
+    });
   }
 
   private async finish(last?: Uint8Array): Promise<void> {
