@@ -1,10 +1,11 @@
 /**
  * Starts a script with no shell, in a process group of its own so that a time limit or a
  * client that left can kill everything it started, and turns its stderr into log lines.
+ * `startScript` spawns directly from the server; spawner.ts does the same through a helper.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { RunAs } from './user.js';
 
 export interface SpawnRequest {
@@ -13,7 +14,9 @@ export interface SpawnRequest {
   cwd: string;
   env: Record<string, string>;
   runAs: RunAs | undefined;
-  /** A descriptor to become stdin (a spooled body), or undefined for a pipe. */
+  /** Whether the script gets a body on stdin; without one, stdin is empty. */
+  hasBody: boolean;
+  /** A descriptor to become stdin (a spooled body), for launchers that can take one. */
   stdinFd?: number;
 }
 
@@ -25,18 +28,30 @@ export interface Exit {
 }
 
 export interface ScriptProcess {
-  child: ChildProcessWithoutNullStreams;
+  /** Where the body goes, or null when stdin was given as a descriptor or there is no body. */
+  stdin: Writable | null;
+  stdout: Readable;
+  stderr: Readable;
   /** Resolves once the process has exited and its stdio closed, or failed to start. */
   exited: Promise<Exit>;
   /** Kills the whole process group (SIGKILL); harmless after exit. */
   kill(): void;
 }
 
+/** Starts scripts; `takesFd` says whether a spooled body may be handed over as a descriptor. */
+export interface Launcher {
+  readonly takesFd: boolean;
+  start(request: SpawnRequest): ScriptProcess;
+}
+
+export const directLauncher: Launcher = { takesFd: true, start: startScript };
+
+/** Spawns from the server process itself (libuv fork + exec). */
 export function startScript(request: SpawnRequest): ScriptProcess {
   const child = spawn(request.file, request.args, {
     cwd: request.cwd,
     env: request.env,
-    stdio: [request.stdinFd ?? 'pipe', 'pipe', 'pipe'],
+    stdio: [request.stdinFd ?? (request.hasBody ? 'pipe' : 'ignore'), 'pipe', 'pipe'],
     detached: true,
     shell: false,
     windowsHide: true,
@@ -67,7 +82,7 @@ export function startScript(request: SpawnRequest): ScriptProcess {
       }
     }
   };
-  return { child, exited, kill };
+  return { stdin: child.stdin as Writable | null, stdout: child.stdout, stderr: child.stderr, exited, kill };
 }
 
 const MAX_LINE = 8 * 1024;

@@ -10,7 +10,7 @@ import { buildEnvironment } from './environment.js';
 import type { ScriptLocation } from './environment.js';
 import { RAW_OUTPUT_KEY, isNphScript, splitNphHead } from './nph.js';
 import type { TakeOver } from './nph.js';
-import { describeExit, forEachLine, startScript } from './process.js';
+import { describeExit, forEachLine } from './process.js';
 import type { ScriptProcess } from './process.js';
 import { prepareBody } from './request-body.js';
 import type { PreparedBody } from './request-body.js';
@@ -68,7 +68,9 @@ class ScriptRun {
       if (dropped.length > 0) this.log(`not passed to the script: ${dropped.join(', ')}`);
       const args = settings.isindexArgs ? [...settings.args, ...isindexWords(environ.QUERY_STRING)] : settings.args;
       const cwd = settings.cwd ?? location.filename.slice(0, location.filename.lastIndexOf('/')) ?? '/';
-      const proc = startScript({ file: location.filename, args, cwd, env, runAs: settings.runAs, stdinFd: body.kind === 'file' ? body.file.fd : undefined });
+      const launcher = settings.launcher();
+      const stdinFd = body.kind === 'file' && launcher.takesFd ? body.file.fd : undefined;
+      const proc = launcher.start({ file: location.filename, args, cwd, env, runAs: settings.runAs, hasBody: body.kind !== 'none' && stdinFd === undefined, stdinFd });
       this.process = proc;
       this.watch(proc);
       void this.feed(body, proc);
@@ -89,7 +91,7 @@ class ScriptRun {
       proc.kill();
     }, settings.timeout);
     this.timer.unref();
-    const stderr = proc.child.stderr;
+    const stderr = proc.stderr;
     const sink = settings.stderr;
     if (sink === 'ignore') stderr.resume();
     else if (sink === 'inherit') stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk));
@@ -104,13 +106,15 @@ class ScriptRun {
 
   /** Copies the request body to stdin; a body that breaks off kills the script rather than truncating its input. */
   private async feed(body: PreparedBody, proc: ScriptProcess): Promise<void> {
-    const stdin = proc.child.stdin as typeof proc.child.stdin | null;
+    const stdin = proc.stdin;
     if (!stdin) return;
-    if (body.kind === 'none' || body.kind === 'file') return void stdin.end();
+    stdin.on('error', () => {});
+    if (body.kind === 'none') return void stdin.end();
     if (body.kind === 'memory') return void stdin.end(body.data);
+    const input = body.kind === 'file' ? body.file.createReadStream({ start: 0, autoClose: false })[Symbol.asyncIterator]() : body.input;
     let open = true;
     try {
-      for (let step = await body.input.next(); !step.done; step = await body.input.next()) {
+      for (let step = await input.next(); !step.done; step = await input.next()) {
         if (this.closed) break;
         // Once the script stops reading, the rest is drained so the connection stays usable.
         if (open && stdin.writable && !stdin.write(step.value)) open = await drained(stdin);
@@ -124,7 +128,7 @@ class ScriptRun {
   }
 
   private async *respond(proc: ScriptProcess): AsyncGenerator<Chunk, void, undefined> {
-    const stdout = proc.child.stdout[Symbol.asyncIterator]() as Stdout;
+    const stdout = proc.stdout[Symbol.asyncIterator]() as Stdout;
     try {
       const [head, rest, raw] = await this.readHead(proc, stdout);
       if (this.request.settings.nph && isNphScript(this.request.location.filename)) {

@@ -4,6 +4,9 @@ import {
   DEFAULT_BODY_LIMIT, DEFAULT_INHERIT, DEFAULT_MAX_REDIRECTS, DEFAULT_PATH, DEFAULT_TIMEOUT,
 } from './options.js';
 import type { CgiOptions, StderrSink } from './options.js';
+import { directLauncher } from './process.js';
+import type { Launcher } from './process.js';
+import { spawnerFor } from './spawner.js';
 import { resolveRunAs } from './user.js';
 import type { RunAs } from './user.js';
 
@@ -26,9 +29,23 @@ export interface HostSettings {
   refuseFunctionValues: boolean;
   passAuthorization: boolean;
   nph: boolean;
+  /** How scripts are started: the spawner when available (started on first use), else directly. */
+  launcher: () => Launcher;
+}
+
+function chooseLauncher(mode: CgiOptions['spawner'], runAs: RunAs | undefined): () => Launcher {
+  if (mode === 'direct') return () => directLauncher;
+  let chosen: Launcher | undefined;
+  return () => {
+    chosen ??= spawnerFor(runAs);
+    if (chosen) return chosen;
+    if (mode === 'python') throw new Error('the CGI spawner needs /usr/bin/python3 (3.8 or later); use spawner: "direct" without it');
+    return directLauncher;
+  };
 }
 
 export function resolveSettings(options: CgiOptions, documentRoot: string | undefined): HostSettings {
+  const runAs = resolveRunAs(options.user);
   return {
     env: { ...options.env },
     inheritEnv: [...DEFAULT_INHERIT, ...(options.inheritEnv ?? [])],
@@ -38,7 +55,7 @@ export function resolveSettings(options: CgiOptions, documentRoot: string | unde
     isindexArgs: options.isindexArgs ?? false,
     timeout: options.timeout ?? DEFAULT_TIMEOUT,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    runAs: resolveRunAs(options.user),
+    runAs,
     stderr: options.stderr ?? 'log',
     log: options.log,
     documentRoot: options.documentRoot ?? documentRoot,
@@ -48,6 +65,7 @@ export function resolveSettings(options: CgiOptions, documentRoot: string | unde
     refuseFunctionValues: options.refuseFunctionValues ?? false,
     passAuthorization: options.passAuthorization ?? false,
     nph: options.nph ?? true,
+    launcher: chooseLauncher(options.spawner, runAs),
   };
 }
 
