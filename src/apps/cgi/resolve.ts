@@ -4,7 +4,8 @@
  * this module the file system (symlinks that leave the folder, file type, execute bits).
  */
 import { constants } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
+import { lstat, realpath, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { sep } from 'node:path';
 import { pathSegments, Refusal } from '../safe-path.js';
 import type { ScriptLocation } from './environment.js';
@@ -15,9 +16,9 @@ function inside(root: string, file: string): boolean {
   return file.startsWith(root.endsWith(sep) ? root : root + sep);
 }
 
-async function statOrUndefined(file: string) {
+async function statOrUndefined(file: string, follow = true): Promise<Stats | undefined> {
   try {
-    return await stat(file);
+    return await (follow ? stat(file) : lstat(file));
   } catch {
     return undefined;
   }
@@ -26,15 +27,21 @@ async function statOrUndefined(file: string) {
 /**
  * Walks PATH_INFO down `root` (already a real path) to the first segment that is not a
  * folder: that is the script, the rest is its PATH_INFO (Python's run_cgi split).
+ * Without symlinks on the way one lstat per segment settles everything; a symlink costs a realpath.
  */
 export async function resolveInFolder(root: string, scriptBase: string, pathInfo: string): Promise<ScriptLocation | Refusal> {
   const parsed = pathSegments(pathInfo);
   if (parsed instanceof Refusal) return parsed;
   const { segments, trailingSlash } = parsed;
   let dir = root;
+  let linked = false;
   for (let i = 0; i < segments.length; i++) {
     const candidate = dir + sep + segments[i];
-    const info = await statOrUndefined(candidate);
+    let info = await statOrUndefined(candidate, false);
+    if (info?.isSymbolicLink()) {
+      linked = true;
+      info = await statOrUndefined(candidate);
+    }
     if (!info) return new Refusal(404, `No such CGI script (${JSON.stringify(scriptBase + '/' + segments.slice(0, i + 1).join('/'))})`);
     if (info.isDirectory()) {
       dir = candidate;
@@ -43,9 +50,16 @@ export async function resolveInFolder(root: string, scriptBase: string, pathInfo
     const scriptName = scriptBase + '/' + segments.slice(0, i + 1).join('/');
     const rest = segments.slice(i + 1);
     const restPath = rest.length > 0 ? '/' + rest.join('/') + (trailingSlash ? '/' : '') : trailingSlash ? '/' : '';
+    if (!linked) return checkStats(info, { scriptName, pathInfo: restPath, filename: candidate });
     return checkProgram(root, candidate, scriptName, restPath);
   }
   return new Refusal(403, 'CGI script is not a plain file (the path names a folder)');
+}
+
+function checkStats(info: Stats, location: ScriptLocation): ScriptLocation | Refusal {
+  if (!info.isFile()) return new Refusal(403, 'CGI script is not a plain file');
+  if ((info.mode & (constants.S_IXUSR | constants.S_IXGRP | constants.S_IXOTH)) === 0) return new Refusal(403, 'CGI script is not executable');
+  return location;
 }
 
 /** The last checks before running a file: inside the root once symlinks are resolved, regular, executable. */
@@ -59,7 +73,5 @@ export async function checkProgram(root: string | undefined, file: string, scrip
   if (root !== undefined && !inside(root, real)) return new Refusal(403, 'CGI script leaves the CGI folder through a symbolic link');
   const info = await statOrUndefined(real);
   if (!info) return new Refusal(404, `No such CGI script (${JSON.stringify(scriptName)})`);
-  if (!info.isFile()) return new Refusal(403, 'CGI script is not a plain file');
-  if ((info.mode & (constants.S_IXUSR | constants.S_IXGRP | constants.S_IXOTH)) === 0) return new Refusal(403, 'CGI script is not executable');
-  return { scriptName, pathInfo, filename: real };
+  return checkStats(info, { scriptName, pathInfo, filename: real });
 }

@@ -20,8 +20,12 @@ if sys.version_info < (3, 8):
 out = sys.stdout.buffer
 
 def send(kind, ident, payload=b''):
-    out.write(b'%s %d %d\n' % (kind, ident, len(payload)) + payload)
-    out.flush()
+    try:
+        out.write(b'%s %d %d\n' % (kind, ident, len(payload)) + payload)
+        out.flush()
+    except BrokenPipeError:
+        # The server is gone; so is the reason to exist.
+        os._exit(0)
 
 def recv_exact(conn, size):
     data = b''
