@@ -89,6 +89,12 @@ describe('tsgi serve --cgi: scripts over HTTP', () => {
     assert.equal(env.HTTP_COOKIE, 'a=1');
   });
 
+  it('joins repeated headers, with "; " for Cookie', async () => {
+    const reply = await rawExchange(server.port, 'GET /cgi-bin/env.sh HTTP/1.1\r\nHost: x\r\nX-Dup: one\r\nX-Dup: two\r\nCookie: a=1\r\nCookie: b=2\r\nConnection: close\r\n\r\n');
+    assert.match(reply, /\nHTTP_X_DUP=one, two\n/);
+    assert.match(reply, /\nHTTP_COOKIE=a=1; b=2\n/);
+  });
+
   it('runs scripts in /htbin too', async () => {
     assert.equal((await fetchRaw(url('/htbin/hi.sh'))).text, 'hi from htbin\n');
   });
