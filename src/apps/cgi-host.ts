@@ -47,10 +47,10 @@ export function cgiHost(options: CgiHostOptions): Application {
   if (!statSync(root).isDirectory()) throw new Error(`CGI root ${root} is not a folder`);
   const settings = resolveSettings(options, root);
 
-  const host: Application = async (environ, startResponse) => {
+  const host: Application = (environ, startResponse) => {
     const base = environ.SCRIPT_NAME || '';
     const problem = rawPathProblem(environ);
-    const found = problem ?? (await resolveInFolder(root, base, environ.PATH_INFO || ''));
+    const found = problem ?? resolveInFolder(root, base, environ.PATH_INFO || '');
     if (found instanceof Refusal) return refuse(settings, environ, startResponse, found);
     const redirectTarget: RedirectTarget = (path) => {
       const pathInfo = below(base, path);
@@ -66,10 +66,10 @@ export function cgiScript(program: string, options: CgiOptions = {}): Applicatio
   const file = resolvePath(program);
   const settings = resolveSettings(options, undefined);
 
-  const script: Application = async (environ, startResponse) => {
+  const script: Application = (environ, startResponse) => {
     const base = environ.SCRIPT_NAME || '';
     const problem = rawPathProblem(environ);
-    const found: ScriptLocation | Refusal = problem ?? (await checkProgram(undefined, file, base, environ.PATH_INFO || ''));
+    const found: ScriptLocation | Refusal = problem ?? checkProgram(undefined, file, base, environ.PATH_INFO || '');
     if (found instanceof Refusal) return refuse(settings, environ, startResponse, found);
     const redirectTarget: RedirectTarget = (path) => {
       const pathInfo = below(base, path);

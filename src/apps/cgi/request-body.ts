@@ -33,6 +33,10 @@ export async function prepareBody(environ: Environ, limit: number): Promise<Prep
     if (length === 0) return { kind: 'none' };
     return { kind: 'stream', length, input: environ['tsgi.input'][Symbol.asyncIterator]() };
   }
+  // Without a length or a transfer coding an HTTP request has no body (RFC 9112 §6.3); other
+  // methods are still read, in case a front end announced neither.
+  const method = environ.REQUEST_METHOD;
+  if ((method === 'GET' || method === 'HEAD') && !environ.HTTP_TRANSFER_ENCODING) return { kind: 'none' };
   return spool(environ['tsgi.input'], limit);
 }
 

@@ -3,8 +3,7 @@
  * that could reach outside the folder (RFC 3875 §9.8): safe-path.ts checks the path itself,
  * this module the file system (symlinks that leave the folder, file type, execute bits).
  */
-import { constants } from 'node:fs';
-import { lstat, realpath, stat } from 'node:fs/promises';
+import { constants, lstatSync, realpathSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { sep } from 'node:path';
 import { pathSegments, Refusal } from '../safe-path.js';
@@ -16,9 +15,11 @@ function inside(root: string, file: string): boolean {
   return file.startsWith(root.endsWith(sep) ? root : root + sep);
 }
 
-async function statOrUndefined(file: string, follow = true): Promise<Stats | undefined> {
+// Synchronous on purpose: a stat of a local file takes microseconds, a thread-pool round trip
+// costs more than that, and this runs once or twice per request.
+function statOrUndefined(file: string, follow = true): Stats | undefined {
   try {
-    return await (follow ? stat(file) : lstat(file));
+    return (follow ? statSync : lstatSync)(file, { throwIfNoEntry: false });
   } catch {
     return undefined;
   }
@@ -29,7 +30,7 @@ async function statOrUndefined(file: string, follow = true): Promise<Stats | und
  * folder: that is the script, the rest is its PATH_INFO (Python's run_cgi split).
  * Without symlinks on the way one lstat per segment settles everything; a symlink costs a realpath.
  */
-export async function resolveInFolder(root: string, scriptBase: string, pathInfo: string): Promise<ScriptLocation | Refusal> {
+export function resolveInFolder(root: string, scriptBase: string, pathInfo: string): ScriptLocation | Refusal {
   const parsed = pathSegments(pathInfo);
   if (parsed instanceof Refusal) return parsed;
   const { segments, trailingSlash } = parsed;
@@ -37,10 +38,10 @@ export async function resolveInFolder(root: string, scriptBase: string, pathInfo
   let linked = false;
   for (let i = 0; i < segments.length; i++) {
     const candidate = dir + sep + segments[i];
-    let info = await statOrUndefined(candidate, false);
+    let info = statOrUndefined(candidate, false);
     if (info?.isSymbolicLink()) {
       linked = true;
-      info = await statOrUndefined(candidate);
+      info = statOrUndefined(candidate);
     }
     if (!info) return new Refusal(404, `No such CGI script (${JSON.stringify(scriptBase + '/' + segments.slice(0, i + 1).join('/'))})`);
     if (info.isDirectory()) {
@@ -63,15 +64,15 @@ function checkStats(info: Stats, location: ScriptLocation): ScriptLocation | Ref
 }
 
 /** The last checks before running a file: inside the root once symlinks are resolved, regular, executable. */
-export async function checkProgram(root: string | undefined, file: string, scriptName: string, pathInfo: string): Promise<ScriptLocation | Refusal> {
+export function checkProgram(root: string | undefined, file: string, scriptName: string, pathInfo: string): ScriptLocation | Refusal {
   let real: string;
   try {
-    real = await realpath(file);
+    real = realpathSync.native(file);
   } catch {
     return new Refusal(404, `No such CGI script (${JSON.stringify(scriptName)})`);
   }
   if (root !== undefined && !inside(root, real)) return new Refusal(403, 'CGI script leaves the CGI folder through a symbolic link');
-  const info = await statOrUndefined(real);
+  const info = statOrUndefined(real);
   if (!info) return new Refusal(404, `No such CGI script (${JSON.stringify(scriptName)})`);
   return checkStats(info, { scriptName, pathInfo, filename: real });
 }
