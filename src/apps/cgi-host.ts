@@ -41,41 +41,32 @@ function below(base: string, path: string): string | undefined {
   return path.startsWith(base + '/') ? path.slice(base.length) : undefined;
 }
 
+/** The Application around a way of finding the program for a request. */
+function hostApplication(settings: HostSettings, locate: (pathInfo: string, base: string) => ScriptLocation | Refusal): Application {
+  const app: Application = (environ, startResponse) => {
+    const base = environ.SCRIPT_NAME || '';
+    const found = rawPathProblem(environ) ?? locate(environ.PATH_INFO || '', base);
+    if (found instanceof Refusal) return refuse(settings, environ, startResponse, found);
+    const redirectTarget: RedirectTarget = (path) => {
+      const pathInfo = below(base, path);
+      return pathInfo === undefined ? undefined : { app, scriptName: base, pathInfo };
+    };
+    return runScript({ environ, startResponse, location: found, settings, redirectTarget });
+  };
+  return app;
+}
+
 /** An Application running the executables under `options.root`. */
 export function cgiHost(options: CgiHostOptions): Application {
   const root = realpathSync(resolvePath(options.root));
   if (!statSync(root).isDirectory()) throw new Error(`CGI root ${root} is not a folder`);
   const settings = resolveSettings(options, root);
-
-  const host: Application = (environ, startResponse) => {
-    const base = environ.SCRIPT_NAME || '';
-    const problem = rawPathProblem(environ);
-    const found = problem ?? resolveInFolder(root, base, environ.PATH_INFO || '');
-    if (found instanceof Refusal) return refuse(settings, environ, startResponse, found);
-    const redirectTarget: RedirectTarget = (path) => {
-      const pathInfo = below(base, path);
-      return pathInfo === undefined ? undefined : { app: host, scriptName: base, pathInfo };
-    };
-    return runScript({ environ, startResponse, location: found, settings, redirectTarget });
-  };
-  return host;
+  return hostApplication(settings, (pathInfo, base) => resolveInFolder(root, base, pathInfo));
 }
 
 /** An Application running one program for every request under its mount (Go's cgi.Handler). */
 export function cgiScript(program: string, options: CgiOptions = {}): Application {
   const file = resolvePath(program);
   const settings = resolveSettings(options, undefined);
-
-  const script: Application = (environ, startResponse) => {
-    const base = environ.SCRIPT_NAME || '';
-    const problem = rawPathProblem(environ);
-    const found: ScriptLocation | Refusal = problem ?? checkProgram(undefined, file, base, environ.PATH_INFO || '');
-    if (found instanceof Refusal) return refuse(settings, environ, startResponse, found);
-    const redirectTarget: RedirectTarget = (path) => {
-      const pathInfo = below(base, path);
-      return pathInfo === undefined ? undefined : { app: script, scriptName: base, pathInfo };
-    };
-    return runScript({ environ, startResponse, location: found, settings, redirectTarget });
-  };
-  return script;
+  return hostApplication(settings, (pathInfo, base) => checkProgram(undefined, file, base, pathInfo));
 }

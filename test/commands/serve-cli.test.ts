@@ -1,6 +1,7 @@
 /** `tsgi serve` as a user runs it: the real executable, a real port, SIGTERM at the end. */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { after, before, it } from 'node:test';
 import { copyFixtures } from '../helpers/cgihost-fixtures.js';
 import type { FixtureSite } from '../helpers/cgihost-fixtures.js';
@@ -13,18 +14,30 @@ let site: FixtureSite;
 before(() => (site = copyFixtures()));
 after(() => site.remove());
 
-it('serves files and, with --cgi, runs scripts; stops on SIGTERM', async () => {
-  const child = spawn(process.execPath, [cli, 'serve', site.dir, '--cgi', '--port', '0', '--no-access-log'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  try {
-    const port = await new Promise<number>((resolve, reject) => {
-      let text = '';
-      child.stderr!.on('data', (chunk: Buffer) => {
-        text += chunk.toString();
-        const match = / port (\d+) /.exec(text);
-        if (match) resolve(Number(match[1]));
-      });
-      child.once('exit', (code) => reject(new Error(`tsgi serve exited with ${code}: ${text}`)));
+/** Starts `tsgi serve ARGS --port 0` and resolves with the child and the port it announced. */
+async function startServe(args: string[]): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [cli, 'serve', ...args, '--port', '0', '--no-access-log'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let text = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      const match = / port (\d+) /.exec(text);
+      if (match) resolve(Number(match[1]));
     });
+    child.once('exit', (code) => reject(new Error(`tsgi serve exited with ${code}: ${text}`)));
+  });
+  return { child, port };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+it('serves files and, with --cgi, runs scripts; stops on SIGTERM', async () => {
+  const { child, port } = await startServe([site.dir, '--cgi']);
+  try {
     const page = await fetchRaw(`http://127.0.0.1:${port}/`);
     assert.match(page.text, /index page/);
     const script = await fetchRaw(`http://127.0.0.1:${port}/cgi-bin/status.sh`);
@@ -32,30 +45,18 @@ it('serves files and, with --cgi, runs scripts; stops on SIGTERM', async () => {
     const htbin = await fetchRaw(`http://127.0.0.1:${port}/htbin/hi.sh`);
     assert.equal(htbin.text, 'hi from htbin\n');
   } finally {
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
+    await stop(child);
   }
 });
 
 it('without --cgi serves no scripts, only files', async () => {
-  const child = spawn(process.execPath, [cli, 'serve', site.dir, '--port', '0', '--no-access-log'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const { child, port } = await startServe([site.dir]);
   try {
-    const port = await new Promise<number>((resolve) => {
-      let text = '';
-      child.stderr!.on('data', (chunk: Buffer) => {
-        text += chunk.toString();
-        const match = / port (\d+) /.exec(text);
-        if (match) resolve(Number(match[1]));
-      });
-    });
     const source = await fetchRaw(`http://127.0.0.1:${port}/cgi-bin/status.sh`);
     assert.equal(source.status, 200);
     assert.match(source.text, /^#!\/bin\/sh/);
   } finally {
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
+    await stop(child);
   }
 });
 
