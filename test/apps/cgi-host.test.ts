@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { cgiHost, cgiScript } from '../../src/apps/cgi-host.js';
 import type { Application } from '../../src/types.js';
+import { validator } from '../../src/validate.js';
 import { call, copyFixtures, header, parseEnv } from '../helpers/cgihost-fixtures.js';
 import type { FixtureSite } from '../helpers/cgihost-fixtures.js';
 
@@ -338,6 +339,20 @@ for (const spawner of ['python', 'direct'] as const) describe(`scripts started b
       const result = await call(host, at('/slow-body.sh'), { leaveAfter: 1 });
       assert.equal(result.status, 200);
       await waitGone(pidFile());
+    });
+  });
+
+  describe('cgiHost: the TSGI contract', () => {
+    it('passes the validator for documents, redirects, NPH, refusals and failures', async () => {
+      const app = validator(host);
+      for (const [path, status] of [['/env.sh', 200], ['/status.sh', 418], ['/redirect-local.sh', 200], ['/redirect-client.sh', 302],
+        ['/nph-raw.sh', 203], ['/empty-status.sh', 204], ['/no-type.sh', 502], ['/missing.sh', 404]] as const) {
+        const result = await call(app, at(path));
+        assert.equal(result.status, status, path);
+        assert.deepEqual(result.log.filter((line) => !line.startsWith('cgi')), [], path);
+      }
+      const post = await call(app, at('/echo.sh', { REQUEST_METHOD: 'POST', CONTENT_LENGTH: '3' }), { body: [Buffer.from('abc')] });
+      assert.equal(post.body.toString(), 'abc');
     });
   });
 

@@ -3,7 +3,7 @@
  * stdin, spawns the script, reads its header block and starts the response; later pulls
  * stream its stdout. Closing the body (client gone, error) kills the script's process group.
  */
-import { HttpError } from '../../handler.js';
+import { HttpError, REASONS } from '../../handler.js';
 import type { Application, Body, Chunk, Environ, StartResponse } from '../../types.js';
 import { isindexWords } from './arguments.js';
 import { buildEnvironment } from './environment.js';
@@ -46,8 +46,15 @@ class ScriptRun {
   private timedOut = false;
   private closed = false;
   private finished = false;
+  private started = false;
 
   constructor(private readonly request: ScriptRequest) {}
+
+  /** The request's startResponse, noting that the response has begun. */
+  private readonly startResponse: StartResponse = (status, headers, excInfo) => {
+    this.started = true;
+    return this.request.startResponse(status, headers, excInfo);
+  };
 
   private log(message: string): void {
     logLine(this.request.settings, this.request.environ, `cgi ${this.request.location.scriptName}: ${message}`);
@@ -76,6 +83,16 @@ class ScriptRun {
       void this.feed(body, proc);
       yield* this.respond(proc);
       this.finished = true;
+    } catch (error) {
+      // An expected failure (413, 502, 504...) is answered here: the host has logged its reason,
+      // and the engine would log it again with a stack trace.
+      if (!(error instanceof HttpError) || this.started) throw error;
+      const text = Buffer.from(error.message + '\n', 'utf8');
+      this.startResponse(`${error.status} ${REASONS[error.status] ?? 'Error'}`, [
+        ['Content-Type', 'text/plain; charset=utf-8'],
+        ['Content-Length', String(text.length)],
+      ]);
+      yield text;
     } finally {
       if (!this.finished) this.process?.kill();
       if (body?.kind === 'file') await body.file.close().catch(() => {});
@@ -150,7 +167,7 @@ class ScriptRun {
         }
         if (first && first.length > 0) this.guard(() => { throw new BadGateway(`a body after "Status: ${parsed.status}" without a Content-Type`); });
       }
-      this.request.startResponse(parsed.status, parsed.headers);
+      this.startResponse(parsed.status, parsed.headers);
       if (first && first.length > 0) yield first;
       yield* this.rest(proc, stdout);
     } finally {
@@ -213,12 +230,12 @@ class ScriptRun {
       for (let step = await stdout.next(); !step.done; step = await stdout.next()) await raw.write(step.value);
       await raw.end();
       // The front end has let go of this response: what the engine sends now goes nowhere.
-      this.request.startResponse('200 OK', []);
+      this.startResponse('200 OK', []);
       return;
     }
     const { status, headerBlock } = this.guard(() => splitNphHead(head));
     const { headers } = this.guard(() => parseHeaderLines(headerBlock, (message) => this.log(message)));
-    this.request.startResponse(status, headers);
+    this.startResponse(status, headers);
     if (rest.length > 0) yield rest;
     for (let step = await stdout.next(); !step.done; step = await stdout.next()) yield step.value;
   }
@@ -244,7 +261,7 @@ class ScriptRun {
       next.SCRIPT_NAME = target.scriptName;
       next.PATH_INFO = target.pathInfo;
     }
-    const body = await app(next, this.request.startResponse);
+    const body = await app(next, this.startResponse);
     try {
       for await (const chunk of body as AsyncIterable<Chunk>) yield chunk;
     } finally {
