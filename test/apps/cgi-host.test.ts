@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -355,6 +356,20 @@ for (const spawner of ['python', 'direct'] as const) describe(`scripts started b
       assert.equal(post.body.toString(), 'abc');
     });
   });
+
+  if (spawner === 'python') {
+    describe('the spawner', () => {
+      it('is replaced when it dies', async () => {
+        assert.equal((await call(host, at('/status.sh'))).status, 418);
+        const pids = execFileSync('pgrep', ['-P', String(process.pid), 'python3'], { encoding: 'utf8' }).trim().split('\n').map(Number);
+        for (const pid of pids) process.kill(pid, 'SIGKILL');
+        let status = 0;
+        // Runs that were starting while it died fail with 502; the next ones get a new spawner.
+        for (let i = 0; i < 50 && status !== 418; i++) status = (await call(host, at('/status.sh'))).status;
+        assert.equal(status, 418);
+      });
+    });
+  }
 
   describe('cgiScript: one program under a mount', () => {
     it('runs the program for every path below its mount', async () => {

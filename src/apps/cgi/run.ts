@@ -132,9 +132,10 @@ class ScriptRun {
     let open = true;
     try {
       for (let step = await input.next(); !step.done; step = await input.next()) {
-        if (this.closed) break;
+        if (this.closed || (!open && body.kind === 'file')) break;
         // Once the script stops reading, the rest is drained so the connection stays usable.
         if (open && stdin.writable && !stdin.write(step.value)) open = await drained(stdin);
+        else if (!stdin.writable) open = false;
       }
       stdin.end();
     } catch (error) {
@@ -177,8 +178,10 @@ class ScriptRun {
 
   private async *rest(proc: ScriptProcess, stdout: Stdout): AsyncGenerator<Chunk, void, undefined> {
     for (let step = await stdout.next(); !step.done; step = await stdout.next()) yield step.value;
+    // Only a limit that struck while output was flowing cut the response short.
+    const cut = this.timedOut;
     await proc.exited;
-    if (this.timedOut) throw new Error(`CGI script ${this.request.location.scriptName} reached its time limit: response cut short`);
+    if (cut) throw new Error(`CGI script ${this.request.location.scriptName} reached its time limit: response cut short`);
   }
 
   private guard<T>(work: () => T): T {

@@ -35,10 +35,10 @@ export interface HostSettings {
 
 function chooseLauncher(mode: CgiOptions['spawner'], runAs: RunAs | undefined): () => Launcher {
   if (mode === 'direct') return () => directLauncher;
-  let chosen: Launcher | undefined;
+  // Asked each time: a spawner that died is replaced on the next run.
   return () => {
-    chosen ??= spawnerFor(runAs);
-    if (chosen) return chosen;
+    const spawner = spawnerFor(runAs);
+    if (spawner) return spawner;
     if (mode === 'python') throw new Error('the CGI spawner needs /usr/bin/python3 (3.8 or later); use spawner: "direct" without it');
     return directLauncher;
   };

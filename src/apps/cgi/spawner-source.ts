@@ -104,9 +104,10 @@ def start(conn, header, ident, stdin, selector, runs):
         os.chdir(header['cwd'])
         argv = [header['file']] + list(header['args'])
         pid = os.posix_spawn(header['file'], argv, header['env'], file_actions=actions, setsid=True)
-    except OSError as error:
+    except Exception as error:
         os.close(err_r)
-        send(b'F', ident, errno.errorcode.get(error.errno or 0, 'EIO').encode())
+        code = errno.errorcode.get(getattr(error, 'errno', None) or 0, 'EINVAL')
+        send(b'F', ident, code.encode())
         return
     finally:
         os.close(err_w)
