@@ -41,7 +41,7 @@ export interface ScriptProcess {
 /** Starts scripts; `takesFd` says whether a spooled body may be handed over as a descriptor. */
 export interface Launcher {
   readonly takesFd: boolean;
-  start(request: SpawnRequest): ScriptProcess;
+  start(request: SpawnRequest): ScriptProcess | Promise<ScriptProcess>;
 }
 
 export const directLauncher: Launcher = { takesFd: true, start: startScript };

@@ -77,8 +77,9 @@ class ScriptRun {
       const cwd = settings.cwd ?? location.filename.slice(0, location.filename.lastIndexOf('/')) ?? '/';
       const launcher = settings.launcher();
       const stdinFd = body.kind === 'file' && launcher.takesFd ? body.file.fd : undefined;
-      const proc = launcher.start({ file: location.filename, args, cwd, env, runAs: settings.runAs, hasBody: body.kind !== 'none' && stdinFd === undefined, stdinFd });
+      const proc = await launcher.start({ file: location.filename, args, cwd, env, runAs: settings.runAs, hasBody: body.kind !== 'none' && stdinFd === undefined, stdinFd });
       this.process = proc;
+      if (this.closed) return;
       this.watch(proc);
       void this.feed(body, proc);
       yield* this.respond(proc);
@@ -163,7 +164,7 @@ class ScriptRun {
       let first: Buffer | undefined = rest;
       if (parsed.kind === 'document' && parsed.needsEmptyBody) {
         if (first.length === 0) {
-          const step = await stdout.next();
+          const step = await this.pull(stdout);
           first = step.done ? undefined : step.value;
         }
         if (first && first.length > 0) this.guard(() => { throw new BadGateway(`a body after "Status: ${parsed.status}" without a Content-Type`); });
@@ -177,11 +178,21 @@ class ScriptRun {
   }
 
   private async *rest(proc: ScriptProcess, stdout: Stdout): AsyncGenerator<Chunk, void, undefined> {
-    for (let step = await stdout.next(); !step.done; step = await stdout.next()) yield step.value;
+    for (let step = await this.pull(stdout); !step.done; step = await this.pull(stdout)) yield step.value;
     // Only a limit that struck while output was flowing cut the response short.
     const cut = this.timedOut;
     await proc.exited;
     if (cut) throw new Error(`CGI script ${this.request.location.scriptName} reached its time limit: response cut short`);
+  }
+
+  /** The next piece of output; a stream torn down by a kill (time limit, client gone) just ends. */
+  private async pull(stdout: Stdout): Promise<IteratorResult<Buffer, undefined>> {
+    try {
+      return await stdout.next();
+    } catch (error) {
+      if (this.timedOut || this.closed) return { done: true, value: undefined };
+      throw error;
+    }
   }
 
   private guard<T>(work: () => T): T {
@@ -200,7 +211,7 @@ class ScriptRun {
     const reader = new HeadReader();
     let seen = 0;
     for (;;) {
-      const step = await stdout.next();
+      const step = await this.pull(stdout);
       if (step.done) throw await this.failedBeforeHead(proc, seen);
       seen += step.value.length;
       const found = this.guard(() => reader.push(step.value));
@@ -230,7 +241,7 @@ class ScriptRun {
       const raw = takeOver();
       await raw.write(headBytes);
       if (rest.length > 0) await raw.write(rest);
-      for (let step = await stdout.next(); !step.done; step = await stdout.next()) await raw.write(step.value);
+      for (let step = await this.pull(stdout); !step.done; step = await this.pull(stdout)) await raw.write(step.value);
       await raw.end();
       // The front end has let go of this response: what the engine sends now goes nowhere.
       this.startResponse('200 OK', []);
@@ -240,7 +251,7 @@ class ScriptRun {
     const { headers } = this.guard(() => parseHeaderLines(headerBlock, (message) => this.log(message)));
     this.startResponse(status, headers);
     if (rest.length > 0) yield rest;
-    for (let step = await stdout.next(); !step.done; step = await stdout.next()) yield step.value;
+    for (let step = await this.pull(stdout); !step.done; step = await this.pull(stdout)) yield step.value;
   }
 
   private async *redirect(location: string): AsyncGenerator<Chunk, void, undefined> {

@@ -157,7 +157,7 @@ class Spawner implements Launcher {
     }
   }
 
-  start(request: SpawnRequest): ScriptProcess {
+  async start(request: SpawnRequest): Promise<ScriptProcess> {
     const id = this.nextId++;
     const stderr = new PassThrough();
     let resolveExit: (exit: Exit) => void = () => {};
@@ -169,47 +169,37 @@ class Spawner implements Launcher {
     });
     this.runs.set(id, run);
     if (this.runs.size === 1) (this.child.stdout as Socket).ref();
-    const stdout = new PassThrough();
-    const stdin = request.hasBody ? new PassThrough() : null;
     const sockets: Socket[] = [];
-
-    const open = async () => {
+    const kill = () => {
+      run.killed = true;
+      this.killGroup(run);
+      for (const socket of sockets) socket.destroy();
+    };
+    try {
       await this.ready;
-      if (stdin) {
-        const input = connect(this.socketPath);
-        sockets.push(input);
-        input.on('error', () => stdin.destroy());
-        input.write(header({ id, role: 'in' }));
-        await new Promise<void>((resolve, reject) => input.once('connect', resolve).once('error', reject));
-        stdin.pipe(input);
+      let stdin: Socket | null = null;
+      if (request.hasBody) {
+        stdin = connect(this.socketPath);
+        sockets.push(stdin);
+        stdin.write(header({ id, role: 'in' }));
+        await new Promise<void>((resolve, reject) => stdin!.once('connect', resolve).once('error', reject));
       }
-      const output = connect(this.socketPath);
-      sockets.push(output);
-      output.write(header({ id, role: 'out', file: request.file, args: request.args, env: request.env, cwd: request.cwd }));
-      output.end();
-      // A script that exits with its input unread resets the connection; what it wrote still counts.
-      output.on('error', () => stdout.end());
-      output.pipe(stdout);
-    };
-    open().catch((error: Error) => {
-      stderr.end();
+      const stdout = connect(this.socketPath);
+      sockets.push(stdout);
+      stdout.write(header({ id, role: 'out', file: request.file, args: request.args, env: request.env, cwd: request.cwd }));
       stdout.end();
-      this.finish(id, run, { code: null, signal: null, error: Object.assign(error, { code: (error as NodeJS.ErrnoException).code ?? 'ESPAWNER' }) });
-    });
-
-    return {
-      stdin,
-      stdout,
-      stderr,
-      exited,
-      kill: () => {
-        run.killed = true;
-        this.killGroup(run);
-        for (const socket of sockets) socket.destroy();
-        stdout.end();
-      },
-    };
+      return { stdin, stdout, stderr, exited, kill };
+    } catch (error) {
+      for (const socket of sockets) socket.destroy();
+      stderr.end();
+      const code = (error as NodeJS.ErrnoException).code ?? 'ESPAWNER';
+      this.finish(id, run, { code: null, signal: null, error: Object.assign(error as Error, { code }) });
+      const stdout = new PassThrough();
+      stdout.end();
+      return { stdin: null, stdout, stderr, exited, kill };
+    }
   }
+
 }
 
 const spawners = new Map<string, Spawner>();
