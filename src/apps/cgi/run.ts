@@ -3,6 +3,8 @@
  * stdin, spawns the script, reads its header block and starts the response; later pulls
  * stream its stdout. Closing the body (client gone, error) kills the script's process group.
  */
+import { dirname } from 'node:path';
+import type { Writable } from 'node:stream';
 import { HttpError, REASONS } from '../../handler.js';
 import type { Application, Body, Chunk, Environ, StartResponse } from '../../types.js';
 import { isindexWords } from './arguments.js';
@@ -74,7 +76,7 @@ class ScriptRun {
       const { env, dropped } = buildEnvironment(environ, location, { ...settings, contentLength: body.kind === 'none' ? undefined : body.length });
       if (dropped.length > 0) this.log(`not passed to the script: ${dropped.join(', ')}`);
       const args = settings.isindexArgs ? [...settings.args, ...isindexWords(environ.QUERY_STRING)] : settings.args;
-      const cwd = settings.cwd ?? location.filename.slice(0, location.filename.lastIndexOf('/')) ?? '/';
+      const cwd = settings.cwd ?? dirname(location.filename);
       const launcher = settings.launcher();
       const stdinFd = body.kind === 'file' && launcher.takesFd ? body.file.fd : undefined;
       const proc = await launcher.start({ file: location.filename, args, cwd, env, runAs: settings.runAs, hasBody: body.kind !== 'none' && stdinFd === undefined, stdinFd });
@@ -284,7 +286,8 @@ class ScriptRun {
   }
 }
 
-function drained(stream: NodeJS.WritableStream & { once: (event: string, listener: () => void) => unknown; off: (event: string, listener: () => void) => unknown }): Promise<boolean> {
+/** Resolves true once `stream` drains, false if it closes or fails first. */
+function drained(stream: Writable): Promise<boolean> {
   return new Promise((resolve) => {
     const done = (open: boolean) => () => {
       stream.off('drain', onDrain);

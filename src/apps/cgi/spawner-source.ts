@@ -64,6 +64,8 @@ def main(path):
             what = key.data
             if what == 'parent':
                 if not os.read(0, 4096):
+                    os.unlink(path)
+                    os.rmdir(os.path.dirname(path))
                     return
             elif what == 'accept':
                 conn, _ = listener.accept()
