@@ -189,6 +189,28 @@ for (const spawner of ['python', 'direct'] as const) describe(`scripts started b
       assert.match(slash.body.toString(), /encoded slash/);
     });
 
+    it('runs a file without #! with /bin/sh, as execvp does', async () => {
+      writeFileSync(join(site.cgiBin, `bare-${spawner}.sh`), 'printf "Content-Type: text/plain\\n\\nbare\\n"\n');
+      chmodSync(join(site.cgiBin, `bare-${spawner}.sh`), 0o755);
+      const result = await call(host, at(`/bare-${spawner}.sh`));
+      assert.equal(result.body.toString(), 'bare\n');
+    });
+
+    it('answers 403 with the reason when the user scripts run as may not execute the file', async () => {
+      writeFileSync(join(site.cgiBin, `owner-only-${spawner}.sh`), '#!/bin/sh\nprintf "Content-Type: text/plain\\n\\nx\\n"\n');
+      chmodSync(join(site.cgiBin, `owner-only-${spawner}.sh`), 0o700);
+      const result = await call(host, at(`/owner-only-${spawner}.sh`));
+      if (process.getuid!() === 0) {
+        // Owned by root, run as nobody.
+        assert.equal(result.status, 403);
+        assert.match(result.body.toString(), /cannot be run by user nobody: permission denied/);
+        assert.equal(result.log.filter((line) => line.includes('could not be started')).length, 1);
+      } else {
+        // Owned by the user scripts run as.
+        assert.equal(result.status, 200);
+      }
+    });
+
     it('refuses a symlink that leaves the CGI folder but follows one that stays inside', async () => {
       const outside = join(site.dir, 'outside.sh');
       writeFileSync(outside, '#!/bin/sh\nprintf "Content-Type: text/plain\\n\\nescaped\\n"\n');

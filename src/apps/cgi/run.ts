@@ -119,7 +119,8 @@ class ScriptRun {
     else forEachLine(stderr, (line) => sink(line, location.scriptName));
     void proc.exited.then((exit) => {
       clearTimeout(this.timer);
-      const problem = describeExit(exit);
+      // A program that never started is reported with the response it got.
+      const problem = exit.error ? undefined : describeExit(exit);
       if (problem && !this.timedOut && !this.closed) this.log(problem);
     });
   }

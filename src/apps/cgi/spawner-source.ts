@@ -105,7 +105,13 @@ def start(conn, header, ident, stdin, selector, runs):
     try:
         os.chdir(header['cwd'])
         argv = [header['file']] + list(header['args'])
-        pid = os.posix_spawn(header['file'], argv, header['env'], file_actions=actions, setsid=True)
+        try:
+            pid = os.posix_spawn(header['file'], argv, header['env'], file_actions=actions, setsid=True)
+        except OSError as error:
+            if error.errno != errno.ENOEXEC:
+                raise
+            # What execvp does, and so Node's spawn: a file without #! is a shell script.
+            pid = os.posix_spawn('/bin/sh', ['/bin/sh'] + argv, header['env'], file_actions=actions, setsid=True)
     except Exception as error:
         os.close(err_r)
         code = errno.errorcode.get(getattr(error, 'errno', None) or 0, 'EINVAL')
