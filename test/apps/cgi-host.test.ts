@@ -161,6 +161,8 @@ for (const spawner of ['python', 'direct'] as const) describe(`scripts started b
       ['/sub/deep.sh/a/', '/cgi-bin/sub/deep.sh', '/a/'],
       ['/sub/deep.sh//a', '/cgi-bin/sub/deep.sh', '/a'],
       ['/sub/./deep.sh/./a', '/cgi-bin/sub/deep.sh', '/a'],
+      ['/sub/deep.sh/.', '/cgi-bin/sub/deep.sh', ''],
+      ['/sub/deep.sh/a%2Fb', '/cgi-bin/sub/deep.sh', '/a%2Fb'],
     ];
     for (const [path, scriptName, pathInfo] of cases) {
       it(`splits ${path} into SCRIPT_NAME ${scriptName} and PATH_INFO ${JSON.stringify(pathInfo)}`, async () => {
