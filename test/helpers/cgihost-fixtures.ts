@@ -113,3 +113,9 @@ export function parseEnv(text: string): Record<string, string> {
   }
   return env;
 }
+
+/** Waits until `check()` holds: script stderr and exit reports may be logged after the response ended. */
+export async function eventually(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  if (!check()) throw new Error(`never happened: ${what}`);
+}

@@ -40,8 +40,6 @@ export function runScript(request: ScriptRequest): Body {
   };
 }
 
-type Stdout = AsyncIterator<Buffer>;
-
 class ScriptRun {
   private process: ScriptProcess | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -150,11 +148,20 @@ class ScriptRun {
   }
 
   private async *respond(proc: ScriptProcess): AsyncGenerator<Chunk, void, undefined> {
-    const stdout = proc.stdout[Symbol.asyncIterator]() as Stdout;
+    const stdout = proc.stdout[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const output = new OutputReader(async () => {
+      try {
+        return await stdout.next();
+      } catch (error) {
+        // A stream torn down by a kill (time limit, client gone) just ends.
+        if (this.timedOut || this.closed) return { done: true, value: undefined };
+        throw error;
+      }
+    });
     try {
-      const [head, rest, raw] = await this.readHead(proc, stdout);
+      const [head, rest, raw] = await this.readHead(proc, output);
       if (this.request.settings.nph && isNphScript(this.request.location.filename)) {
-        yield* this.passNph(head, raw, rest, stdout);
+        yield* this.passNph(head, raw, rest, output);
         return;
       }
       const parsed = this.guard(() => parseHead(head, (message) => this.log(message)));
@@ -164,38 +171,36 @@ class ScriptRun {
         yield* this.redirect(parsed.location);
         return;
       }
-      let first: Buffer | undefined = rest;
+      // Whatever output is already there goes out with the headers; when that is all of it,
+      // the response gets a Content-Length and leaves in one write instead of chunks.
+      const ready = await output.ready(READY_LIMIT);
+      const parts = rest.length > 0 ? [rest, ...ready.parts] : ready.parts;
+      let ended = ready.ended;
       if (parsed.kind === 'document' && parsed.needsEmptyBody) {
-        if (first.length === 0) {
-          const step = await this.pull(stdout);
-          first = step.done ? undefined : step.value;
+        if (parts.length === 0 && !ended) {
+          const step = await output.pull();
+          if (step.done) ended = true;
+          else parts.push(step.value);
         }
-        if (first && first.length > 0) this.guard(() => { throw new BadGateway(`a body after "Status: ${parsed.status}" without a Content-Type`); });
+        if (parts.some((part) => part.length > 0)) this.guard(() => { throw new BadGateway(`a body after "Status: ${parsed.status}" without a Content-Type`); });
       }
-      this.startResponse(parsed.status, parsed.headers);
-      if (first && first.length > 0) yield first;
-      yield* this.rest(proc, stdout);
+      const size = parts.reduce((total, part) => total + part.length, 0);
+      const headers = ended && !this.timedOut && !bodyless(parsed.status) && !hasHeader(parsed.headers, 'content-length')
+        ? [...parsed.headers, ['Content-Length', String(size)] as [string, string]]
+        : parsed.headers;
+      this.startResponse(parsed.status, headers);
+      if (size > 0) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+      if (!ended) yield* this.rest(output);
+      else if (this.timedOut) throw new Error(`CGI script ${this.request.location.scriptName} reached its time limit: response cut short`);
     } finally {
       void stdout.return?.();
     }
   }
 
-  private async *rest(proc: ScriptProcess, stdout: Stdout): AsyncGenerator<Chunk, void, undefined> {
-    for (let step = await this.pull(stdout); !step.done; step = await this.pull(stdout)) yield step.value;
-    // Only a limit that struck while output was flowing cut the response short.
-    const cut = this.timedOut;
-    await proc.exited;
-    if (cut) throw new Error(`CGI script ${this.request.location.scriptName} reached its time limit: response cut short`);
-  }
-
-  /** The next piece of output; a stream torn down by a kill (time limit, client gone) just ends. */
-  private async pull(stdout: Stdout): Promise<IteratorResult<Buffer, undefined>> {
-    try {
-      return await stdout.next();
-    } catch (error) {
-      if (this.timedOut || this.closed) return { done: true, value: undefined };
-      throw error;
-    }
+  /** The rest of the body, to the end of stdout; the response completes there, the exit is logged when it comes. */
+  private async *rest(output: OutputReader): AsyncGenerator<Chunk, void, undefined> {
+    for (let step = await output.pull(); !step.done; step = await output.pull()) yield step.value;
+    if (this.timedOut) throw new Error(`CGI script ${this.request.location.scriptName} reached its time limit: response cut short`);
   }
 
   private guard<T>(work: () => T): T {
@@ -210,11 +215,11 @@ class ScriptRun {
     }
   }
 
-  private async readHead(proc: ScriptProcess, stdout: Stdout): Promise<[string, Buffer, Buffer]> {
+  private async readHead(proc: ScriptProcess, output: OutputReader): Promise<[string, Buffer, Buffer]> {
     const reader = new HeadReader();
     let seen = 0;
     for (;;) {
-      const step = await this.pull(stdout);
+      const step = await output.pull();
       if (step.done) throw await this.failedBeforeHead(proc, seen);
       seen += step.value.length;
       const found = this.guard(() => reader.push(step.value));
@@ -238,13 +243,13 @@ class ScriptRun {
     return new HttpError(502, `Bad Gateway: the CGI script ${scriptName} sent no complete header block: ${reason}.`);
   }
 
-  private async *passNph(head: string, headBytes: Buffer, rest: Buffer, stdout: Stdout): AsyncGenerator<Chunk, void, undefined> {
+  private async *passNph(head: string, headBytes: Buffer, rest: Buffer, output: OutputReader): AsyncGenerator<Chunk, void, undefined> {
     const takeOver = this.request.environ[RAW_OUTPUT_KEY] as TakeOver | undefined;
     if (typeof takeOver === 'function') {
       const raw = takeOver();
       await raw.write(headBytes);
       if (rest.length > 0) await raw.write(rest);
-      for (let step = await this.pull(stdout); !step.done; step = await this.pull(stdout)) await raw.write(step.value);
+      for (let step = await output.pull(); !step.done; step = await output.pull()) await raw.write(step.value);
       await raw.end();
       // The front end has let go of this response: what the engine sends now goes nowhere.
       this.startResponse('200 OK', []);
@@ -254,7 +259,7 @@ class ScriptRun {
     const { headers } = this.guard(() => parseHeaderLines(headerBlock, (message) => this.log(message)));
     this.startResponse(status, headers);
     if (rest.length > 0) yield rest;
-    for (let step = await this.pull(stdout); !step.done; step = await this.pull(stdout)) yield step.value;
+    for (let step = await output.pull(); !step.done; step = await output.pull()) yield step.value;
   }
 
   private async *redirect(location: string): AsyncGenerator<Chunk, void, undefined> {
@@ -302,4 +307,49 @@ function drained(stream: Writable): Promise<boolean> {
     stream.once('close', onClose);
     stream.once('error', onClose);
   });
+}
+
+const READY_LIMIT = 256 * 1024;
+const LATER = Symbol('later');
+
+type Step = IteratorResult<Buffer, undefined>;
+
+/** A script's stdout: `pull()` waits for the next piece; `ready()` takes only what is already there. */
+class OutputReader {
+  private pending: Promise<Step> | undefined;
+
+  constructor(private readonly next: () => Promise<Step>) {}
+
+  pull(): Promise<Step> {
+    const step = this.pending ?? this.next();
+    this.pending = undefined;
+    return step;
+  }
+
+  /** The pieces that arrive within this turn of the event loop (up to `limit` bytes), and whether the output ended. */
+  async ready(limit: number): Promise<{ parts: Buffer[]; ended: boolean }> {
+    const parts: Buffer[] = [];
+    let size = 0;
+    while (size < limit) {
+      const step = this.pull();
+      const first = await Promise.race([step, new Promise<typeof LATER>((resolve) => setImmediate(resolve, LATER))]);
+      if (first === LATER) {
+        this.pending = step;
+        return { parts, ended: false };
+      }
+      if (first.done) return { parts, ended: true };
+      parts.push(first.value);
+      size += first.value.length;
+    }
+    return { parts, ended: false };
+  }
+}
+
+function bodyless(status: string): boolean {
+  const code = Number(status.slice(0, 3));
+  return code < 200 || code === 204 || code === 304;
+}
+
+function hasHeader(headers: [string, string][], lowerName: string): boolean {
+  return headers.some(([name]) => name.toLowerCase() === lowerName);
 }
