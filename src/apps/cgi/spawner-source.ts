@@ -25,7 +25,15 @@ def send(kind, ident, payload=b''):
         out.flush()
     except BrokenPipeError:
         # The server is gone; so is the reason to exist.
+        cleanup()
         os._exit(0)
+
+def cleanup():
+    try:
+        os.unlink(sys.argv[1])
+        os.rmdir(os.path.dirname(sys.argv[1]))
+    except OSError:
+        pass
 
 def recv_exact(conn, size):
     data = b''
@@ -64,8 +72,7 @@ def main(path):
             what = key.data
             if what == 'parent':
                 if not os.read(0, 4096):
-                    os.unlink(path)
-                    os.rmdir(os.path.dirname(path))
+                    cleanup()
                     return
             elif what == 'accept':
                 conn, _ = listener.accept()
