@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -20,7 +20,9 @@ const errors: string[] = [];
 before(async () => {
   site = copyFixtures();
   writeFileSync(join(site.dir, 'docs', '<b>odd & name.txt'), 'odd\n');
-  const app = serveSite({ dir: site.dir, cgiDirs: ['/cgi-bin', '/htbin'], cgiTimeout: 10 });
+  mkdirSync(join(site.dir, 'sub', 'dir', 'cgi-bin'), { recursive: true });
+  cpSync(join(site.cgiBin, 'status.sh'), join(site.dir, 'sub', 'dir', 'cgi-bin', 'nested.sh'));
+  const app = serveSite({ dir: site.dir, cgiDirs: ['/cgi-bin', '/htbin', '/sub/dir/cgi-bin'], cgiTimeout: 10 });
   server = await makeServer('127.0.0.1', 0, app, { accessLog: false, errors: { write: (text) => void errors.push(text) } });
 });
 after(async () => {
@@ -95,8 +97,10 @@ describe('tsgi serve --cgi: scripts over HTTP', () => {
     assert.match(reply, /\nHTTP_COOKIE=a=1; b=2\n/);
   });
 
-  it('runs scripts in /htbin too', async () => {
+  it('runs scripts in /htbin and in a nested CGI folder too', async () => {
     assert.equal((await fetchRaw(url('/htbin/hi.sh'))).text, 'hi from htbin\n');
+    assert.equal((await fetchRaw(url('/sub/dir/cgi-bin/nested.sh'))).status, 418);
+    assert.equal((await fetchRaw(url('/sub/dir/cgi-bin/'))).status, 403);
   });
 
   it('never serves a CGI folder as files, however the path is spelled', async () => {
