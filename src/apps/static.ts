@@ -68,7 +68,8 @@ export function staticFiles(options: StaticOptions): Application {
     } catch {
       return plain(startResponse, 404, 'File not found.');
     }
-    if (real !== root && !real.startsWith(root + sep)) return plain(startResponse, 403, 'This path leads outside the served folder.');
+    const outside = (file: string) => file !== root && !file.startsWith(root + sep);
+    if (outside(real)) return plain(startResponse, 403, 'This path leads outside the served folder.');
 
     const urlPath = (environ.SCRIPT_NAME || '') + '/' + segments.join('/');
     if (info.isDirectory()) {
@@ -79,7 +80,10 @@ export function staticFiles(options: StaticOptions): Application {
         return [];
       }
       for (const name of indexNames) {
-        const candidate = real + sep + name;
+        // An index file may be a symlink too: it gets the same check as the folder did.
+        const candidate = await realpath(real + sep + name).catch(() => undefined);
+        if (candidate === undefined) continue;
+        if (outside(candidate)) return plain(startResponse, 403, 'This path leads outside the served folder.');
         const indexInfo = await stat(candidate).catch(() => undefined);
         if (indexInfo?.isFile()) return sendFile(environ, startResponse, candidate, indexInfo);
       }

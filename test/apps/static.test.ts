@@ -22,6 +22,8 @@ before(() => {
   writeFileSync(join(dir, 'site', 'sub', '<i>&"q".txt'), 'x');
   writeFileSync(join(dir, 'outside.txt'), 'outside');
   symlinkSync(join(dir, 'outside.txt'), join(dir, 'site', 'escape.txt'));
+  mkdirSync(join(dir, 'site', 'linked-index'));
+  symlinkSync(join(dir, 'outside.txt'), join(dir, 'site', 'linked-index', 'index.html'));
   utimesSync(join(dir, 'site', 'page.html'), new Date('2024-01-02T03:04:05Z'), new Date('2024-01-02T03:04:05Z'));
   app = staticFiles({ root: join(dir, 'site'), hide: ['/cgi-bin'] });
 });
@@ -87,5 +89,11 @@ describe('staticFiles', () => {
     assert.equal(hidden.status, 403);
     assert.doesNotMatch(hidden.body.toString(), /#!/);
     assert.equal((await get('//cgi-bin/secret.sh')).status, 403);
+  });
+
+  it('does not follow an index.html symlink out of the root', async () => {
+    const result = await get('/linked-index/');
+    assert.equal(result.status, 403);
+    assert.notEqual(result.body.toString(), 'outside');
   });
 });
