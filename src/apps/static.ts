@@ -51,6 +51,16 @@ export function staticFiles(options: StaticOptions): Application {
   const hidden = (options.hide ?? []).map((path) => path.split('/').filter((part) => part !== '' && part !== '.'));
 
   const isHidden = (segments: string[]) => hidden.some((prefix) => prefix.length > 0 && prefix.every((part, i) => segments[i] === part));
+  // A symlink elsewhere in the tree can lead into a hidden folder: its real path is checked too.
+  const hiddenReal = hidden.filter((prefix) => prefix.length > 0).map((prefix) => {
+    const folder = root + sep + prefix.join(sep);
+    try {
+      return realpathSync(folder);
+    } catch {
+      return folder;
+    }
+  });
+  const isHiddenFile = (file: string) => hiddenReal.some((folder) => file === folder || file.startsWith(folder + sep));
 
   return async (environ, startResponse) => {
     const method = environ.REQUEST_METHOD;
@@ -70,6 +80,7 @@ export function staticFiles(options: StaticOptions): Application {
     }
     const outside = (file: string) => file !== root && !file.startsWith(root + sep);
     if (outside(real)) return plain(startResponse, 403, 'This path leads outside the served folder.');
+    if (isHiddenFile(real)) return plain(startResponse, 403, 'This folder holds CGI scripts; they are run, never served as files.');
 
     const urlPath = (environ.SCRIPT_NAME || '') + '/' + segments.join('/');
     if (info.isDirectory()) {
@@ -84,6 +95,7 @@ export function staticFiles(options: StaticOptions): Application {
         const candidate = await realpath(real + sep + name).catch(() => undefined);
         if (candidate === undefined) continue;
         if (outside(candidate)) return plain(startResponse, 403, 'This path leads outside the served folder.');
+        if (isHiddenFile(candidate)) return plain(startResponse, 403, 'This folder holds CGI scripts; they are run, never served as files.');
         const indexInfo = await stat(candidate).catch(() => undefined);
         if (indexInfo?.isFile()) return sendFile(environ, startResponse, candidate, indexInfo);
       }

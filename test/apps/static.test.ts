@@ -23,6 +23,10 @@ before(() => {
   writeFileSync(join(dir, 'outside.txt'), 'outside');
   symlinkSync(join(dir, 'outside.txt'), join(dir, 'site', 'escape.txt'));
   mkdirSync(join(dir, 'site', 'linked-index'));
+  symlinkSync('cgi-bin', join(dir, 'site', 'scripts'));
+  symlinkSync(join('cgi-bin', 'secret.sh'), join(dir, 'site', 'alias.sh'));
+  mkdirSync(join(dir, 'site', 'script-index'));
+  symlinkSync(join('..', 'cgi-bin', 'secret.sh'), join(dir, 'site', 'script-index', 'index.html'));
   symlinkSync(join(dir, 'outside.txt'), join(dir, 'site', 'linked-index', 'index.html'));
   utimesSync(join(dir, 'site', 'page.html'), new Date('2024-01-02T03:04:05Z'), new Date('2024-01-02T03:04:05Z'));
   app = staticFiles({ root: join(dir, 'site'), hide: ['/cgi-bin'] });
@@ -95,5 +99,13 @@ describe('staticFiles', () => {
     const result = await get('/linked-index/');
     assert.equal(result.status, 403);
     assert.notEqual(result.body.toString(), 'outside');
+  });
+
+  it('never serves a hidden folder\'s files through a symlink that leads into it', async () => {
+    for (const path of ['/scripts/secret.sh', '/alias.sh', '/scripts/', '/script-index/']) {
+      const result = await get(path);
+      assert.equal(result.status, 403, path);
+      assert.doesNotMatch(result.body.toString(), /#!|secret/, path);
+    }
   });
 });
