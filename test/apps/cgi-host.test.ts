@@ -280,6 +280,26 @@ for (const spawner of ['python', 'direct'] as const) describe(`scripts started b
       assert.ok(died.log.some((line) => line === 'cgi /cgi-bin/die.sh: about to fail'));
     });
 
+    it('answers 502 for a Status or Content-Length no HTTP response can carry, and one that disagrees with the output', async () => {
+      const output = (text: string) => {
+        const body = Buffer.from(text, 'latin1');
+        return call(host, at('/output-body.sh', { REQUEST_METHOD: 'POST', CONTENT_LENGTH: String(body.length) }), { body: [body] });
+      };
+      for (const head of [
+        'Status: 101 Switching Protocols\n\n', 'Status: 600 Beyond\nContent-Type: text/plain\n\nx',
+        'Content-Type: text/plain\nContent-Length: 2\nContent-Length: 2\n\nab', 'Content-Type: text/plain\nContent-Length: -1\n\nab',
+        'Content-Type: text/plain\nContent-Length: 2\n\nhello',
+      ]) {
+        const result = await output(head);
+        assert.equal(result.status, 502, head);
+        assert.equal(result.aborted, undefined, head);
+        assert.ok(!result.log.some((line) => line.includes('error in application')), head);
+      }
+      // Whether the end of the output is already there when the head goes out is a race: either way the client is told.
+      const short = await output('Content-Type: text/plain\nContent-Length: 10\n\nhello');
+      assert.ok(short.status === 502 || short.aborted !== undefined, `status ${short.status}, not aborted`);
+    });
+
     it('skips and logs bad header lines by name, keeping the good ones', async () => {
       const result = await call(host, at('/bogus.sh'));
       assert.equal(result.status, 200);

@@ -185,7 +185,13 @@ class ScriptRun {
         if (parts.some((part) => part.length > 0)) this.guard(() => { throw new BadGateway(`a body after "Status: ${parsed.status}" without a Content-Type`); });
       }
       const size = parts.reduce((total, part) => total + part.length, 0);
-      const headers = ended && !this.timedOut && !bodyless(parsed.status) && !hasHeader(parsed.headers, 'content-length')
+      const declared = headerValue(parsed.headers, 'content-length');
+      // Known before the head goes out: more bytes than announced, or an output that ended short.
+      const mismatch = declared !== undefined && (ended && !this.timedOut ? Number(declared) !== size : Number(declared) < size);
+      if (mismatch && !bodyless(parsed.status) && this.request.environ.REQUEST_METHOD !== 'HEAD') {
+        this.guard(() => { throw new BadGateway(`Content-Length ${declared} but ${size} bytes of body`); });
+      }
+      const headers = ended && !this.timedOut && !bodyless(parsed.status) && declared === undefined
         ? [...parsed.headers, ['Content-Length', String(size)] as [string, string]]
         : parsed.headers;
       this.startResponse(parsed.status, headers);
@@ -350,6 +356,6 @@ function bodyless(status: string): boolean {
   return code < 200 || code === 204 || code === 304;
 }
 
-function hasHeader(headers: [string, string][], lowerName: string): boolean {
-  return headers.some(([name]) => name.toLowerCase() === lowerName);
+function headerValue(headers: [string, string][], lowerName: string): string | undefined {
+  return headers.find(([name]) => name.toLowerCase() === lowerName)?.[1];
 }
