@@ -295,6 +295,9 @@ for (const spawner of ['python', 'direct'] as const) describe(`scripts started b
         assert.equal(result.aborted, undefined, head);
         assert.ok(!result.log.some((line) => line.includes('error in application')), head);
       }
+      const late = await call(host, at('/late-excess.sh'));
+      assert.equal(late.status, 502);
+      assert.ok(late.log.some((line) => line.includes('more body than its Content-Length of 2')), late.log.join('\n'));
       // Whether the end of the output is already there when the head goes out is a race: either way the client is told.
       const short = await output('Content-Type: text/plain\nContent-Length: 10\n\nhello');
       assert.ok(short.status === 502 || short.aborted !== undefined, `status ${short.status}, not aborted`);

@@ -196,7 +196,8 @@ class ScriptRun {
         : parsed.headers;
       this.startResponse(parsed.status, headers);
       if (size > 0) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
-      if (!ended) yield* this.rest(output);
+      const checked = declared !== undefined && !bodyless(parsed.status) && this.request.environ.REQUEST_METHOD !== 'HEAD';
+      if (!ended) yield* this.rest(output, checked ? { declared: Number(declared), sent: size } : undefined);
       else if (this.timedOut) throw new Error(`CGI script ${this.request.location.scriptName} reached its time limit: response cut short`);
     } finally {
       void stdout.return?.();
@@ -204,8 +205,14 @@ class ScriptRun {
   }
 
   /** The rest of the body, to the end of stdout; the response completes there, the exit is logged when it comes. */
-  private async *rest(output: OutputReader): AsyncGenerator<Chunk, void, undefined> {
-    for (let step = await output.pull(); !step.done; step = await output.pull()) yield step.value;
+  private async *rest(output: OutputReader, length: { declared: number; sent: number } | undefined): AsyncGenerator<Chunk, void, undefined> {
+    for (let step = await output.pull(); !step.done; step = await output.pull()) {
+      // The engine would refuse the excess too, but as its own error (500, stack trace): this names the script.
+      if (length && (length.sent += step.value.length) > length.declared) {
+        this.guard(() => { throw new BadGateway(`more body than its Content-Length of ${length.declared}`); });
+      }
+      yield step.value;
+    }
     if (this.timedOut) throw new Error(`CGI script ${this.request.location.scriptName} reached its time limit: response cut short`);
   }
 
