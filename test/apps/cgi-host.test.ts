@@ -303,6 +303,16 @@ for (const spawner of ['python', 'direct'] as const) describe(`scripts started b
       assert.ok(short.status === 502 || short.aborted !== undefined, `status ${short.status}, not aborted`);
     });
 
+    it('discards what a script writes after a 204 or 304 head, Content-Length or not', async () => {
+      for (const head of ['Status: 304 Not Modified\nContent-Type: text/plain\nContent-Length: 3\n\nhello', 'Status: 204\nContent-Type: text/plain\nContent-Length: 0\n\nhello']) {
+        const body = Buffer.from(head, 'latin1');
+        const result = await call(host, at('/output-body.sh', { REQUEST_METHOD: 'POST', CONTENT_LENGTH: String(body.length) }), { body: [body] });
+        assert.equal(result.status, Number(head.slice(8, 11)), head);
+        assert.equal(result.body.length, 0, head);
+        assert.ok(!result.log.some((line) => line.includes('error in application')), result.log.join('\n'));
+      }
+    });
+
     it('skips and logs bad header lines by name, keeping the good ones', async () => {
       const result = await call(host, at('/bogus.sh'));
       assert.equal(result.status, 200);

@@ -195,9 +195,12 @@ class ScriptRun {
         ? [...parsed.headers, ['Content-Length', String(size)] as [string, string]]
         : parsed.headers;
       this.startResponse(parsed.status, headers);
-      if (size > 0) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
-      const checked = declared !== undefined && !bodyless(parsed.status) && this.request.environ.REQUEST_METHOD !== 'HEAD';
-      if (!ended) yield* this.rest(output, checked ? { declared: Number(declared), sent: size } : undefined);
+      // A 204 or 304 has no body, whatever the script wrote: its bytes are read and dropped
+      // (the engine would take them against a Content-Length, which here describes another response).
+      const discard = bodyless(parsed.status);
+      if (size > 0 && !discard) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+      const checked = declared !== undefined && !discard && this.request.environ.REQUEST_METHOD !== 'HEAD';
+      if (!ended) yield* this.rest(output, checked ? { declared: Number(declared), sent: size } : undefined, discard);
       else if (this.timedOut) throw new Error(`CGI script ${this.request.location.scriptName} reached its time limit: response cut short`);
     } finally {
       void stdout.return?.();
@@ -205,8 +208,9 @@ class ScriptRun {
   }
 
   /** The rest of the body, to the end of stdout; the response completes there, the exit is logged when it comes. */
-  private async *rest(output: OutputReader, length: { declared: number; sent: number } | undefined): AsyncGenerator<Chunk, void, undefined> {
+  private async *rest(output: OutputReader, length: { declared: number; sent: number } | undefined, discard = false): AsyncGenerator<Chunk, void, undefined> {
     for (let step = await output.pull(); !step.done; step = await output.pull()) {
+      if (discard) continue;
       // The engine would refuse the excess too, but as its own error (500, stack trace): this names the script.
       if (length && (length.sent += step.value.length) > length.declared) {
         this.guard(() => { throw new BadGateway(`more body than its Content-Length of ${length.declared}`); });
