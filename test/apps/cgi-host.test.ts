@@ -298,6 +298,9 @@ for (const spawner of ['python', 'direct'] as const) describe(`scripts started b
       const late = await call(host, at('/late-excess.sh'));
       assert.equal(late.status, 502);
       assert.ok(late.log.some((line) => line.includes('more body than its Content-Length of 2')), late.log.join('\n'));
+      const lateShort = await call(host, at('/late-short.sh'));
+      assert.equal(lateShort.status, 502);
+      assert.ok(lateShort.log.some((line) => line.includes('0 bytes of body for its Content-Length of 10')), lateShort.log.join('\n'));
       // Whether the end of the output is already there when the head goes out is a race: either way the client is told.
       const short = await output('Content-Type: text/plain\nContent-Length: 10\n\nhello');
       assert.ok(short.status === 502 || short.aborted !== undefined, `status ${short.status}, not aborted`);

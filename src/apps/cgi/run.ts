@@ -218,6 +218,9 @@ class ScriptRun {
       yield step.value;
     }
     if (this.timedOut) throw new Error(`CGI script ${this.request.location.scriptName} reached its time limit: response cut short`);
+    if (length && length.sent < length.declared) {
+      this.guard(() => { throw new BadGateway(`${length.sent} bytes of body for its Content-Length of ${length.declared}`); });
+    }
   }
 
   private guard<T>(work: () => T): T {
