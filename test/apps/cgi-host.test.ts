@@ -428,6 +428,24 @@ for (const spawner of ['python', 'direct'] as const) describe(`scripts started b
         for (let i = 0; i < 50 && status !== 418; i++) status = (await call(host, at('/status.sh'))).status;
         assert.equal(status, 418);
       });
+
+      it('runs nothing for another process that connects to its socket', async () => {
+        assert.equal((await call(host, at('/status.sh'))).status, 418);
+        const pids = execFileSync('pgrep', ['-P', String(process.pid), 'python3'], { encoding: 'utf8' }).trim().split('\n').map(Number);
+        const sockets = pids.map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').find((arg) => arg.endsWith('/socket'))).filter((path): path is string => !!path);
+        assert.ok(sockets.length > 0);
+        const marker = join(site.scratch, 'foreign-ran');
+        // What a CGI script running as the same user could send: ids are easy to guess.
+        const client = `import json, socket, struct, sys, time
+for path in sys.argv[2:]:
+    s = socket.socket(socket.AF_UNIX); s.connect(path)
+    h = json.dumps({"id": 10**6, "role": "out", "file": "/bin/sh", "args": ["-c", ": > " + sys.argv[1]], "env": {}, "cwd": "/"}).encode()
+    s.sendall(struct.pack(">I", len(h)) + h); s.close()
+time.sleep(0.5)`;
+        execFileSync('/usr/bin/python3', ['-c', client, marker, ...sockets]);
+        assert.equal(existsSync(marker), false, 'a foreign connection got a program run');
+        assert.equal((await call(host, at('/status.sh'))).status, 418);
+      });
     });
   }
 
