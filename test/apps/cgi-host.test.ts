@@ -429,6 +429,20 @@ for (const spawner of ['python', 'direct'] as const) describe(`scripts started b
         assert.equal(status, 418);
       });
 
+      it('keeps the time limit on a script that was running when it died', async () => {
+        const pidFile = join(site.scratch, 'grandchild.pid');
+        rmSync(pidFile, { force: true });
+        const app = cgiHost({ spawner, root: site.cgiBin, env: { PIDFILE_DIR: site.scratch }, timeout: 1000 });
+        const pending = call(app, at('/sleep.sh'));
+        for (let i = 0; i < 200 && !existsSync(pidFile); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+        const grandchild = Number(readFileSync(pidFile, 'utf8'));
+        const pids = execFileSync('pgrep', ['-P', String(process.pid), 'python3'], { encoding: 'utf8' }).trim().split('\n').map(Number);
+        for (const pid of pids) process.kill(pid, 'SIGKILL');
+        const result = await pending;
+        assert.equal(result.status, 504);
+        await eventually(() => !alive(grandchild), 'the script killed at its time limit');
+      });
+
       it('runs nothing for another process that connects to its socket', async () => {
         assert.equal((await call(host, at('/status.sh'))).status, 418);
         const pids = execFileSync('pgrep', ['-P', String(process.pid), 'python3'], { encoding: 'utf8' }).trim().split('\n').map(Number);

@@ -116,6 +116,8 @@ class ScriptRun {
     else if (sink === 'log') forEachLine(stderr, (line) => this.log(line));
     else forEachLine(stderr, (line) => sink(line, location.scriptName));
     void proc.exited.then((exit) => {
+      // Its spawner died, not the script: the time limit stays, the only thing that will stop it.
+      if (exit.error?.code === 'ESPAWNER_LOST') return;
       clearTimeout(this.timer);
       // A program that never started is reported with the response it got.
       const problem = exit.error ? undefined : describeExit(exit);

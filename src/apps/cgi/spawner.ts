@@ -94,7 +94,9 @@ class Spawner implements Launcher {
     for (const run of this.runs.values()) {
       run.stderr.end();
       run.stderrEnded = true;
-      run.resolve({ code: null, signal: null, error: Object.assign(error, { code: 'ESPAWNER' }) });
+      // A script already started runs on without anyone to report its exit: ESPAWNER_LOST tells the host so.
+      const code = run.pid === undefined ? 'ESPAWNER' : 'ESPAWNER_LOST';
+      run.resolve({ code: null, signal: null, error: Object.assign(new Error(error.message), { code }) });
     }
     this.runs.clear();
     rmSync(this.dir, { recursive: true, force: true });
