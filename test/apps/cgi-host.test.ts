@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -441,6 +441,40 @@ for (const spawner of ['python', 'direct'] as const) describe(`scripts started b
         const result = await pending;
         assert.equal(result.status, 504);
         await eventually(() => !alive(grandchild), 'the script killed at its time limit');
+      });
+
+      it('cannot be made by a script to report a process group the server would then kill', async () => {
+        // A process in a group of its own, owned by the server's user: a script run as nobody cannot signal it.
+        const victim = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
+        try {
+          const script = join(site.cgiBin, 'forge-frames.py');
+          // Takes the spawner's report channel (its stdout) and claims the victim as the pid of every run.
+          writeFileSync(script, `#!/usr/bin/python3
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+try:
+    fd = libc.syscall(438, os.pidfd_open(os.getppid()), 1, 0)  # pidfd_getfd
+    if fd >= 0:
+        for ident in range(1, 500):
+            os.write(fd, b"S %d %d\\n%s" % (ident, len(sys.argv[1]), sys.argv[1].encode()))
+except OSError:
+    pass
+sys.stdout.write("Content-Type: text/plain\\n\\n")
+sys.stdout.flush()
+import time; time.sleep(5)
+`);
+          chmodSync(script, 0o755);
+          const app = cgiHost({ spawner, root: site.cgiBin, timeout: 500, args: [String(victim.pid)] });
+          await call(app, at('/forge-frames.py'));
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          assert.equal(alive(victim.pid!), true, 'the server killed a process group named by a script');
+        } finally {
+          try {
+            process.kill(-victim.pid!, 'SIGKILL');
+          } catch {
+            // Already gone (the bug).
+          }
+        }
       });
 
       it('runs nothing for another process that connects to its socket', async () => {

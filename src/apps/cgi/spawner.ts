@@ -122,10 +122,14 @@ class Spawner implements Launcher {
     const run = this.runs.get(id);
     if (!run) return;
     switch (kind) {
-      case 'S':
-        run.pid = Number(payload.toString('latin1'));
+      case 'S': {
+        // The server kills -pid as this: 0 or 1 there would mean its own group or every process.
+        const pid = Number(payload.toString('latin1'));
+        if (run.pid !== undefined || !Number.isInteger(pid) || pid <= 1) return;
+        run.pid = pid;
         if (run.killed) this.killGroup(run);
         return;
+      }
       case 'E':
         run.stderr.write(Buffer.from(payload));
         return;
