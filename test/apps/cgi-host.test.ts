@@ -358,6 +358,15 @@ for (const spawner of ['python', 'direct'] as const) describe(`scripts started b
       assert.equal(result.body.toString(), 'raw body\n');
     });
 
+    it('answers 502 for an NPH status line no final response can have, when it re-sends the head', async () => {
+      const script = join(site.cgiBin, 'nph-interim.sh');
+      writeFileSync(script, '#!/bin/sh\nprintf "HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: x\\r\\n\\r\\n"\n');
+      chmodSync(script, 0o755);
+      const result = await call(host, at('/nph-interim.sh'));
+      assert.equal(result.status, 502);
+      assert.ok(!result.log.some((line) => line.includes('error in application')), result.log.join('\n'));
+    });
+
     it('hands an NPH script the raw connection when the front end offers it', async () => {
       const raw: Buffer[] = [];
       let ended = false;
