@@ -252,6 +252,14 @@ for (const spawner of ['python', 'direct'] as const) describe(`scripts started b
       assert.equal(env.HTTP_X_ORIGINAL, undefined);
     });
 
+    it('answers 502, not a client error, for a local redirect to a path it would refuse', async () => {
+      for (const location of ['/cgi-bin/%2e%2e/%2e%2e/etc/passwd', '/cgi-bin/a%2fb', '/cgi-bin/a%00b', '/cgi-bin/a\\\\b']) {
+        const body = Buffer.from(`Location: ${location}\n\n`, 'latin1');
+        const result = await call(host, at('/output-body.sh', { REQUEST_METHOD: 'POST', CONTENT_LENGTH: String(body.length) }), { body: [body] });
+        assert.equal(result.status, 502, location);
+      }
+    });
+
     it('stops a local redirect loop with 502', async () => {
       const result = await call(host, at('/redirect-loop.sh'));
       assert.equal(result.status, 502);

@@ -18,6 +18,7 @@ import { prepareBody } from './request-body.js';
 import type { PreparedBody } from './request-body.js';
 import { BadGateway, HeadReader, parseHead, parseHeaderLines } from './response-head.js';
 import { redirectEnviron } from './redirect.js';
+import { pathSegments, rawPathProblem, Refusal } from '../safe-path.js';
 import { logLine } from './settings.js';
 import type { HostSettings } from './settings.js';
 
@@ -292,6 +293,9 @@ class ScriptRun {
       throw new HttpError(502, `Bad Gateway: too many local redirects (the limit is ${settings.maxRedirects}).`);
     }
     const next = this.guard(() => redirectEnviron(environ, location, count + 1));
+    // The path is the script's, not the client's: a refusal of it is a bad response (502), not a 400.
+    const refusal = rawPathProblem(next) ?? pathSegments(next.PATH_INFO);
+    if (refusal instanceof Refusal) this.guard(() => { throw new BadGateway(`local redirect to ${JSON.stringify(location.slice(0, 200))} refused: ${refusal.reason}`); });
     let app = settings.dispatch;
     if (app) {
       next.SCRIPT_NAME = '';
