@@ -96,6 +96,16 @@ for (const spawner of ['python', 'direct'] as const) describe(`scripts started b
       }
     });
 
+    it('gives the script the bytes the client sent in a header, not their latin-1 text re-encoded', async () => {
+      // The environ holds header bytes as latin-1 text: "\u00c3\u00a9" is the UTF-8 of "é".
+      const utf8 = Buffer.from('é ü €', 'utf8').toString('latin1');
+      const result = await call(host, at('/env.sh', { HTTP_X_NAME: utf8, HTTP_COOKIE: 'n=' + utf8, QUERY_STRING: 'q=' + utf8 }));
+      const env = parseEnv(result.body.toString('utf8'));
+      assert.equal(env.HTTP_X_NAME, 'é ü €');
+      assert.equal(env.HTTP_COOKIE, 'n=é ü €');
+      assert.equal(env.QUERY_STRING, 'q=é ü €');
+    });
+
     it('streams a body with CONTENT_LENGTH to stdin', async () => {
       const body = [Buffer.from('hello '), Buffer.from('world')];
       const result = await call(host, at('/echo.sh', { REQUEST_METHOD: 'POST', CONTENT_LENGTH: '11', CONTENT_TYPE: 'text/plain' }), { body });
