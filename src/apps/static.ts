@@ -61,6 +61,7 @@ export function staticFiles(options: StaticOptions): Application {
     }
   });
   const isHiddenFile = (file: string) => hiddenReal.some((folder) => file === folder || file.startsWith(folder + sep));
+  const outside = (file: string) => file !== root && !file.startsWith(root + sep);
 
   return async (environ, startResponse) => {
     const method = environ.REQUEST_METHOD;
@@ -78,7 +79,6 @@ export function staticFiles(options: StaticOptions): Application {
     } catch {
       return plain(startResponse, 404, 'File not found.');
     }
-    const outside = (file: string) => file !== root && !file.startsWith(root + sep);
     if (outside(real)) return plain(startResponse, 403, 'This path leads outside the served folder.');
     if (isHiddenFile(real)) return plain(startResponse, 403, 'This folder holds CGI scripts; they are run, never served as files.');
 
