@@ -51,9 +51,11 @@ export function staticFiles(options: StaticOptions): Application {
   const hidden = (options.hide ?? []).map((path) => path.split('/').filter((part) => part !== '' && part !== '.'));
 
   const isHidden = (segments: string[]) => hidden.some((prefix) => prefix.length > 0 && prefix.every((part, i) => segments[i] === part));
+  // The root "/" already ends in a separator.
+  const rootPrefix = root.endsWith(sep) ? root : root + sep;
   // A symlink elsewhere in the tree can lead into a hidden folder: its real path is checked too.
   const hiddenReal = hidden.filter((prefix) => prefix.length > 0).map((prefix) => {
-    const folder = root + sep + prefix.join(sep);
+    const folder = rootPrefix + prefix.join(sep);
     try {
       return realpathSync(folder);
     } catch {
@@ -61,7 +63,7 @@ export function staticFiles(options: StaticOptions): Application {
     }
   });
   const isHiddenFile = (file: string) => hiddenReal.some((folder) => file === folder || file.startsWith(folder + sep));
-  const outside = (file: string) => file !== root && !file.startsWith(root + sep);
+  const outside = (file: string) => file !== root && !file.startsWith(rootPrefix);
 
   return async (environ, startResponse) => {
     const method = environ.REQUEST_METHOD;

@@ -108,4 +108,11 @@ describe('staticFiles', () => {
       assert.doesNotMatch(result.body.toString(), /#!|secret/, path);
     }
   });
+
+  it('serves files when the root is / itself', async () => {
+    const whole = staticFiles({ root: '/' });
+    const result = await call(whole, { SCRIPT_NAME: '', PATH_INFO: join(dir, 'site', 'page.html') });
+    assert.equal(result.status, 200);
+    assert.equal(result.body.toString(), '<p>hi</p>');
+  });
 });
