@@ -105,6 +105,11 @@ function randomTarget(random: () => number): string {
     else target += pick(random, NAMES);
   }
   if (random() < 0.1) target = target.replace(/[./]/, (ch) => (ch === '.' ? '%2e' : '%2f'));
+  // Byte-level mutation: a stray character where the pieces join.
+  if (random() < 0.15) {
+    const at = Math.floor(random() * (target.length + 1));
+    target = target.slice(0, at) + pick(random, ['%', '.', '/', '\\', '%2', ';', '#', '~', '%7e', '*', ':', '@']) + target.slice(at);
+  }
   if (random() < 0.05) target = 'http://127.0.0.1' + (target.startsWith('/') ? target : '/' + target);
   if (!target.startsWith('/') && !target.startsWith('http')) target = '/' + target;
   return target + pick(random, QUERIES);
