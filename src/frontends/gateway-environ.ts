@@ -1,0 +1,78 @@
+/**
+ * Turns the CGI variables a web server sends over FastCGI or SCGI into a TSGI environ.
+ * Both protocols carry the variables ready-made; this only fills gaps, fixes encodings
+ * and refuses what must never reach an application.
+ */
+import type { Environ, ErrorStream, InputStream } from '../types.js';
+import { guessScheme } from '../util.js';
+
+export interface GatewayEnvironOptions {
+  /**
+   * Where the application is mounted. When set, SCRIPT_NAME becomes this value and
+   * PATH_INFO the rest of SCRIPT_NAME + PATH_INFO: web servers that pass the whole path
+   * as SCRIPT_NAME (nginx's stock fastcgi_params, lighttpd) then route correctly.
+   */
+  scriptName?: string;
+  /** True when several processes serve the same application (`--workers`). */
+  multiprocess?: boolean;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+// Byte values arrive as latin-1 (one character per byte); paths are UTF-8 on the wire.
+const PATH_KEYS = ['SCRIPT_NAME', 'PATH_INFO', 'PATH_TRANSLATED'] as const;
+const NON_ASCII = /[\x80-\xff]/;
+
+function decodePath(value: string): string {
+  if (!NON_ASCII.test(value)) return value;
+  try {
+    return utf8.decode(Buffer.from(value, 'latin1'));
+  } catch {
+    return value;
+  }
+}
+
+/** Moves the mount point `scriptName` out of the full path into SCRIPT_NAME. */
+function remount(environ: Record<string, unknown>, scriptName: string): void {
+  const mount = scriptName.replace(/\/+$/, '');
+  const full = String(environ.SCRIPT_NAME ?? '') + String(environ.PATH_INFO ?? '');
+  environ.SCRIPT_NAME = mount;
+  if (full === mount || full.startsWith(mount + '/')) environ.PATH_INFO = full.slice(mount.length);
+  else environ.PATH_INFO = full;
+}
+
+/**
+ * Builds an environ from `params` (which it takes over and mutates). HTTP_PROXY is
+ * dropped whatever its origin: a `Proxy:` request header must never configure an
+ * outbound proxy (httpoxy).
+ */
+export function environFromParams(
+  params: Record<string, unknown>,
+  input: InputStream,
+  errors: ErrorStream,
+  options: GatewayEnvironOptions = {},
+): Environ {
+  const environ = params;
+  delete environ.HTTP_PROXY;
+  for (const key of PATH_KEYS) {
+    const value = environ[key];
+    if (typeof value === 'string') environ[key] = decodePath(value);
+  }
+  if (environ.REQUEST_METHOD === undefined) environ.REQUEST_METHOD = 'GET';
+  if (environ.SCRIPT_NAME === undefined || environ.SCRIPT_NAME === '/') environ.SCRIPT_NAME = '';
+  if (environ.PATH_INFO === undefined) environ.PATH_INFO = '';
+  if (options.scriptName !== undefined) remount(environ, options.scriptName);
+  if (environ.QUERY_STRING === undefined) environ.QUERY_STRING = '';
+  if (environ.SERVER_NAME === undefined) environ.SERVER_NAME = 'localhost';
+  if (environ.SERVER_PROTOCOL === undefined) environ.SERVER_PROTOCOL = 'HTTP/1.0';
+  if (environ.CONTENT_TYPE === '') delete environ.CONTENT_TYPE;
+  if (environ.CONTENT_LENGTH === '') delete environ.CONTENT_LENGTH;
+  environ['tsgi.version'] = [1, 0] as const;
+  environ['tsgi.url_scheme'] = guessScheme(environ);
+  if (environ.SERVER_PORT === undefined) environ.SERVER_PORT = environ['tsgi.url_scheme'] === 'https' ? '443' : '80';
+  environ['tsgi.input'] = input;
+  environ['tsgi.errors'] = errors;
+  environ['tsgi.multithread'] = false;
+  environ['tsgi.multiprocess'] = options.multiprocess ?? false;
+  environ['tsgi.run_once'] = false;
+  return environ as Environ;
+}
