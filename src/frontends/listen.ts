@@ -75,6 +75,7 @@ export async function listenOn(server: Server, address: ListenAddress): Promise<
 /** A connection that can finish its requests in flight and then close. */
 export interface Drainable {
   shutdown(): void;
+  readonly socket: Socket;
 }
 
 /** A listening gateway server. */
@@ -93,11 +94,23 @@ export class GatewayServer {
     return bound && typeof bound === 'object' ? bound.port : 0;
   }
 
-  /** Stops accepting, lets requests in flight finish, and resolves once every connection has closed. */
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.close(() => resolve());
+  /**
+   * Stops accepting, lets requests in flight finish, and resolves once every connection
+   * has closed; connections still busy after `drainTimeout` ms are cut.
+   */
+  close(drainTimeout = 10_000): Promise<void> {
+    this.closing ??= new Promise((resolve) => {
+      const force = setTimeout(() => {
+        for (const connection of this.connections) connection.socket.destroy();
+      }, drainTimeout).unref();
+      this.server.close(() => {
+        clearTimeout(force);
+        resolve();
+      });
       for (const connection of this.connections) connection.shutdown();
     });
+    return this.closing;
   }
+
+  private closing: Promise<void> | undefined;
 }

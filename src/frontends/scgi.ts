@@ -60,7 +60,7 @@ class ScgiConnection implements ResponseTarget, ClientState, Drainable {
   private goneListeners: (() => void)[] = [];
 
   constructor(
-    private readonly socket: Socket,
+    readonly socket: Socket,
     private readonly app: Application,
     private readonly options: Resolved,
   ) {
