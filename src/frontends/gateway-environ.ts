@@ -13,6 +13,8 @@ export interface GatewayEnvironOptions {
    * as SCRIPT_NAME (nginx's stock fastcgi_params, lighttpd) then route correctly.
    */
   scriptName?: string;
+  /** `tsgi.errors` of every request. Default: process.stderr. */
+  errors?: ErrorStream;
   /** True when several processes serve the same application (`--workers`). */
   multiprocess?: boolean;
 }

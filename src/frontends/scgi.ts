@@ -23,7 +23,7 @@ export interface ScgiOptions extends GatewayEnvironOptions {
   log?: (line: string) => void;
 }
 
-type Resolved = Required<Omit<ScgiOptions, 'scriptName' | 'multiprocess'>> & GatewayEnvironOptions;
+type Resolved = Required<Omit<ScgiOptions, keyof GatewayEnvironOptions>> & GatewayEnvironOptions;
 
 const DIGITS = /^\d+$/;
 const LINGER_MS = 5_000;
@@ -147,7 +147,7 @@ class ScgiConnection implements ResponseTarget, ClientState, Drainable {
     this.input = input;
     const params: Record<string, unknown> = { ...headers };
     delete params.SCGI;
-    const environ = environFromParams(params, input, stderrStream, this.options);
+    const environ = environFromParams(params, input, this.options.errors ?? stderrStream, this.options);
     if (this.remaining === 0) this.endInput();
     if (rest.length > 0) this.onBody(rest);
     void runApplication(this.app, environ, this, { client: this });

@@ -26,13 +26,13 @@ export interface FastCgiOptions extends GatewayEnvironOptions {
   inputTimeout?: number;
   /** Serve several requests at once on one connection (FCGI_MPXS_CONNS). Default true. */
   multiplex?: boolean;
-  /** Send `tsgi.errors` to the web server as FCGI_STDERR instead of this process's stderr. Default false. */
+  /** Send `tsgi.errors` to the web server as FCGI_STDERR instead of `errors`. Default false. */
   stderrToPeer?: boolean;
   /** Where protocol problems are reported. Default: process.stderr. */
   log?: (line: string) => void;
 }
 
-export type ResolvedFastCgiOptions = Required<Omit<FastCgiOptions, 'scriptName' | 'multiprocess'>> & GatewayEnvironOptions;
+export type ResolvedFastCgiOptions = Required<Omit<FastCgiOptions, keyof GatewayEnvironOptions>> & GatewayEnvironOptions;
 
 export function resolveFastCgiOptions(options: FastCgiOptions = {}): ResolvedFastCgiOptions {
   return {
@@ -282,7 +282,7 @@ export class FastCgiConnection implements RequestHost {
       input.end();
       clearTimeout(request.timer);
     }
-    const errors: ErrorStream = this.options.stderrToPeer ? request.stderrStream() : stderrStream;
+    const errors: ErrorStream = this.options.stderrToPeer ? request.stderrStream() : (this.options.errors ?? stderrStream);
     const environ = environFromParams(params, input, errors, this.options);
     environ.FCGI_ROLE = request.role === Role.Authorizer ? 'AUTHORIZER' : 'RESPONDER';
     void runApplication(this.app, environ, request, { client: request }).then(() => {
