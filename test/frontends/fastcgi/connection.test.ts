@@ -330,7 +330,7 @@ describe('FastCGI abort and flow control', () => {
           } catch (error) {
             sawGoneInput = error;
           }
-          await sleep(10_000);
+          await sleep(10_000, undefined, { ref: false });
         },
         close() {
           closed = true;
