@@ -173,3 +173,43 @@ ${body}
   writeFileSync(join(dir, 'apache.conf'), conf);
   return startPeer('apache2', '/usr/sbin/apache2', ['-f', join(dir, 'apache.conf'), '-DFOREGROUND'], dir, port, join(dir, 'error.log'));
 }
+
+export interface TsgiProcess {
+  readonly child: ChildProcess;
+  output(): string;
+  /** Resolves with the exit code (or signal name) once the process has exited. */
+  readonly exited: Promise<number | string>;
+  stop(): Promise<void>;
+}
+
+/** Runs `tsgi ARGS...` from dist/ in its own process group and waits until `port` accepts connections. */
+export async function startTsgi(args: string[], port: number, cliPath: string): Promise<TsgiProcess> {
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  const child = spawn(process.execPath, [cliPath, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
+  const output: string[] = [];
+  child.stdout!.on('data', (data: Buffer) => output.push(data.toString()));
+  child.stderr!.on('data', (data: Buffer) => output.push(data.toString()));
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const tsgi: TsgiProcess = {
+    child,
+    output: () => output.join(''),
+    exited,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await exited;
+    },
+  };
+  try {
+    await waitForPort(port, child, 'tsgi');
+  } catch (error) {
+    await tsgi.stop();
+    throw new Error(`${(error as Error).message}\n${tsgi.output()}`);
+  }
+  return tsgi;
+}
