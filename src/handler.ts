@@ -14,6 +14,11 @@ export interface ResponseTarget {
   write(chunk: Uint8Array): void | Promise<void>;
   /** Completes the response, with an optional last chunk sent together with the end. */
   end(last?: Uint8Array): void | Promise<void>;
+  /**
+   * Optional fast path: completes the response with a last chunk given as text (UTF-8).
+   * node:http sends headers and a string body in one write; bytes would take two.
+   */
+  endWithText?(text: string): void | Promise<void>;
   /** Cuts the response short (error after the headers went out): the client must see it incomplete. */
   abort(error: unknown): void;
 }
@@ -181,6 +186,13 @@ class ResponseRun {
     }
   }
 
+  /** A body shorter than its Content-Length would leave the client waiting for bytes that never come. */
+  private checkComplete(): void {
+    if (this.declaredLength >= 0 && this.bytesSent < this.declaredLength && !this.isHead && !bodyless(this.status![0])) {
+      throw new Error(`the body ended after ${this.bytesSent} of its ${this.declaredLength} declared bytes`);
+    }
+  }
+
   /** Sends one non-empty chunk, with the head first if it has not gone out yet. */
   private sendChunk(bytes: Uint8Array): void | Promise<void> {
     if (!this.status) throw new Error('the body started before startResponse was called');
@@ -227,6 +239,17 @@ class ResponseRun {
   /** An array is complete up front, so its length is known and it goes out in one write. */
   private async sendArray(chunks: Chunk[]): Promise<void> {
     if (this.client?.gone) return;
+    const only = chunks.length === 1 ? chunks[0] : undefined;
+    if (typeof only === 'string' && this.target.endWithText && !this.headersSent && !this.isHead) {
+      const length = Buffer.byteLength(only, 'utf8');
+      this.checkRoom(length);
+      this.sendHeadOnce(length);
+      if (bodyless(this.status![0])) return this.finish();
+      this.bytesSent += length;
+      this.checkComplete();
+      this.finished = true;
+      return this.target.endWithText(only);
+    }
     const parts = chunks.map(toBytes);
     let total = 0;
     for (const part of parts) total += part.length;
@@ -304,9 +327,7 @@ class ResponseRun {
         this.bytesSent += last.length;
       }
     }
-    if (this.declaredLength >= 0 && this.bytesSent < this.declaredLength && !this.isHead && !bodyless(this.status![0])) {
-      throw new Error(`the body ended after ${this.bytesSent} of its ${this.declaredLength} declared bytes`);
-    }
+    this.checkComplete();
     this.finished = true;
     await this.target.end(last && last.length > 0 ? last : undefined);
   }

@@ -140,6 +140,11 @@ class NodeResponse implements ResponseTarget, ClientState {
     this.res.end(last);
   }
 
+  endWithText(text: string): void {
+    this.bytes += Buffer.byteLength(text);
+    this.res.end(text);
+  }
+
   abort(): void {
     this.res.destroy();
   }
@@ -175,13 +180,8 @@ export function createRequestListener(app: Application, options: HttpServerOptio
     const pathInfo = decodePath(rawPath);
     if (pathInfo === undefined) return refuse(res, 400, 'The request path is not valid UTF-8 once percent-decoded.');
 
-    const declared = req.headers['content-length'];
-    if (declared !== undefined && Number(declared) > maxBodySize) {
-      return refuse(res, 413, `The request body is larger than the limit of ${maxBodySize} bytes.`);
-    }
-
     const socket = req.socket;
-    const local = socket.address() as AddressInfo;
+    const local = localAddress(socket);
     const environ: Environ = {
       REQUEST_METHOD: req.method ?? 'GET',
       SCRIPT_NAME: '',
@@ -197,7 +197,7 @@ export function createRequestListener(app: Application, options: HttpServerOptio
       REQUEST_URI: rawUrl,
       'tsgi.version': [1, 0],
       'tsgi.url_scheme': scheme,
-      'tsgi.input': requestInput(req, res, maxBodySize),
+      'tsgi.input': new RequestInput(req, res, maxBodySize),
       'tsgi.errors': errors,
       'tsgi.multithread': false,
       'tsgi.multiprocess': multiprocess,
@@ -206,6 +206,9 @@ export function createRequestListener(app: Application, options: HttpServerOptio
     };
     if (scheme === 'https') environ.HTTPS = 'on';
     addRequestHeaders(environ, req.rawHeaders, errors);
+    if (environ.CONTENT_LENGTH !== undefined && Number(environ.CONTENT_LENGTH) > maxBodySize) {
+      return refuse(res, 413, `The request body is larger than the limit of ${maxBodySize} bytes.`);
+    }
 
     const target = new NodeResponse(res);
     if (accessLog) {
@@ -213,6 +216,17 @@ export function createRequestListener(app: Application, options: HttpServerOptio
     }
     void runApplication(app, environ, target, { client: target });
   };
+}
+
+const LOCAL_ADDRESS = Symbol('tsgi.localAddress');
+
+/** The socket's own address, asked of the kernel once per connection rather than once per request. */
+function localAddress(socket: Socket): AddressInfo {
+  const cached = (socket as Socket & { [LOCAL_ADDRESS]?: AddressInfo })[LOCAL_ADDRESS];
+  if (cached) return cached;
+  const address = socket.address() as AddressInfo;
+  (socket as Socket & { [LOCAL_ADDRESS]?: AddressInfo })[LOCAL_ADDRESS] = address;
+  return address;
 }
 
 function serverNameFor(address: string): string {
@@ -249,18 +263,22 @@ export function addRequestHeaders(environ: Environ, rawHeaders: string[], errors
 }
 
 /** The request body as tsgi.input: sends 100 Continue on first read, enforces the size limit on chunked bodies. */
-function requestInput(req: IncomingMessage, res: ServerResponse, limit: number): InputStream {
-  return {
-    async *[Symbol.asyncIterator]() {
-      if (/100-continue/i.test(req.headers.expect ?? '') && !res.headersSent) res.writeContinue();
-      let size = 0;
-      for await (const chunk of req as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > limit) throw new HttpError(413, `The request body is larger than the limit of ${limit} bytes.`);
-        yield chunk;
-      }
-    },
-  };
+class RequestInput implements InputStream {
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly limit: number,
+  ) {}
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    if (/100-continue/i.test(this.req.headers.expect ?? '') && !this.res.headersSent) this.res.writeContinue();
+    let size = 0;
+    for await (const chunk of this.req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > this.limit) throw new HttpError(413, `The request body is larger than the limit of ${this.limit} bytes.`);
+      yield chunk;
+    }
+  }
 }
 
 function answerClientError(error: Error & { code?: string }, socket: Socket): void {
@@ -281,6 +299,9 @@ export async function makeServer(host: string, port: number, app: Application, o
     requestTimeout: options.requestTimeout ?? 300_000,
     keepAliveTimeout: options.keepAliveTimeout ?? 5_000,
     headersTimeout: options.headersTimeout ?? 20_000,
+    // Node checks the timeouts above only this often (30 s by default): a slow-loris client
+    // would otherwise hold its connection far past headersTimeout.
+    connectionsCheckingInterval: Math.max(50, Math.min(1_000, (options.headersTimeout ?? 20_000) / 2)),
   };
   const server: Server = options.tls
     ? createHttpsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, listener)

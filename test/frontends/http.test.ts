@@ -260,6 +260,12 @@ describe('HTTP front end: connections', () => {
     assert.ok(stalled < 500, `produced ${stalled} chunks of 64 KiB while the client read nothing`);
   });
 
+  it('answers 408 and closes when a client is too slow to send its headers', async () => {
+    const server = await serve(echoEnviron, { headersTimeout: 300 });
+    const reply = await rawExchange(server.port, 'GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ', 3000);
+    assert.match(reply, /^HTTP\/1\.1 408 Request Timeout/);
+  });
+
   it('logs each request in Common Log Format', async () => {
     const lines: string[] = [];
     const server = await serve(echoEnviron, { accessLog: (line) => lines.push(line) });
