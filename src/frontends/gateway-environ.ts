@@ -54,7 +54,7 @@ export function environFromParams(
   options: GatewayEnvironOptions = {},
 ): Environ {
   const environ = params;
-  delete environ.HTTP_PROXY;
+  if (environ.HTTP_PROXY !== undefined) delete environ.HTTP_PROXY;
   for (const key of PATH_KEYS) {
     const value = environ[key];
     if (typeof value === 'string') environ[key] = decodePath(value);

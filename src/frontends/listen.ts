@@ -72,6 +72,25 @@ export async function listenOn(server: Server, address: ListenAddress): Promise<
   return formatAddress(server, address);
 }
 
+// How long a closing connection keeps reading (and discarding) before it is cut.
+const LINGER_MS = 5_000;
+
+/**
+ * Ends our side and keeps reading what the peer still sends until it closes, so unread
+ * request bytes do not turn into a TCP reset that could destroy the response in flight.
+ */
+export function endAndLinger(socket: Socket, last?: Uint8Array | string): void {
+  if (last === undefined) socket.end();
+  else socket.end(last);
+  socket.resume();
+  if (socket.readableEnded) {
+    socket.destroySoon();
+    return;
+  }
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  socket.once('close', () => clearTimeout(timer));
+}
+
 /** A connection that can finish its requests in flight and then close. */
 export interface Drainable {
   shutdown(): void;

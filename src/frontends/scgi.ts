@@ -9,7 +9,7 @@ import { HttpError, runApplication, type ClientState, type ResponseTarget } from
 import type { Application, HeaderList } from '../types.js';
 import { stderrStream } from '../util.js';
 import { environFromParams, type GatewayEnvironOptions } from './gateway-environ.js';
-import { GatewayServer, listenOn, parseAddress, type Drainable, type ListenAddress } from './listen.js';
+import { endAndLinger, GatewayServer, listenOn, parseAddress, type Drainable, type ListenAddress } from './listen.js';
 import { StreamedInput } from './streamed-input.js';
 
 export interface ScgiOptions extends GatewayEnvironOptions {
@@ -26,7 +26,6 @@ export interface ScgiOptions extends GatewayEnvironOptions {
 type Resolved = Required<Omit<ScgiOptions, keyof GatewayEnvironOptions>> & GatewayEnvironOptions;
 
 const DIGITS = /^\d+$/;
-const LINGER_MS = 5_000;
 
 class BadRequest extends Error {}
 
@@ -136,8 +135,7 @@ class ScgiConnection implements ResponseTarget, ClientState, Drainable {
     this.log(`bad request: ${reason}`);
     this.started = true;
     this.finished = true;
-    this.socket.end(`Status: 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBad SCGI request: ${reason}\n`);
-    setTimeout(() => this.socket.destroy(), LINGER_MS).unref();
+    endAndLinger(this.socket, `Status: 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBad SCGI request: ${reason}\n`);
   }
 
   private start(headers: Record<string, string>, rest: Buffer): void {
@@ -209,13 +207,7 @@ class ScgiConnection implements ResponseTarget, ClientState, Drainable {
     if (this.gone || this.finished) return;
     this.finished = true;
     this.input?.discard();
-    this.socket.resume();
-    const data = this.withHead(last);
-    if (data) this.socket.end(data);
-    else this.socket.end();
-    // Keep reading what the peer still sends so unread body bytes do not turn into a reset.
-    if (this.socket.readableEnded) this.socket.destroy();
-    else setTimeout(() => this.socket.destroy(), LINGER_MS).unref();
+    endAndLinger(this.socket, this.withHead(last));
   }
 
   abort(): void {

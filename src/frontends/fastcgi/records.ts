@@ -226,6 +226,12 @@ export function encodeParams(pairs: Iterable<readonly [string, string]>): Buffer
   return out;
 }
 
+// Buffer's own latin1Slice skips the argument checks of toString(), a measurable share of a small request.
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice?: (start: number, end: number) => string }).latin1Slice;
+const latin1 = latin1Slice
+  ? (data: Buffer, start: number, end: number) => latin1Slice.call(data, start, end)
+  : (data: Buffer, start: number, end: number) => data.toString('latin1', start, end);
+
 function readSize(data: Buffer, offset: number): [size: number, next: number] {
   const first = data[offset];
   if (first === undefined) throw new ProtocolError('name-value pair truncated in its length');
@@ -247,7 +253,7 @@ export function decodeParams(data: Buffer, onPair: (name: string, value: string)
     [valueLength, offset] = readSize(data, offset);
     const end = offset + nameLength + valueLength;
     if (end > data.length) throw new ProtocolError(`name-value pair of ${nameLength}+${valueLength} bytes overruns the params`);
-    onPair(data.toString('latin1', offset, offset + nameLength), data.toString('latin1', offset + nameLength, end));
+    onPair(latin1(data, offset, offset + nameLength), latin1(data, offset + nameLength, end));
     offset = end;
   }
 }
