@@ -73,6 +73,9 @@ export function superviseWorkers(count: number, handleSignals = true): WorkerPoo
     return waitExit(worker);
   };
 
+  // Each worker accepts on the shared socket itself: no hand-off through this process,
+  // which both costs an IPC round trip per connection and was seen to stall a connection.
+  cluster.schedulingPolicy = cluster.SCHED_NONE;
   for (let i = 0; i < count; i++) fork();
 
   let reloading: Promise<void> | undefined;

@@ -40,7 +40,7 @@ async function withWorkers(test: (tsgi: TsgiProcess, port: number) => Promise<vo
   }
 }
 
-describe('--workers', () => {
+describe('--workers', { timeout: 60_000 }, () => {
   it('serves from two workers and replaces one that crashes', async () => {
     await withWorkers(async (tsgi, port) => {
       const before = await pidsSeen(port, 2);

@@ -17,7 +17,7 @@ import { fromRoot } from '../../helpers/paths.js';
 const cli = fromRoot('dist', 'src', 'cli.js');
 const fixture = fromRoot('test', 'fixtures', 'fastcgi', 'app.mjs');
 
-describe('nginx upstream pool of tsgi FastCGI backends, one killed under load', () => {
+describe('nginx upstream pool of tsgi FastCGI backends, one killed under load', { timeout: 60_000 }, () => {
   const backends: TsgiProcess[] = [];
   let victimPort = 0;
   let nginx: Peer;

@@ -70,7 +70,7 @@ function commonChecks(port: () => number, base: string, options: { chunked?: boo
   });
 }
 
-describe('nginx fastcgi_pass and scgi_pass', () => {
+describe('nginx fastcgi_pass and scgi_pass', { timeout: 60_000 }, () => {
   let nginx: Peer;
   const servers: GatewayServer[] = [];
   let tcpConnections = 0;
@@ -132,7 +132,7 @@ describe('nginx fastcgi_pass and scgi_pass', () => {
   });
 });
 
-describe('cgi-fcgi (libfcgi)', () => {
+describe('cgi-fcgi (libfcgi)', { timeout: 60_000 }, () => {
   let server: GatewayServer;
   const dir = tempDir('cgi-fcgi');
   before(async () => {
@@ -166,7 +166,7 @@ describe('cgi-fcgi (libfcgi)', () => {
   });
 });
 
-describe('lighttpd mod_fastcgi with bin-path (tsgi started by the web server, socket on fd 0)', () => {
+describe('lighttpd mod_fastcgi with bin-path (tsgi started by the web server, socket on fd 0)', { timeout: 60_000 }, () => {
   let lighttpd: Peer;
   before(async () => {
     lighttpd = await startLighttpd((dir) => {
@@ -201,7 +201,7 @@ fastcgi.server = ("/app" => ((
   });
 });
 
-describe('Apache mod_proxy_fcgi and mod_proxy_scgi', () => {
+describe('Apache mod_proxy_fcgi and mod_proxy_scgi', { timeout: 60_000 }, () => {
   let apache: Peer;
   const servers: GatewayServer[] = [];
   before(async () => {
