@@ -3,7 +3,7 @@
  * `fd:N` for a listening socket the process inherited (spawn-fcgi, lighttpd `bin-path`,
  * Apache mod_fcgid all hand it over on fd 0). Also the graceful close both protocols share.
  */
-import { connect, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { lstatSync, unlinkSync } from 'node:fs';
 
 export type ListenAddress =
@@ -132,4 +132,26 @@ export class GatewayServer {
   }
 
   private closing: Promise<void> | undefined;
+}
+
+/** A node:net server whose every connection is handed to `accept`; `connections` tracks the live ones. */
+export function createGatewayServer<C extends Drainable>(
+  accept: (socket: Socket) => C,
+  maxConnections: number,
+  allowHalfOpen = false,
+): { server: Server; connections: Set<C> } {
+  const connections = new Set<C>();
+  const server = createServer({ allowHalfOpen, noDelay: true }, (socket) => {
+    const connection = accept(socket);
+    connections.add(connection);
+    socket.once('close', () => connections.delete(connection));
+  });
+  server.maxConnections = maxConnections;
+  return { server, connections };
+}
+
+/** Listens at `address` (text as `parseAddress` reads it) and wraps the result. */
+export async function listenGateway(address: string | ListenAddress, created: { server: Server; connections: Set<Drainable> }): Promise<GatewayServer> {
+  const where = await listenOn(created.server, typeof address === 'string' ? parseAddress(address) : address);
+  return new GatewayServer(created.server, where, created.connections);
 }

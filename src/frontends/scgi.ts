@@ -4,12 +4,12 @@
  * CONTENT_LENGTH first and SCGI=1 among them, then the body; the response is a CGI
  * response, and the connection closes after it.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { HttpError, runApplication, type ClientState, type ResponseTarget } from '../handler.js';
 import type { Application, HeaderList } from '../types.js';
 import { stderrStream } from '../util.js';
 import { environFromParams, type GatewayEnvironOptions } from './gateway-environ.js';
-import { endAndLinger, GatewayServer, listenOn, parseAddress, type Drainable, type ListenAddress } from './listen.js';
+import { createGatewayServer, endAndLinger, listenGateway, type Drainable, type GatewayServer, type ListenAddress } from './listen.js';
 import { StreamedInput } from './streamed-input.js';
 
 export interface ScgiOptions extends GatewayEnvironOptions {
@@ -227,21 +227,13 @@ export function createScgiServer(app: Application, options: ScgiOptions = {}): {
     log: (line) => process.stderr.write(line + '\n'),
     ...Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)),
   };
-  const connections = new Set<Drainable>();
-  const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-    const connection = new ScgiConnection(socket, app, resolved);
-    connections.add(connection);
-    socket.once('close', () => connections.delete(connection));
-  });
-  server.maxConnections = resolved.maxConnections;
-  return { server, connections };
+  // Half-open allowed: a peer that shuts its sending side after the request still gets its response.
+  return createGatewayServer((socket) => new ScgiConnection(socket, app, resolved), resolved.maxConnections, true);
 }
 
 /** Serves `app` over SCGI at `address`: `HOST:PORT`, a unix socket path, or `fd:0`. */
-export async function listenScgi(address: string | ListenAddress, app: Application, options: ScgiOptions = {}): Promise<GatewayServer> {
-  const { server, connections } = createScgiServer(app, options);
-  const where = await listenOn(server, typeof address === 'string' ? parseAddress(address) : address);
-  return new GatewayServer(server, where, connections);
+export function listenScgi(address: string | ListenAddress, app: Application, options: ScgiOptions = {}): Promise<GatewayServer> {
+  return listenGateway(address, createScgiServer(app, options));
 }
 
 export { GatewayServer, parseAddress, type ListenAddress } from './listen.js';

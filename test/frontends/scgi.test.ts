@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { after, describe, it } from 'node:test';
 import type { GatewayServer } from '../../src/frontends/listen.js';
 import { listenScgi, parseScgiHeaders, type ScgiOptions } from '../../src/frontends/scgi.js';
 import type { Application } from '../../src/types.js';
+import { hashBody, sha256 } from '../helpers/fastcgi-apps.js';
 import { parseCgiResponse } from '../helpers/fastcgi-client.js';
 
 const servers: GatewayServer[] = [];
@@ -47,16 +48,6 @@ function exchange(port: number, pieces: Buffer[]): Promise<Buffer> {
   });
 }
 
-const hashBody: Application = async (environ, start) => {
-  const hash = createHash('sha256');
-  let length = 0;
-  for await (const chunk of environ['tsgi.input']) {
-    hash.update(chunk);
-    length += chunk.length;
-  }
-  start('200 OK', [['Content-Type', 'text/plain']]);
-  return [`${environ.REQUEST_METHOD} ${environ.PATH_INFO} ${environ.HTTP_PROXY ?? '-'} ${length} ${hash.digest('hex')}`];
-};
 
 describe('SCGI', () => {
   it('parses the header block: CONTENT_LENGTH first, SCGI=1, no duplicates', () => {
@@ -74,7 +65,7 @@ describe('SCGI', () => {
     const pieces = [request.subarray(0, 2), request.subarray(2, 40), request.subarray(40, 100_000), request.subarray(100_000)];
     const cgi = parseCgiResponse(await exchange(server.port, pieces));
     assert.equal(cgi.headers.status, '200 OK');
-    assert.equal(cgi.body.toString(), `POST /up - ${body.length} ${createHash('sha256').update(body).digest('hex')}`);
+    assert.equal(cgi.body.toString(), `POST /up - ${body.length} ${sha256(body)}`);
   });
 
   const bad: [string, Buffer, RegExp][] = [

@@ -1,7 +1,7 @@
 /** A FastCGI server: accepts web-server connections and serves one application on them. */
-import { createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import type { Application } from '../../types.js';
-import { GatewayServer, listenOn, parseAddress, type ListenAddress } from '../listen.js';
+import { createGatewayServer, listenGateway, type GatewayServer, type ListenAddress } from '../listen.js';
 import { FastCgiConnection, resolveFastCgiOptions, type FastCgiOptions } from './connection.js';
 
 /**
@@ -10,22 +10,13 @@ import { FastCgiConnection, resolveFastCgiOptions, type FastCgiOptions } from '.
  */
 export function createFastCgiServer(app: Application, options: FastCgiOptions = {}): { server: Server; connections: Set<FastCgiConnection> } {
   const resolved = resolveFastCgiOptions(options);
-  const connections = new Set<FastCgiConnection>();
-  const server = createServer({ noDelay: true }, (socket) => {
-    const connection = new FastCgiConnection(socket, app, resolved);
-    connections.add(connection);
-    socket.once('close', () => connections.delete(connection));
-  });
-  server.maxConnections = resolved.maxConnections;
-  return { server, connections };
+  return createGatewayServer((socket) => new FastCgiConnection(socket, app, resolved), resolved.maxConnections);
 }
 
 /**
  * Serves `app` over FastCGI at `address`: `HOST:PORT`, a unix socket path, or `fd:0` for
  * the listening socket a web server passes to the programs it starts.
  */
-export async function listenFastCgi(address: string | ListenAddress, app: Application, options: FastCgiOptions = {}): Promise<GatewayServer> {
-  const { server, connections } = createFastCgiServer(app, options);
-  const where = await listenOn(server, typeof address === 'string' ? parseAddress(address) : address);
-  return new GatewayServer(server, where, connections);
+export function listenFastCgi(address: string | ListenAddress, app: Application, options: FastCgiOptions = {}): Promise<GatewayServer> {
+  return listenGateway(address, createFastCgiServer(app, options));
 }

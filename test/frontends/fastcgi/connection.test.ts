@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -9,6 +9,7 @@ import { listenFastCgi } from '../../../src/frontends/fastcgi/index.js';
 import { decodeParams, encodeParams, encodeRecord, ProtocolStatus, RecordType, Role } from '../../../src/frontends/fastcgi/records.js';
 import type { GatewayServer } from '../../../src/frontends/listen.js';
 import type { Application, Environ } from '../../../src/types.js';
+import { hashBody, sha256 } from '../../helpers/fastcgi-apps.js';
 import { cgiParams, FcgiTestClient, parseCgiResponse } from '../../helpers/fastcgi-client.js';
 
 const servers: GatewayServer[] = [];
@@ -43,16 +44,6 @@ const echoEnviron: Application = (environ, start) => {
   return [JSON.stringify(stringEnviron(environ))];
 };
 
-const hashBody: Application = async (environ, start) => {
-  const hash = createHash('sha256');
-  let length = 0;
-  for await (const chunk of environ['tsgi.input']) {
-    hash.update(chunk);
-    length += chunk.length;
-  }
-  start('200 OK', [['Content-Type', 'text/plain']]);
-  return [`${length} ${hash.digest('hex')}`];
-};
 
 function waitFor(check: () => boolean, what: string, limitMs = 5000): Promise<void> {
   const started = Date.now();
@@ -102,7 +93,7 @@ describe('FastCGI responder', () => {
     const chunks = [body.subarray(0, 1000), body.subarray(1000, 2_000_000), body.subarray(2_000_000)];
     client.request(1, cgiParams('POST', '/echo', { CONTENT_LENGTH: String(body.length) }), { body: chunks });
     const cgi = parseCgiResponse((await client.response(1)).stdout);
-    assert.equal(cgi.body.toString(), `${body.length} ${createHash('sha256').update(body).digest('hex')}`);
+    assert.equal(cgi.body.toString(), `POST /echo - ${body.length} ${sha256(body)}`);
   });
 
   it('fails the input of a body shorter than CONTENT_LENGTH with a 400', async () => {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -14,6 +14,7 @@ import { listenFastCgi } from '../../../src/frontends/fastcgi/index.js';
 import type { GatewayServer } from '../../../src/frontends/listen.js';
 import { listenScgi } from '../../../src/frontends/scgi.js';
 import type { Application } from '../../../src/types.js';
+import { sha256 as sha } from '../../helpers/fastcgi-apps.js';
 import { parseCgiResponse } from '../../helpers/fastcgi-client.js';
 import { httpCall } from '../../helpers/fastcgi-http.js';
 import { startApache, startLighttpd, startNginx, tempDir, type Peer } from '../../helpers/fastcgi-peers.js';
@@ -23,7 +24,6 @@ const fixture = fromRoot('test', 'fixtures', 'fastcgi', 'app.mjs');
 const quiet = { log: () => {}, errors: { write: () => {} } };
 let app: Application;
 
-const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 before(async () => {
   app = ((await import(pathToFileURL(fixture).href)) as { default: Application }).default;
