@@ -2,7 +2,7 @@
 import cluster from 'node:cluster';
 import { listenFastCgi } from '../frontends/fastcgi/index.js';
 import { makeServer } from '../frontends/http.js';
-import type { GatewayServer } from '../frontends/listen.js';
+import { parseAddress, type GatewayServer } from '../frontends/listen.js';
 import { listenScgi } from '../frontends/scgi.js';
 import type { Application } from '../types.js';
 import { UsageError } from './args.js';
@@ -43,6 +43,14 @@ export async function startServing(app: Application, options: ServeOptions): Pro
   if (options.fastcgi !== undefined && options.scgi !== undefined) throw new UsageError('choose one of --fastcgi and --scgi');
   const workers = options.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1) throw new UsageError(`--workers must be a whole number of at least 1, got ${workers}`);
+  const address = options.fastcgi ?? options.scgi;
+  if (address !== undefined) {
+    try {
+      parseAddress(address);
+    } catch (error) {
+      throw new UsageError(`--${options.fastcgi !== undefined ? 'fastcgi' : 'scgi'}: ${(error as Error).message}`);
+    }
+  }
   if (workers > 1 && cluster.isPrimary) {
     process.stderr.write(`tsgi: starting ${workers} workers\n`);
     return superviseWorkers(workers);

@@ -82,10 +82,6 @@ export class FastCgiConnection implements RequestHost {
     });
   }
 
-  get inFlight(): number {
-    return this.requests.size;
-  }
-
   private log(message: string): void {
     const peer = this.socket.remoteAddress ? ` from ${this.socket.remoteAddress}:${this.socket.remotePort}` : '';
     this.options.log(`tsgi fastcgi${peer}: ${message}`);
