@@ -142,6 +142,28 @@ export class FastCgiConnection implements RequestHost {
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       this.destroy(`protocol error: ${error.message}`);
+      return;
+    }
+    this.armInputTimers();
+  }
+
+  /**
+   * Watches the requests still waiting for PARAMS or STDIN. Done once per read rather than
+   * per record, so a request that arrives whole in one read (the usual case) costs no timer.
+   */
+  private armInputTimers(): void {
+    for (const request of this.requests.values()) {
+      if (request.started && request.input!.done) {
+        if (request.timer) {
+          clearTimeout(request.timer);
+          request.timer = undefined;
+        }
+      } else if (!request.timer) {
+        request.timer = setTimeout(() => this.onInputTimeout(request), this.options.inputTimeout).unref();
+      } else if (request.heard) {
+        request.timer.refresh();
+      }
+      request.heard = false;
     }
   }
 
@@ -204,14 +226,14 @@ export class FastCgiConnection implements RequestHost {
       return request.refuse(ProtocolStatus.Overloaded);
     }
     this.requests.set(id, request);
-    request.timer = setTimeout(() => this.onInputTimeout(request), this.options.inputTimeout).unref();
+    request.heard = true;
   }
 
   private onParams(id: number, content: Buffer): void {
     const request = this.requests.get(id);
     if (!request) return;
     if (request.started) throw new ProtocolError(`PARAMS for request ${id} after its params ended`);
-    request.timer?.refresh();
+    request.heard = true;
     if (content.length === 0) return this.start(request);
     request.paramsBytes += content.length;
     if (request.paramsBytes > this.options.maxParamsBytes) {
@@ -226,13 +248,8 @@ export class FastCgiConnection implements RequestHost {
     if (!request.started) throw new ProtocolError(`STDIN for request ${id} before its params ended`);
     const input = request.input!;
     if (input.done) return;
-    if (content.length === 0) {
-      input.end();
-      clearTimeout(request.timer);
-      request.timer = undefined;
-      return;
-    }
-    request.timer?.refresh();
+    if (content.length === 0) return input.end();
+    request.heard = true;
     if (!input.push(content)) this.pause();
   }
 
@@ -273,11 +290,8 @@ export class FastCgiConnection implements RequestHost {
     const expected = typeof length === 'string' && CONTENT_LENGTH.test(length) ? Number(length) : undefined;
     const input = new StreamedInput(expected, () => this.resumeIfDrained());
     request.input = input;
-    if (request.role === Role.Authorizer) {
-      // An authorizer gets no body; the web server sends none.
-      input.end();
-      clearTimeout(request.timer);
-    }
+    // An authorizer gets no body; the web server sends none.
+    if (request.role === Role.Authorizer) input.end();
     const errors: ErrorStream = this.options.stderrToPeer ? request.stderrStream() : (this.options.errors ?? stderrStream);
     const environ = environFromParams(params, input, errors, this.options);
     environ.FCGI_ROLE = request.role === Role.Authorizer ? 'AUTHORIZER' : 'RESPONDER';

@@ -28,7 +28,10 @@ export class FastCgiRequest implements ResponseTarget, ClientState {
   paramsBytes = 0;
   started = false;
   input: StreamedInput | undefined;
+  /** Watches for PARAMS or STDIN that stop arriving. */
   timer: NodeJS.Timeout | undefined;
+  /** A record of this request arrived since the timer was last armed. */
+  heard = false;
   private head: Buffer | undefined;
   private goneListeners: (() => void)[] = [];
 
