@@ -139,9 +139,14 @@ export function createGatewayServer<C extends Drainable>(
   accept: (socket: Socket) => C,
   maxConnections: number,
   allowHalfOpen = false,
+  admit: (socket: Socket) => boolean = () => true,
 ): { server: Server; connections: Set<C> } {
   const connections = new Set<C>();
   const server = createServer({ allowHalfOpen, noDelay: true }, (socket) => {
+    if (!admit(socket)) {
+      socket.destroy();
+      return;
+    }
     const connection = accept(socket);
     connections.add(connection);
     socket.once('close', () => connections.delete(connection));

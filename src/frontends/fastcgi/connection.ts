@@ -29,6 +29,11 @@ export interface FastCgiOptions extends GatewayEnvironOptions {
   multiplex?: boolean;
   /** Send `tsgi.errors` to the web server as FCGI_STDERR instead of `errors`. Default false. */
   stderrToPeer?: boolean;
+  /**
+   * The only peer addresses a TCP connection is accepted from. Default: the comma-separated
+   * FCGI_WEB_SERVER_ADDRS environment variable (the FastCGI spec's way), else anyone.
+   */
+  webServerAddresses?: string[];
   /** Where protocol problems are reported. Default: process.stderr. */
   log?: (line: string) => void;
 }
@@ -43,6 +48,7 @@ export function resolveFastCgiOptions(options: FastCgiOptions = {}): ResolvedFas
     inputTimeout: 60_000,
     multiplex: true,
     stderrToPeer: false,
+    webServerAddresses: (process.env.FCGI_WEB_SERVER_ADDRS ?? '').split(',').map((a) => a.trim()).filter(Boolean),
     log: (line) => process.stderr.write(line + '\n'),
     ...Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)),
   };

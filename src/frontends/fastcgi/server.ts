@@ -1,5 +1,5 @@
 /** A FastCGI server: accepts web-server connections and serves one application on them. */
-import type { Server } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { Application } from '../../types.js';
 import { createGatewayServer, listenGateway, type GatewayServer, type ListenAddress } from '../listen.js';
 import { FastCgiConnection, resolveFastCgiOptions, type FastCgiOptions } from './connection.js';
@@ -10,7 +10,15 @@ import { FastCgiConnection, resolveFastCgiOptions, type FastCgiOptions } from '.
  */
 export function createFastCgiServer(app: Application, options: FastCgiOptions = {}): { server: Server; connections: Set<FastCgiConnection> } {
   const resolved = resolveFastCgiOptions(options);
-  return createGatewayServer((socket) => new FastCgiConnection(socket, app, resolved), resolved.maxConnections);
+  const allowed = resolved.webServerAddresses;
+  const admit = (socket: Socket) => {
+    // Unix sockets have no remote address; the file's permissions guard them.
+    const peer = socket.remoteAddress?.replace(/^::ffff:/, '');
+    if (allowed.length === 0 || peer === undefined || allowed.includes(peer)) return true;
+    resolved.log(`tsgi fastcgi: refused a connection from ${peer}: not in FCGI_WEB_SERVER_ADDRS`);
+    return false;
+  };
+  return createGatewayServer((socket) => new FastCgiConnection(socket, app, resolved), resolved.maxConnections, false, admit);
 }
 
 /**

@@ -195,6 +195,19 @@ describe('FastCGI responder', () => {
     assert.equal((await other.response(1)).protocolStatus, ProtocolStatus.RequestComplete);
   });
 
+  it('accepts TCP connections only from webServerAddresses (FCGI_WEB_SERVER_ADDRS)', async () => {
+    const refused = await serve(echoEnviron, { webServerAddresses: ['10.9.8.7'] });
+    const outsider = await connect(refused.server);
+    outsider.request(1, cgiParams('GET', '/'));
+    await outsider.closed;
+    assert.equal(outsider.records.length, 0);
+    assert.ok(refused.logs.some((line) => /refused a connection from 127\.0\.0\.1/.test(line)));
+    const admitted = await serve(echoEnviron, { webServerAddresses: ['10.9.8.7', '127.0.0.1'] });
+    const insider = await connect(admitted.server);
+    insider.request(1, cgiParams('GET', '/'));
+    assert.equal(parseCgiResponse((await insider.response(1)).stdout).status, 200);
+  });
+
   it('sends tsgi.errors as FCGI_STDERR when asked', async () => {
     const { server } = await serve((environ, start) => {
       environ['tsgi.errors'].write('careful\n');
