@@ -32,6 +32,10 @@ main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof UsageError) {
     process.stderr.write(`tsgi: ${error.message}\n`);
     process.exitCode = 2;
+  } else if (error instanceof Error && 'syscall' in error) {
+    // A refused system call (port in use, unknown host) is the machine's answer, not a bug: no stack trace.
+    process.stderr.write(`tsgi: ${error.message}\n`);
+    process.exitCode = 1;
   } else {
     process.stderr.write(`tsgi: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exitCode = 1;

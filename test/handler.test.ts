@@ -100,6 +100,11 @@ describe('response engine', () => {
     ['a hop-by-hop header', '200 OK', [['Connection', 'close']], /hop-by-hop/],
     ['a Status header', '200 OK', [['Status', '404 Not Found']], /Status header/],
     ['an invalid header name', '200 OK', [['Bad Name', 'x']], /not a valid token/],
+    ['a status reason outside latin-1', '200 Fine \u2713', [], /latin-1/],
+    ['an interim 1xx status as the final one', '100 Continue', [], /200 to 599/],
+    ['a 101 status (TSGI has no upgrades)', '101 Switching Protocols', [], /200 to 599/],
+    ['a status beyond 599', '600 Beyond', [], /200 to 599/],
+    ['two Content-Length headers', '200 OK', [['Content-Length', '2'], ['content-length', '20']], /Content-Length.*twice/],
   ] as const) {
     it(`answers 500 for ${label}`, async () => {
       const { target, log } = await run((_, start) => {
@@ -181,6 +186,24 @@ describe('response engine', () => {
     });
     assert.ok(target.aborted);
     assert.match(log, /5 of its 10 declared bytes/);
+  });
+
+  it('answers 500, not a cut connection, when a body known in full is shorter than its Content-Length', async () => {
+    const bodies: [string, () => Body][] = [
+      ['an array', () => ['sh', 'ort']],
+      ['a one-chunk iterator', () => ['short'][Symbol.iterator]() as unknown as Body],
+      ['an empty array', () => []],
+      ['an empty async iterator', () => (async function* () {})()],
+    ];
+    for (const [label, body] of bodies) {
+      const { target, log } = await run((_, start) => {
+        start('200 OK', [['Content-Type', 'text/plain'], ['Content-Length', '10']]);
+        return body();
+      });
+      assert.equal(target.head?.status, 500, label);
+      assert.equal(target.aborted, undefined, label);
+      assert.match(log, /of its 10 declared bytes/, label);
+    }
   });
 
   it('never sends more than the declared Content-Length', async () => {
