@@ -72,6 +72,9 @@ export async function listenOn(server: Server, address: ListenAddress): Promise<
   return formatAddress(server, address);
 }
 
+/** On shutdown, how long an accepted connection that has sent nothing yet may still bring its first request. */
+export const FIRST_REQUEST_GRACE_MS = 1_000;
+
 // How long a closing connection keeps reading (and discarding) before it is cut.
 const LINGER_MS = 5_000;
 

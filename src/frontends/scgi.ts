@@ -9,7 +9,7 @@ import { HttpError, runApplication, type ClientState, type ResponseTarget } from
 import type { Application, HeaderList } from '../types.js';
 import { stderrStream } from '../util.js';
 import { environFromParams, type GatewayEnvironOptions } from './gateway-environ.js';
-import { createGatewayServer, endAndLinger, listenGateway, type Drainable, type GatewayServer, type ListenAddress } from './listen.js';
+import { createGatewayServer, endAndLinger, FIRST_REQUEST_GRACE_MS, listenGateway, type Drainable, type GatewayServer, type ListenAddress } from './listen.js';
 import { StreamedInput } from './streamed-input.js';
 
 export interface ScgiOptions extends GatewayEnvironOptions {
@@ -77,8 +77,12 @@ class ScgiConnection implements ResponseTarget, ClientState, Drainable {
     this.options.log(`tsgi scgi from ${this.socket.remoteAddress ?? 'a local socket'}: ${message}`);
   }
 
+  /** A connection whose request has not begun gets a moment for it (it was accepted: the web server is about to use it). */
   shutdown(): void {
-    if (!this.started) this.socket.destroy();
+    if (this.started) return;
+    setTimeout(() => {
+      if (!this.started) this.socket.destroy();
+    }, FIRST_REQUEST_GRACE_MS).unref();
   }
 
   onGone(listener: () => void): void {

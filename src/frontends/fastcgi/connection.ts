@@ -8,7 +8,7 @@ import { HttpError, runApplication } from '../../handler.js';
 import type { Application, ErrorStream } from '../../types.js';
 import { stderrStream } from '../../util.js';
 import { environFromParams, type GatewayEnvironOptions } from '../gateway-environ.js';
-import { endAndLinger } from '../listen.js';
+import { endAndLinger, FIRST_REQUEST_GRACE_MS } from '../listen.js';
 import { StreamedInput } from '../streamed-input.js';
 import {
   decodeParams, encodeGetValuesResult, encodeUnknownType, FCGI_KEEP_CONN, ProtocolError, ProtocolStatus, RecordReader,
@@ -62,6 +62,7 @@ export class FastCgiConnection implements RequestHost {
   private readonly values: ServerValues;
   /** No new requests: close once the ones in flight are done. */
   private closing = false;
+  private heardAnything = false;
   /** Our side has ended; whatever still arrives is read and thrown away. */
   private ending = false;
   private dead = false;
@@ -93,10 +94,18 @@ export class FastCgiConnection implements RequestHost {
     this.options.log(`tsgi fastcgi${peer}: ${message}`);
   }
 
-  /** Finishes the requests in flight, then closes (graceful shutdown). */
+  /**
+   * Graceful shutdown: finishes the requests in flight, then closes. A connection that has
+   * not sent its first request yet gets a moment for it: it was accepted, so the web
+   * server is about to use it, and closing it now would drop that request.
+   */
   shutdown(): void {
     this.closing = true;
-    if (this.requests.size === 0) this.endConnection();
+    if (this.requests.size > 0) return;
+    if (this.heardAnything) return this.endConnection();
+    setTimeout(() => {
+      if (this.requests.size === 0) this.endConnection();
+    }, FIRST_REQUEST_GRACE_MS).unref();
   }
 
   send(data: Buffer): boolean {
@@ -143,6 +152,7 @@ export class FastCgiConnection implements RequestHost {
 
   private onData(data: Buffer): void {
     if (this.ending) return;
+    this.heardAnything = true;
     try {
       this.reader.push(data, this.onRecord);
     } catch (error) {
@@ -224,7 +234,6 @@ export class FastCgiConnection implements RequestHost {
     if (existing) throw new ProtocolError(`BEGIN_REQUEST for request ${id}, which is still in flight`);
     const role = content.readUInt16BE(0);
     const request = new FastCgiRequest(id, role, (content[2]! & FCGI_KEEP_CONN) !== 0, this);
-    if (this.closing) return request.refuse(ProtocolStatus.Overloaded);
     if (role !== Role.Responder && role !== Role.Authorizer) return request.refuse(ProtocolStatus.UnknownRole);
     if (this.requests.size > 0 && !this.options.multiplex) return request.refuse(ProtocolStatus.CantMpxConn);
     if (this.requests.size >= this.options.maxRequestsPerConnection) {
