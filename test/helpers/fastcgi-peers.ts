@@ -18,12 +18,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function waitForPort(port: number, child: ChildProcess, what: string, limitMs = 10_000): Promise<void> {
+export async function waitForPort(port: number | string, child: ChildProcess, what: string, limitMs = 10_000): Promise<void> {
   const started = Date.now();
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${what} exited with code ${child.exitCode} before listening`);
     const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
+      const socket = typeof port === 'number' ? connect(port, '127.0.0.1') : connect(port);
       socket.once('connect', () => {
         socket.destroy();
         resolve(true);
@@ -31,7 +31,7 @@ export async function waitForPort(port: number, child: ChildProcess, what: strin
       socket.once('error', () => resolve(false));
     });
     if (open) return;
-    if (Date.now() - started > limitMs) throw new Error(`${what} did not listen on port ${port} within ${limitMs} ms`);
+    if (Date.now() - started > limitMs) throw new Error(`${what} did not listen on ${port} within ${limitMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -182,8 +182,8 @@ export interface TsgiProcess {
   stop(): Promise<void>;
 }
 
-/** Runs `tsgi ARGS...` from dist/ in its own process group and waits until `port` accepts connections. */
-export async function startTsgi(args: string[], port: number, cliPath: string): Promise<TsgiProcess> {
+/** Runs `tsgi ARGS...` from dist/ in its own process group and waits until `port` (or a unix socket path) accepts connections. */
+export async function startTsgi(args: string[], port: number | string, cliPath: string): Promise<TsgiProcess> {
   const env = { ...process.env };
   delete env.NODE_EXTRA_CA_CERTS;
   const child = spawn(process.execPath, [cliPath, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
