@@ -8,6 +8,7 @@ import type { Server, Socket } from 'node:net';
 import { HttpError, runApplication, type ClientState, type ResponseTarget } from '../handler.js';
 import type { Application, HeaderList } from '../types.js';
 import { stderrStream } from '../util.js';
+import { cgiHead } from './cgi-head.js';
 import { environFromParams, type GatewayEnvironOptions } from './gateway-environ.js';
 import { createGatewayServer, endAndLinger, FIRST_REQUEST_GRACE_MS, listenGateway, type Drainable, type GatewayServer, type ListenAddress } from './listen.js';
 import { StreamedInput } from './streamed-input.js';
@@ -181,9 +182,7 @@ class ScgiConnection implements ResponseTarget, ClientState, Drainable {
   }
 
   sendHead(status: number, reason: string, headers: HeaderList): void {
-    let text = `Status: ${status} ${reason}\r\n`;
-    for (const [name, value] of headers) text += `${name}: ${value}\r\n`;
-    this.head = Buffer.from(text + '\r\n', 'latin1');
+    this.head = cgiHead(status, reason, headers);
   }
 
   private withHead(chunk: Uint8Array | undefined): Uint8Array | undefined {

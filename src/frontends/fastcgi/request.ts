@@ -5,6 +5,7 @@
  */
 import type { ClientState, ResponseTarget } from '../../handler.js';
 import type { ErrorStream, HeaderList } from '../../types.js';
+import { cgiHead } from '../cgi-head.js';
 import type { StreamedInput } from '../streamed-input.js';
 import { encodeEndRequest, encodeStream, ProtocolStatus, RecordType } from './records.js';
 
@@ -68,9 +69,7 @@ export class FastCgiRequest implements ResponseTarget, ClientState {
   }
 
   sendHead(status: number, reason: string, headers: HeaderList): void {
-    let text = `Status: ${status} ${reason}\r\n`;
-    for (const [name, value] of headers) text += `${name}: ${value}\r\n`;
-    this.head = Buffer.from(text + '\r\n', 'latin1');
+    this.head = cgiHead(status, reason, headers);
   }
 
   private pieces(chunk: Uint8Array | undefined): Uint8Array[] {
