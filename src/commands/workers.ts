@@ -106,11 +106,12 @@ export function superviseWorkers(count: number, handleSignals = true): WorkerPoo
 
   if (handleSignals) {
     const stop = (signal: NodeJS.Signals) => {
-      log(`${signal}: workers finish their requests in flight, then stop`);
+      if (!closing) log(`${signal}: workers finish their requests in flight, then stop`);
       void pool.close().then(() => process.exit(0));
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    // `on`, not `once`: a second signal must not kill the supervisor while its workers drain.
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
     process.on('SIGHUP', () => {
       log('SIGHUP: replacing workers one by one');
       void pool.reload();
