@@ -9,3 +9,8 @@ export type { ResponseTarget, ClientState, RunOptions } from './handler.js';
 export { listenFastCgi, createFastCgiServer, type FastCgiOptions } from './frontends/fastcgi/index.js';
 export { listenScgi, createScgiServer, type ScgiOptions } from './frontends/scgi.js';
 export { GatewayServer, parseAddress, type ListenAddress } from './frontends/listen.js';
+export { cgiHost, cgiScript, RAW_OUTPUT_KEY } from './apps/cgi-host.js';
+export type { CgiHostOptions, CgiOptions, StderrSink, RawOutput, TakeOver } from './apps/cgi-host.js';
+export { staticFiles } from './apps/static.js';
+export type { StaticOptions } from './apps/static.js';
+export { mount } from './apps/mount.js';

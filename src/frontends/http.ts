@@ -110,6 +110,8 @@ class NodeResponse implements ResponseTarget, ClientState {
   status = 0;
   private goneListeners: (() => void)[] | undefined;
   private drained: Promise<void> | undefined;
+  /** Set once an app took the socket over (`tsgi.raw_output`): the engine's response then goes nowhere. */
+  private raw = false;
 
   constructor(private readonly res: ServerResponse) {
     res.once('close', () => {
@@ -123,7 +125,35 @@ class NodeResponse implements ResponseTarget, ClientState {
     (this.goneListeners ??= []).push(listener);
   }
 
+  /**
+   * `tsgi.raw_output`: hands the connection to the app, which writes a whole HTTP response
+   * itself (an NPH CGI script). The connection closes when the app ends it: no keep-alive.
+   */
+  takeOver = (): { write(chunk: Uint8Array): void | Promise<void>; end(): void } => {
+    const socket = this.res.socket;
+    if (!socket || this.res.headersSent) throw new Error('tsgi.raw_output: the response has already started');
+    this.raw = true;
+    this.status = 200;
+    return {
+      write: (chunk) => {
+        this.bytes += chunk.length;
+        if (socket.write(chunk)) return;
+        return new Promise((resolve) => {
+          const done = () => {
+            socket.off('drain', done);
+            socket.off('close', done);
+            resolve();
+          };
+          socket.on('drain', done);
+          socket.on('close', done);
+        });
+      },
+      end: () => void socket.end(),
+    };
+  };
+
   sendHead(status: number, reason: string, headers: HeaderList): void {
+    if (this.raw) return;
     this.status = status;
     const flat: string[] = [];
     for (const [name, value] of headers) flat.push(name, value);
@@ -132,7 +162,7 @@ class NodeResponse implements ResponseTarget, ClientState {
 
   write(chunk: Uint8Array): void | Promise<void> {
     // After the client left, node's write() returns false and no drain ever follows: awaiting it would hang the app.
-    if (this.gone) return;
+    if (this.gone || this.raw) return;
     this.bytes += chunk.length;
     if (this.res.write(chunk)) return;
     // One wait shared by every write until the drain: an app need not await write(), and
@@ -150,6 +180,7 @@ class NodeResponse implements ResponseTarget, ClientState {
   }
 
   end(last?: Uint8Array): void {
+    if (this.raw) return;
     if (last) this.bytes += last.length;
     this.res.end(last);
   }
@@ -250,6 +281,7 @@ export function createRequestListener(app: Application, options: HttpServerOptio
     }
 
     const target = new NodeResponse(res);
+    environ['tsgi.raw_output'] = target.takeOver;
     if (accessLog) {
       res.once('close', () => accessLog(commonLogLine(environ, target.status || res.statusCode, target.bytes)));
     }
