@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Application } from '../types.js';
-import { parseCommandLine, parsePort, parseWorkers, UsageError } from './args.js';
-import { startServing } from './serving.js';
+import { parseCommandLine, parsePort, UsageError } from './args.js';
+import { gatewayHelp, gatewayOptions, gatewayOptionSpec, startServing } from './serving.js';
 
 export const runHelp = `Usage: tsgi run MODULE[:EXPORT] [options]
 
@@ -15,14 +15,7 @@ Options:
   --bind ADDR     address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --port N        port to listen on (default 8000; 0 picks a free one)
   --no-access-log do not log requests on stderr
-  --fastcgi ADDR  speak FastCGI instead of HTTP, at HOST:PORT, a unix socket path, or fd:0
-                  (the listening socket a web server hands to the programs it starts)
-  --scgi ADDR     speak SCGI instead of HTTP, at HOST:PORT or a unix socket path
-  --script-name P FastCGI/SCGI: the application's mount point, when the web server
-                  sends the whole path as SCRIPT_NAME ("" mounts it at the root)
-  --workers N     serve from N processes (default 1); a crashed one is replaced,
-                  SIGTERM drains them, SIGHUP replaces them one by one
-  -h, --help      show this help
+${gatewayHelp(18)}  -h, --help      show this help
 `;
 
 const FALLBACK_EXPORTS = ['default', 'app', 'application'];
@@ -61,10 +54,7 @@ export async function runCommand(argv: string[]): Promise<void> {
     bind: { type: 'string' },
     port: { type: 'string' },
     'no-access-log': { type: 'boolean' },
-    fastcgi: { type: 'string' },
-    scgi: { type: 'string' },
-    'script-name': { type: 'string' },
-    workers: { type: 'string' },
+    ...gatewayOptionSpec,
   });
   if (values.help) {
     process.stdout.write(runHelp);
@@ -76,9 +66,6 @@ export async function runCommand(argv: string[]): Promise<void> {
     bind: values.bind ?? '127.0.0.1',
     port: parsePort(values.port, 8000),
     accessLog: !values['no-access-log'],
-    fastcgi: values.fastcgi,
-    scgi: values.scgi,
-    scriptName: values['script-name'],
-    workers: parseWorkers(values.workers),
+    ...gatewayOptions(values),
   });
 }

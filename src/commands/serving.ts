@@ -5,7 +5,7 @@ import { makeServer } from '../frontends/http.js';
 import { parseAddress, type GatewayServer } from '../frontends/listen.js';
 import { listenScgi } from '../frontends/scgi.js';
 import type { Application } from '../types.js';
-import { UsageError } from './args.js';
+import { parseWorkers, UsageError } from './args.js';
 import { superviseWorkers } from './workers.js';
 
 export interface ServeOptions {
@@ -21,6 +21,33 @@ export interface ServeOptions {
   workers?: number;
   /** FastCGI/SCGI: where the application is mounted, when the web server sends the whole path as SCRIPT_NAME. */
   scriptName?: string;
+}
+
+/** The command-line options every serving command takes for FastCGI, SCGI and workers. */
+export const gatewayOptionSpec = {
+  fastcgi: { type: 'string' },
+  scgi: { type: 'string' },
+  'script-name': { type: 'string' },
+  workers: { type: 'string' },
+} as const;
+
+/** Help lines for `gatewayOptionSpec`, with descriptions starting at `column`. */
+export function gatewayHelp(column: number): string {
+  const lines: [string, string][] = [
+    ['--fastcgi ADDR', 'speak FastCGI instead of HTTP, at HOST:PORT, a unix socket path, or fd:0'],
+    ['', '(the listening socket a web server hands to the programs it starts)'],
+    ['--scgi ADDR', 'speak SCGI instead of HTTP, at HOST:PORT, a unix socket path, or fd:0'],
+    ['--script-name P', 'FastCGI/SCGI: the mount point, when the web server sends the whole'],
+    ['', 'path as SCRIPT_NAME ("" mounts at the root)'],
+    ['--workers N', 'serve from N processes (default 1); a crashed one is replaced,'],
+    ['', 'SIGTERM drains them, SIGHUP replaces them one by one'],
+  ];
+  return lines.map(([flag, text]) => `  ${flag.padEnd(column - 2)}${text}\n`).join('');
+}
+
+/** The ServeOptions fields `gatewayOptionSpec` fills in. */
+export function gatewayOptions(values: { fastcgi?: string; scgi?: string; 'script-name'?: string; workers?: string }): Pick<ServeOptions, 'fastcgi' | 'scgi' | 'scriptName' | 'workers'> {
+  return { fastcgi: values.fastcgi, scgi: values.scgi, scriptName: values['script-name'], workers: parseWorkers(values.workers) };
 }
 
 export interface Serving {

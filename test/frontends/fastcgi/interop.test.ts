@@ -17,7 +17,7 @@ import type { Application } from '../../../src/types.js';
 import { sha256 as sha } from '../../helpers/fastcgi-apps.js';
 import { parseCgiResponse } from '../../helpers/fastcgi-client.js';
 import { httpCall } from '../../helpers/fastcgi-http.js';
-import { startApache, startLighttpd, startNginx, tempDir, type Peer } from '../../helpers/fastcgi-peers.js';
+import { freePort, startApache, startLighttpd, startNginx, startTsgi, tempDir, type Peer, type TsgiProcess } from '../../helpers/fastcgi-peers.js';
 import { fromRoot } from '../../helpers/paths.js';
 
 const fixture = fromRoot('test', 'fixtures', 'fastcgi', 'app.mjs');
@@ -220,4 +220,43 @@ ProxyPass "/scgi/" "scgi://127.0.0.1:${scgi.port}/scgi/"
 
   describe('FastCGI', () => commonChecks(() => apache.port, '/fcgi', { chunked: true }));
   describe('SCGI', () => commonChecks(() => apache.port, '/scgi'));
+});
+
+describe('nginx -> tsgi serve --cgi --fastcgi (an fcgiwrap replacement)', { timeout: 60_000 }, () => {
+  let nginx: Peer;
+  let tsgi: TsgiProcess;
+  before(async () => {
+    const port = await freePort();
+    tsgi = await startTsgi(['serve', fromRoot('test', 'fixtures', 'cgi-host'), '--cgi', '--fastcgi', `127.0.0.1:${port}`, '--script-name', ''], port, fromRoot('dist', 'src', 'cli.js'));
+    // Stock params only: SCRIPT_NAME is the whole path, and --script-name "" remounts it at the root.
+    nginx = await startNginx(`
+    location / {
+      include /etc/nginx/fastcgi_params;
+      fastcgi_pass 127.0.0.1:${port};
+    }`);
+  });
+  after(async () => {
+    await nginx?.stop();
+    await tsgi?.stop();
+  });
+
+  it('runs a CGI script with the CGI variables of the original request', async () => {
+    const reply = await httpCall(nginx.port, '/cgi-bin/env.sh/extra?q=1', { headers: { Proxy: 'http://evil.test' } });
+    assert.equal(reply.status, 200, tsgi.output());
+    const env = reply.body.toString();
+    assert.match(env, /^SCRIPT_NAME=\/cgi-bin\/env\.sh$/m);
+    assert.match(env, /^PATH_INFO=\/extra$/m);
+    assert.match(env, /^QUERY_STRING=q=1$/m);
+    assert.doesNotMatch(env, /HTTP_PROXY/);
+  });
+
+  it('streams a POST body through the script and serves static files beside it', async () => {
+    const body = randomBytes(3 * 1024 * 1024);
+    const reply = await httpCall(nginx.port, '/cgi-bin/echo.sh', { method: 'POST', body });
+    assert.equal(reply.headers['x-length'], String(body.length));
+    assert.equal(sha(reply.body), sha(body));
+    const page = await httpCall(nginx.port, '/index.html');
+    assert.equal(page.status, 200);
+    assert.equal(page.headers['content-type']?.toString().split(';')[0], 'text/html');
+  });
 });
