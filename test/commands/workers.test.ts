@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { cgiParams, FcgiTestClient, parseCgiResponse } from '../helpers/fastcgi-client.js';
 import { freePort, startTsgi, type TsgiProcess } from '../helpers/fastcgi-peers.js';
 import { fromRoot } from '../helpers/paths.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const cli = fromRoot('dist', 'src', 'cli.js');
 const fixture = fromRoot('test', 'fixtures', 'fastcgi', 'app.mjs');
@@ -44,14 +45,6 @@ function alive(pid: number): boolean {
   }
 }
 
-async function waitFor(check: () => boolean, what: string, tsgi: TsgiProcess, limitMs = 10_000): Promise<void> {
-  const started = Date.now();
-  while (!check()) {
-    if (Date.now() - started > limitMs) throw new Error(`timed out waiting for ${what}\n${tsgi.output()}`);
-    await sleep(20);
-  }
-}
-
 async function withWorkers(test: (tsgi: TsgiProcess, port: number) => Promise<void>): Promise<void> {
   const port = await freePort();
   const tsgi = await startTsgi(['run', fixture, '--fastcgi', `127.0.0.1:${port}`, '--workers', '2'], port, cli);
@@ -71,7 +64,7 @@ describe('--workers', { timeout: 60_000 }, () => {
       client.request(1, cgiParams('GET', '/crash'));
       await client.closed;
       // The replacement announces itself; the kernel decides which worker accepts, so asking is no proof.
-      await waitFor(() => servingPids(tsgi).length === 3, 'a replacement worker', tsgi);
+      await waitFor(() => servingPids(tsgi).length === 3, 'a replacement worker', 10_000, tsgi.output);
       for (let i = 0; i < 20; i++) assert.equal((await ask(port)).status, 200);
       assert.match(tsgi.output(), /died \(exit code 3\); starting a replacement/);
     });
@@ -101,7 +94,7 @@ describe('--workers', { timeout: 60_000 }, () => {
       process.kill(tsgi.child.pid!, 'SIGHUP');
       assert.equal((await slow).status, 200);
       // Two new workers announce themselves, and both old ones exit.
-      await waitFor(() => servingPids(tsgi).length === 4 && [...before].every((pid) => !alive(Number(pid))), 'two new workers and the old ones gone', tsgi);
+      await waitFor(() => servingPids(tsgi).length === 4 && [...before].every((pid) => !alive(Number(pid))), 'two new workers and the old ones gone', 10_000, tsgi.output);
       const after = await pidsSeen(port, 2, 10);
       stop = true;
       await load;

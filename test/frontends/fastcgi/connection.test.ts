@@ -11,6 +11,7 @@ import type { GatewayServer } from '../../../src/frontends/listen.js';
 import type { Application, Environ } from '../../../src/types.js';
 import { hashBody, sha256 } from '../../helpers/fastcgi-apps.js';
 import { cgiParams, FcgiTestClient, parseCgiResponse } from '../../helpers/fastcgi-client.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 const servers: GatewayServer[] = [];
 const clients: FcgiTestClient[] = [];
@@ -44,18 +45,6 @@ const echoEnviron: Application = (environ, start) => {
   return [JSON.stringify(stringEnviron(environ))];
 };
 
-
-function waitFor(check: () => boolean, what: string, limitMs = 5000): Promise<void> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      if (check()) return resolve();
-      if (Date.now() - started > limitMs) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 5);
-    };
-    tick();
-  });
-}
 
 describe('FastCGI responder', () => {
   it('turns params into the environ, drops HTTP_PROXY and answers with a CGI response', async () => {
