@@ -56,7 +56,10 @@ export interface Serving {
 
 /** Stops on SIGINT/SIGTERM: refuse new connections, finish what is in flight, then exit. */
 function stopOnSignals(server: GatewayServer): void {
+  let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
     process.stderr.write(`tsgi: ${signal}: finishing requests in flight, then stopping\n`);
     void server.close().then(() => process.exit(0));
   };
@@ -71,6 +74,7 @@ export async function startServing(app: Application, options: ServeOptions): Pro
   const workers = options.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1) throw new UsageError(`--workers must be a whole number of at least 1, got ${workers}`);
   const address = options.fastcgi ?? options.scgi;
+  if (address === undefined && options.scriptName !== undefined) throw new UsageError('--script-name needs --fastcgi or --scgi');
   if (address !== undefined) {
     try {
       parseAddress(address);

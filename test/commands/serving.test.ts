@@ -25,6 +25,7 @@ describe('tsgi run --fastcgi/--scgi/--workers usage errors', () => {
     [['--scgi', '127.0.0.1:99999'], /--scgi: port 99999/],
     [['--fastcgi', '127.0.0.1:0', '--scgi', '127.0.0.1:0'], /choose one of --fastcgi and --scgi/],
     [['--workers', '0'], /--workers must be a whole number/],
+    [['--script-name', '/app'], /--script-name needs --fastcgi or --scgi/],
   ];
   for (const [args, message] of cases) {
     it(`refuses ${args.join(' ')} with exit code 2`, () => {
