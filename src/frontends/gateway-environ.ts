@@ -23,6 +23,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 // Byte values arrive as latin-1 (one character per byte); paths are UTF-8 on the wire.
 const PATH_KEYS = ['SCRIPT_NAME', 'PATH_INFO', 'PATH_TRANSLATED'] as const;
 const NON_ASCII = /[\x80-\xff]/;
+const CONTENT_HEADERS = [['HTTP_CONTENT_LENGTH', 'CONTENT_LENGTH'], ['HTTP_CONTENT_TYPE', 'CONTENT_TYPE']] as const;
 
 function decodePath(value: string): string {
   if (!NON_ASCII.test(value)) return value;
@@ -33,13 +34,20 @@ function decodePath(value: string): string {
   }
 }
 
+/** The host part of a Host header: `example.org:8080` → `example.org`, `[::1]:80` → `[::1]`. */
+function hostName(host: unknown): string {
+  if (typeof host !== 'string') return '';
+  return /^(\[[^\]]*\]|[^:]*)/.exec(host)![1]!;
+}
+
 /** Moves the mount point `scriptName` out of the full path into SCRIPT_NAME. */
 function remount(environ: Record<string, unknown>, scriptName: string): void {
   const mount = scriptName.replace(/\/+$/, '');
   const full = String(environ.SCRIPT_NAME ?? '') + String(environ.PATH_INFO ?? '');
-  environ.SCRIPT_NAME = mount;
-  if (full === mount || full.startsWith(mount + '/')) environ.PATH_INFO = full.slice(mount.length);
-  else environ.PATH_INFO = full;
+  const inside = full === mount || full.startsWith(mount + '/');
+  // A path outside the mount point keeps its whole self in PATH_INFO: SCRIPT_NAME + PATH_INFO stays the real path.
+  environ.SCRIPT_NAME = inside ? mount : '';
+  environ.PATH_INFO = inside ? full.slice(mount.length) : full;
 }
 
 /**
@@ -64,13 +72,21 @@ export function environFromParams(
   if (environ.PATH_INFO === undefined) environ.PATH_INFO = '';
   if (options.scriptName !== undefined) remount(environ, options.scriptName);
   if (environ.QUERY_STRING === undefined) environ.QUERY_STRING = '';
-  if (environ.SERVER_NAME === undefined) environ.SERVER_NAME = 'localhost';
-  if (environ.SERVER_PROTOCOL === undefined) environ.SERVER_PROTOCOL = 'HTTP/1.0';
+  // nginx sends an empty $server_name when its server block names none.
+  if (!environ.SERVER_NAME) environ.SERVER_NAME = hostName(environ.HTTP_HOST) || 'localhost';
+  if (!environ.SERVER_PROTOCOL) environ.SERVER_PROTOCOL = 'HTTP/1.0';
   if (environ.CONTENT_TYPE === '') delete environ.CONTENT_TYPE;
   if (environ.CONTENT_LENGTH === '') delete environ.CONTENT_LENGTH;
+  // nginx also passes the Content-Length and Content-Type headers as HTTP_* variables: they
+  // belong in CONTENT_LENGTH and CONTENT_TYPE only (CGI), whichever way they arrived.
+  for (const [header, key] of CONTENT_HEADERS) {
+    if (environ[header] === undefined) continue;
+    if (environ[key] === undefined && environ[header] !== '') environ[key] = environ[header];
+    delete environ[header];
+  }
   environ['tsgi.version'] = [1, 0] as const;
   environ['tsgi.url_scheme'] = guessScheme(environ);
-  if (environ.SERVER_PORT === undefined) environ.SERVER_PORT = environ['tsgi.url_scheme'] === 'https' ? '443' : '80';
+  if (!environ.SERVER_PORT) environ.SERVER_PORT = environ['tsgi.url_scheme'] === 'https' ? '443' : '80';
   environ['tsgi.input'] = input;
   environ['tsgi.errors'] = errors;
   environ['tsgi.multithread'] = false;

@@ -4,16 +4,28 @@ import { connect } from 'node:net';
 import { after, describe, it } from 'node:test';
 import type { GatewayServer } from '../../src/frontends/listen.js';
 import { listenScgi, parseScgiHeaders, type ScgiOptions } from '../../src/frontends/scgi.js';
+import { validator, type ValidatedApplication } from '../../src/validate.js';
 import type { Application } from '../../src/types.js';
 import { hashBody, sha256 } from '../helpers/fastcgi-apps.js';
 import { parseCgiResponse } from '../helpers/fastcgi-client.js';
 
 const servers: GatewayServer[] = [];
+const validated: ValidatedApplication[] = [];
 after(async () => {
   await Promise.all(servers.map((server) => server.close(100)));
+  for (const app of validated) app.assertClean();
 });
 
-async function serve(app: Application, options: ScgiOptions = {}): Promise<{ server: GatewayServer; logs: string[] }> {
+/**
+ * Serves `app` through the validator, so every test also checks both sides of the TSGI
+ * contract; apps that break it on purpose pass `checked: false`.
+ */
+async function serve(app: Application, options: ScgiOptions = {}, checked = true): Promise<{ server: GatewayServer; logs: string[] }> {
+  if (checked) {
+    const wrapped = validator(app);
+    validated.push(wrapped);
+    app = wrapped;
+  }
   const logs: string[] = [];
   const server = await listenScgi('127.0.0.1:0', app, { log: (line) => logs.push(line), errors: { write: (t) => void logs.push(t) }, ...options });
   servers.push(server);
@@ -103,7 +115,7 @@ describe('SCGI', () => {
   it('tells the application when the web server goes away', async () => {
     let closed = false;
     const { server } = await serve((_environ, start) => {
-      start('200 OK', []);
+      start('200 OK', [['Content-Type', 'text/plain']]);
       return {
         async *[Symbol.asyncIterator]() {
           for (;;) {

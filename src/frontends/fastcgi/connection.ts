@@ -301,7 +301,7 @@ export class FastCgiConnection implements RequestHost {
       if (name === 'HTTP_PROXY' || (value === '' && (name === 'CONTENT_TYPE' || name === 'CONTENT_LENGTH'))) return;
       params[name] = value;
     });
-    const length = params.CONTENT_LENGTH;
+    const length = params.CONTENT_LENGTH ?? params.HTTP_CONTENT_LENGTH;
     const expected = typeof length === 'string' && CONTENT_LENGTH.test(length) ? Number(length) : undefined;
     const input = new StreamedInput(expected, () => this.resumeIfDrained());
     request.input = input;

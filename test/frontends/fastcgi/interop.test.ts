@@ -14,6 +14,7 @@ import { listenFastCgi } from '../../../src/frontends/fastcgi/index.js';
 import type { GatewayServer } from '../../../src/frontends/listen.js';
 import { listenScgi } from '../../../src/frontends/scgi.js';
 import type { Application } from '../../../src/types.js';
+import { validator, type ValidatedApplication } from '../../../src/validate.js';
 import { sha256 as sha } from '../../helpers/fastcgi-apps.js';
 import { parseCgiResponse } from '../../helpers/fastcgi-client.js';
 import { httpCall } from '../../helpers/fastcgi-http.js';
@@ -22,12 +23,14 @@ import { fromRoot } from '../../helpers/paths.js';
 
 const fixture = fromRoot('test', 'fixtures', 'fastcgi', 'app.mjs');
 const quiet = { log: () => {}, errors: { write: () => {} } };
-let app: Application;
+// In-process servers run the fixture through the validator: the peers' requests check the TSGI contract too.
+let app: ValidatedApplication;
 
 
 before(async () => {
-  app = ((await import(pathToFileURL(fixture).href)) as { default: Application }).default;
+  app = validator(((await import(pathToFileURL(fixture).href)) as { default: Application }).default);
 });
+after(() => app.assertClean());
 
 /** The checks every front-end/peer pair must pass, under the URL prefix `base`. */
 function commonChecks(port: () => number, base: string, options: { chunked?: boolean } = {}): void {
