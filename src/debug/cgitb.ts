@@ -1,0 +1,193 @@
+/**
+ * Tracebacks for CGI scripts and developers (Python's cgitb). `enable()` makes a crashing
+ * script answer with a readable report instead of a bare 500 from the server; `html()` and
+ * `text()` draw a report for any error; `debugMiddleware()` does the same for long-running
+ * servers. Rich reports show source code: they are for developers, never on by default,
+ * and `display: false` plus `logdir` keeps them away from visitors.
+ */
+import { randomBytes } from 'node:crypto';
+import { openSync, writeSync, closeSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { Application, Body, Environ, StartResponse } from '../types.js';
+import { guard, type ErrorHandler } from './guard.js';
+import { setCrashReporter } from './hook.js';
+import { OutputTracker } from './output-tracker.js';
+import { html, htmlFragment, text, escapeHtml } from './report.js';
+
+export { html, text, escapeHtml } from './report.js';
+export type { ReportOptions } from './report.js';
+
+export interface CgitbOptions {
+  /** Show the report to the client (default true). With false the client sees a generic message. */
+  display?: boolean;
+  /** Save each report in its own file (mode 0600) in this directory; the page names the file. */
+  logdir?: string;
+  /** Source lines shown around each frame's line (default 5). */
+  context?: number;
+  /** 'html' (default) or 'text'. */
+  format?: 'html' | 'text';
+}
+
+interface Settings {
+  display: boolean;
+  logdir: string | undefined;
+  context: number;
+  format: 'html' | 'text';
+}
+
+/** A response ready to go: what the client sees. */
+interface Page {
+  contentType: string;
+  text: string;
+}
+
+function settingsFrom(options: CgitbOptions): Settings {
+  return {
+    display: options.display ?? true,
+    logdir: options.logdir,
+    context: options.context ?? 5,
+    format: options.format === 'text' ? 'text' : 'html',
+  };
+}
+
+/** Writes the full report to a fresh file in logdir; returns its path, or the reason it failed. */
+function saveReport(error: unknown, settings: Settings): { path?: string; failure?: string } {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
+  const path = join(settings.logdir!, `cgitb-${stamp}-${randomBytes(6).toString('hex')}.${settings.format === 'html' ? 'html' : 'txt'}`);
+  try {
+    const report = settings.format === 'html' ? html(error, settings) : text(error, settings);
+    const fd = openSync(path, 'wx', 0o600);
+    try {
+      writeSync(fd, report);
+    } finally {
+      closeSync(fd);
+    }
+    return { path };
+  } catch (failure) {
+    return { failure: failure instanceof Error ? failure.message : String(failure) };
+  }
+}
+
+/**
+ * What the client sees for `error`. `asFragment` draws HTML that can follow a page already
+ * started; `format` may be forced to text when the response already said text/plain.
+ */
+function drawPage(error: unknown, settings: Settings, mode: { format: 'html' | 'text'; fragment: boolean }): Page {
+  const saved = settings.logdir ? saveReport(error, settings) : undefined;
+  // Only a developer (display on) may learn where reports live; a visitor gets the file's name, to quote.
+  let note = '';
+  if (saved?.path) note = `${settings.display ? saved.path : basename(saved.path)} contains the description of this error.`;
+  else if (saved) note = settings.display ? `Tried to save the description of this error in ${settings.logdir}, but failed: ${saved.failure}` : 'The description of this error could not be saved.';
+  if (mode.format === 'text') {
+    let body = settings.display ? text(error, settings) : 'A problem occurred while handling this request.\n';
+    if (note) body += `\n${note}\n`;
+    return { contentType: 'text/plain; charset=utf-8', text: body };
+  }
+  const noteHtml = note ? `<p>${escapeHtml(note)}</p>` : '';
+  if (!settings.display) {
+    const message = `<p>A problem occurred while handling this request.</p>${noteHtml}`;
+    const body = mode.fragment ? `<div>${message}</div>` : `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Error</title></head><body>${message}</body></html>\n`;
+    return { contentType: 'text/html; charset=utf-8', text: body };
+  }
+  const body = mode.fragment ? htmlFragment(error, settings) + noteHtml : html(error, settings).replace('</body>', `${noteHtml}</body>`);
+  return { contentType: 'text/html; charset=utf-8', text: body };
+}
+
+function logLine(error: unknown): string {
+  const stack = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
+  return `tsgi cgitb: ${stack}\n`;
+}
+
+// Closes whatever element a half-written page may have left open, so the report shows.
+const PAGE_RESET = '\n<!-- --></textarea></script></style></pre></table></table></table></form></div>\n';
+
+let settings: Settings | undefined;
+let tracker: OutputTracker | undefined;
+let handling = false;
+
+function isHtml(contentType: string | undefined): boolean {
+  return contentType !== undefined && /^\s*(text\/html|application\/xhtml\+xml)\b/i.test(contentType);
+}
+
+/**
+ * Writes a report for `error` to stdout, continuing from wherever the output stopped
+ * (Python's cgitb.handler). Resolves when stdout has taken it all.
+ */
+export function handler(error: unknown, options?: CgitbOptions): Promise<void> {
+  const current = options ? settingsFrom(options) : (settings ?? settingsFrom({}));
+  const watched = tracker ?? new OutputTracker();
+  let output: string;
+  if (watched.phase === 'body') {
+    const format = isHtml(watched.contentType) && current.format === 'html' ? 'html' : 'text';
+    const page = drawPage(error, current, { format, fragment: true });
+    output = format === 'html' ? PAGE_RESET + page.text : `\n\n${'-'.repeat(72)}\n${page.text}`;
+  } else {
+    const wanted = current.format === 'html' ? 'text/html; charset=utf-8' : 'text/plain; charset=utf-8';
+    const head = watched.closingHeaders(wanted);
+    const format = isHtml(watched.contentType) && current.format === 'html' ? 'html' : 'text';
+    output = head + drawPage(error, current, { format, fragment: false }).text;
+  }
+  process.stderr.write(logLine(error));
+  return new Promise((resolve) => process.stdout.write(output, () => resolve()));
+}
+
+function onCrash(error: unknown): void {
+  if (handling) {
+    // The report itself failed: say so on stderr and stop.
+    process.stderr.write(`tsgi cgitb: a second error while reporting: ${String(error)}\n`);
+    process.exit(1);
+  }
+  handling = true;
+  process.exitCode = 1;
+  handler(error).then(
+    () => process.exit(1),
+    () => process.exit(1),
+  );
+}
+
+/** Answers an error raised before the headers went out with a 500 carrying the page. */
+function respondWith(current: Settings): ErrorHandler {
+  return (error, environ, startResponse) => {
+    const page = drawPage(error, current, { format: current.format, fragment: false });
+    startResponse('500 Internal Server Error', [['Content-Type', page.contentType]], error);
+    environ['tsgi.errors'].write(logLine(error));
+    return [page.text];
+  };
+}
+
+function respond(error: unknown, environ: Environ, startResponse: StartResponse): Body {
+  return respondWith(settings ?? settingsFrom({}))(error, environ, startResponse)!;
+}
+
+/**
+ * Turns on reports for this CGI script: uncaught exceptions and unhandled rejections, and
+ * errors inside runCgi, answer with a report (or, with `display: false`, a generic page).
+ * Call it first thing in the script, before anything is written.
+ */
+export function enable(options: CgitbOptions = {}): void {
+  settings = settingsFrom(options);
+  if (!tracker) {
+    const watched = new OutputTracker();
+    tracker = watched;
+    const stdout = process.stdout;
+    const write = stdout.write.bind(stdout) as (...args: unknown[]) => boolean;
+    // Observes, never changes, what the script writes.
+    stdout.write = ((chunk: unknown, ...rest: unknown[]) => {
+      watched.observe(chunk, typeof rest[0] === 'string' ? (rest[0] as BufferEncoding) : undefined);
+      return write(chunk, ...rest);
+    }) as typeof stdout.write;
+    process.on('uncaughtException', onCrash);
+    process.on('unhandledRejection', onCrash);
+  }
+  setCrashReporter({ respond, reportAfterOutput: (error) => handler(error) });
+}
+
+/**
+ * Wraps an application so that its errors answer with a report (status 500) instead of the
+ * server's bare error, for developers running a long-lived server. Off unless you wrap:
+ * a report shows source code. With `display: false` visitors see a generic page and the
+ * report goes to `logdir`. Errors after the headers went out cut the response short, as usual.
+ */
+export function debugMiddleware(app: Application, options: CgitbOptions = {}): Application {
+  return guard(app, respondWith(settingsFrom(options)));
+}
