@@ -14,8 +14,11 @@ export interface ReportOptions {
 
 const MAX_CAUSES = 5;
 
+const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Escapes text for HTML element content and quoted attribute values. */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+  return text.replace(/[&<>"']/g, (ch) => ENTITIES[ch]!);
 }
 
 function errorName(error: unknown): string {
@@ -82,7 +85,7 @@ function htmlFrame(frame: Frame): string {
   if (frame.lines.length > 0) {
     const width = String(frame.lines[frame.lines.length - 1]!.number).length;
     const rows = frame.lines.map((line) => {
-      const row = `${line.current ? '=>' : '  '} ${String(line.number).padStart(width)}  ${escapeHtml(line.text)}`;
+      const row = `${line.current ? '=&gt;' : '  '} ${String(line.number).padStart(width)}  ${escapeHtml(line.text)}`;
       return line.current ? `<span class="current">${row}</span>` : row;
     });
     out += `<pre>${rows.join('\n')}</pre>`;
