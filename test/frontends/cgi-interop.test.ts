@@ -1,0 +1,80 @@
+/**
+ * The same CGI scripts (environment dump, adding machine, a crash with cgitb on) under real
+ * servers: python3 -m http.server --cgi, lighttpd mod_cgi, nginx + fcgiwrap, Apache mod_cgi.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { fixtures } from '../helpers/cgi-scripts.js';
+import { startApache, startLighttpd, startNginxFcgiwrap, startPythonCgi, type CgiServer } from '../helpers/cgi-servers.js';
+import { fetchRaw } from '../helpers/http-client.js';
+
+const scripts = fixtures.replace(/\/$/, '');
+const servers: [string, (dir: string) => Promise<CgiServer>][] = [
+  ['python3 -m http.server --cgi', startPythonCgi],
+  ['lighttpd mod_cgi', startLighttpd],
+  ['nginx + fcgiwrap', startNginxFcgiwrap],
+  ['Apache mod_cgi', startApache],
+];
+
+for (const [name, start] of servers) {
+  describe(`CGI scripts under ${name}`, () => {
+    let server: CgiServer;
+    before(async () => {
+      server = await start(scripts);
+    });
+    after(async () => {
+      await server?.stop();
+    });
+
+    const get = async (path: string, options: Parameters<typeof fetchRaw>[1] = {}) => {
+      const response = await fetchRaw(server.base + path, options);
+      if (response.status >= 500 && !/crash/.test(path)) assert.fail(`${response.status} from ${path}: ${response.body}\n${server.log()}`);
+      return response;
+    };
+
+    it('environment dump: the script sees the request as CGI variables', async () => {
+      const response = await get('/env.js/extra/path?x=1&y=%3C', { headers: { 'X-Custom': 'yes', 'User-Agent': 'tsgi-test' } });
+      assert.equal(response.status, 200);
+      assert.match(String(response.headers['content-type']), /^application\/json/);
+      const environ = JSON.parse(response.body.toString()) as Record<string, string | boolean>;
+      assert.equal(environ.REQUEST_METHOD, 'GET');
+      assert.equal(environ.QUERY_STRING, 'x=1&y=%3C');
+      assert.equal(environ.SCRIPT_NAME, '/cgi-bin/env.js');
+      assert.equal(environ.PATH_INFO, '/extra/path');
+      assert.equal(environ.HTTP_USER_AGENT, 'tsgi-test');
+      if (server.passesAllHeaders) assert.equal(environ.HTTP_X_CUSTOM, 'yes');
+      assert.equal(environ.GATEWAY_INTERFACE, 'CGI/1.1');
+      assert.equal(environ['tsgi.run_once'], true);
+      assert.equal(environ['tsgi.url_scheme'], 'http');
+    });
+
+    it('adding machine: GET with a query string', async () => {
+      const response = await get('/adder.js?a=2&b=40');
+      assert.equal(response.status, 200);
+      assert.match(response.body.toString(), /<p id="sum">2 \+ 40 = 42<\/p>/);
+    });
+
+    it('adding machine: POST of an urlencoded form', async () => {
+      const response = await get('/adder.js', {
+        method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'a=1.5&b=%2D0.5',
+      });
+      assert.equal(response.status, 200);
+      assert.match(response.body.toString(), /1\.5 \+ -0\.5 = 1<\/p>/);
+    });
+
+    it('adding machine: bad input gets an escaped 400', async () => {
+      const response = await get('/adder.js?a=%3Cb%3E&b=1');
+      assert.equal(response.status, server.honoursStatus ? 400 : 200);
+      assert.match(response.body.toString(), /Not numbers: &lt;b&gt; and 1/);
+    });
+
+    for (const where of ['before', 'headers', 'body', 'app-before']) {
+      it(`cgitb: a crash ${where === 'app-before' ? 'inside runCgi' : where === 'before' ? 'before any output' : `in the ${where}`} reaches the client as a readable report`, async () => {
+        const response = await get(`/crash.js?${where}`);
+        if (server.honoursStatus && where !== 'body') assert.equal(response.status, 500, server.log());
+        assert.match(response.body.toString(), new RegExp(`<h1>Error</h1><p class="message">boom &lt;${where}&gt; &amp; &quot;friends&quot;`), server.log());
+        assert.match(String(response.headers['content-type']), /^text\/html/);
+      });
+    }
+  });
+}
