@@ -14,6 +14,11 @@ export interface ResponseTarget {
   write(chunk: Uint8Array): void | Promise<void>;
   /** Completes the response, with an optional last chunk sent together with the end. */
   end(last?: Uint8Array): void | Promise<void>;
+  /**
+   * Optional fast path: completes the response with a last chunk given as text (UTF-8).
+   * node:http sends headers and a string body in one write; bytes would take two.
+   */
+  endWithText?(text: string): void | Promise<void>;
   /** Cuts the response short (error after the headers went out): the client must see it incomplete. */
   abort(error: unknown): void;
 }
@@ -115,6 +120,7 @@ class ResponseRun {
   private bytesSent = 0;
   private readonly isHead: boolean;
   private finished = false;
+  private gone: Promise<undefined> | undefined;
 
   constructor(
     private readonly environ: Environ,
@@ -157,8 +163,7 @@ class ResponseRun {
     if (this.finished) throw new Error('write() was called after the response finished');
     const bytes = toBytes(chunk);
     if (bytes.length === 0) return;
-    this.sendHeadOnce(-1);
-    return this.sendBytes(bytes);
+    return this.sendChunk(bytes);
   };
 
   /** Sends the head; `knownLength` >= 0 lets the engine add a Content-Length the app left out. */
@@ -174,11 +179,26 @@ class ResponseRun {
     this.target.sendHead(code, reason, headers);
   }
 
-  private sendBytes(bytes: Uint8Array): void | Promise<void> {
-    if (this.isHead || bodyless(this.status![0])) return;
-    if (this.declaredLength >= 0 && this.bytesSent + bytes.length > this.declaredLength) {
+  /** Never send more than the app declared: the client would read the excess as the next response. */
+  private checkRoom(length: number): void {
+    if (this.declaredLength >= 0 && this.bytesSent + length > this.declaredLength) {
       throw new Error(`the body is longer than its Content-Length of ${this.declaredLength}`);
     }
+  }
+
+  /** A body shorter than its Content-Length would leave the client waiting for bytes that never come. */
+  private checkComplete(): void {
+    if (this.declaredLength >= 0 && this.bytesSent < this.declaredLength && !this.isHead && !bodyless(this.status![0])) {
+      throw new Error(`the body ended after ${this.bytesSent} of its ${this.declaredLength} declared bytes`);
+    }
+  }
+
+  /** Sends one non-empty chunk, with the head first if it has not gone out yet. */
+  private sendChunk(bytes: Uint8Array): void | Promise<void> {
+    if (!this.status) throw new Error('the body started before startResponse was called');
+    this.checkRoom(bytes.length);
+    this.sendHeadOnce(-1);
+    if (this.isHead || bodyless(this.status[0])) return;
     this.bytesSent += bytes.length;
     return this.target.write(bytes);
   }
@@ -187,11 +207,11 @@ class ResponseRun {
     let body: Body | undefined;
     try {
       body = await app(this.environ, this.startResponse);
-      if (body === null || typeof body !== 'object' || !(Symbol.iterator in body || Symbol.asyncIterator in body)) {
-        throw new TypeError(`the application must return an iterable body, got ${body === null ? 'null' : typeof body}`);
-      }
       if (typeof body === 'string' || body instanceof Uint8Array) {
         throw new TypeError('the application returned a string or bytes: return an array of chunks instead');
+      }
+      if (body === null || typeof body !== 'object' || !(Symbol.iterator in body || Symbol.asyncIterator in body)) {
+        throw new TypeError(`the application must return an iterable body, got ${body === null ? 'null' : typeof body}`);
       }
       await this.sendBody(body);
     } catch (error) {
@@ -219,9 +239,21 @@ class ResponseRun {
   /** An array is complete up front, so its length is known and it goes out in one write. */
   private async sendArray(chunks: Chunk[]): Promise<void> {
     if (this.client?.gone) return;
+    const only = chunks.length === 1 ? chunks[0] : undefined;
+    if (typeof only === 'string' && this.target.endWithText && !this.headersSent && !this.isHead) {
+      const length = Buffer.byteLength(only, 'utf8');
+      this.checkRoom(length);
+      this.sendHeadOnce(length);
+      if (bodyless(this.status![0])) return this.finish();
+      this.bytesSent += length;
+      this.checkComplete();
+      this.finished = true;
+      return this.target.endWithText(only);
+    }
     const parts = chunks.map(toBytes);
     let total = 0;
     for (const part of parts) total += part.length;
+    this.checkRoom(total);
     this.sendHeadOnce(this.headersSent ? -1 : total);
     const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
     await this.finish(data);
@@ -237,13 +269,13 @@ class ResponseRun {
         const bytes = toBytes(step.value);
         step = iterator.next();
         if (step.done && !this.headersSent) {
+          this.checkRoom(bytes.length);
           this.sendHeadOnce(bytes.length);
           completed = true;
           return await this.finish(bytes);
         }
         if (bytes.length === 0) continue;
-        this.sendHeadOnce(-1);
-        const pending = this.sendBytes(bytes);
+        const pending = this.sendChunk(bytes);
         if (pending) await pending;
       }
       completed = true;
@@ -263,8 +295,7 @@ class ResponseRun {
         if (step.done) break;
         const bytes = toBytes(step.value);
         if (bytes.length === 0) continue;
-        this.sendHeadOnce(-1);
-        const pending = this.sendBytes(bytes);
+        const pending = this.sendChunk(bytes);
         if (pending) await pending;
       }
       completed = true;
@@ -283,25 +314,20 @@ class ResponseRun {
     const client = this.client;
     if (!client) return iterator.next();
     if (client.gone) return Promise.resolve(undefined);
-    return new Promise((resolve, reject) => {
-      client.onGone(() => resolve(undefined));
-      iterator.next().then(resolve, reject);
-    });
+    // One listener per response, not one per chunk: long streams must not pile them up.
+    this.gone ??= new Promise((resolve) => client.onGone(() => resolve(undefined)));
+    return Promise.race([iterator.next(), this.gone]);
   }
 
   private async finish(last?: Uint8Array): Promise<void> {
     if (last && last.length > 0) {
       if (this.isHead || bodyless(this.status![0])) last = undefined;
       else {
-        if (this.declaredLength >= 0 && this.bytesSent + last.length > this.declaredLength) {
-          throw new Error(`the body is longer than its Content-Length of ${this.declaredLength}`);
-        }
+        this.checkRoom(last.length);
         this.bytesSent += last.length;
       }
     }
-    if (this.declaredLength >= 0 && this.bytesSent < this.declaredLength && !this.isHead && !bodyless(this.status![0])) {
-      throw new Error(`the body ended after ${this.bytesSent} of its ${this.declaredLength} declared bytes`);
-    }
+    this.checkComplete();
     this.finished = true;
     await this.target.end(last && last.length > 0 ? last : undefined);
   }

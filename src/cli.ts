@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+/** The `tsgi` executable: dispatches to one command module per subcommand. */
+import { UsageError } from './commands/args.js';
+
+const help = `Usage: tsgi COMMAND [options]
+
+Commands:
+  run MODULE[:EXPORT]   serve a TSGI application
+  serve [DIR]           serve a folder of static files, and CGI scripts with --cgi
+
+Run "tsgi COMMAND --help" for a command's options.
+`;
+
+type Command = (argv: string[]) => Promise<void>;
+
+const commands: Record<string, () => Promise<Command>> = {
+  run: async () => (await import('./commands/run.js')).runCommand,
+};
+
+async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(help);
+    return;
+  }
+  const load = commands[name];
+  if (!load) throw new UsageError(`unknown command "${name}" (try: ${Object.keys(commands).join(', ')})`);
+  await (await load())(rest);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    process.stderr.write(`tsgi: ${error.message}\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`tsgi: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  }
+});

@@ -1,0 +1,356 @@
+/**
+ * The HTTP front end on node:http (wsgiref.simple_server, done for production): turns each
+ * request into an environ, runs the app through the response engine, writes the result.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { hostname } from 'node:os';
+import { runApplication, HttpError, REASONS, type ClientState, type ResponseTarget } from '../handler.js';
+import type { Application, Environ, ErrorStream, HeaderList, InputStream } from '../types.js';
+import { FileWrapper, stderrStream } from '../util.js';
+import { commonLogLine } from './access-log.js';
+
+export interface HttpServerOptions {
+  /** Common Log Format lines: true (default) writes them to stderr, a function receives them, false turns them off. */
+  accessLog?: boolean | ((line: string) => void);
+  /** Where `tsgi.errors` and the server's own diagnostics go (default: stderr). */
+  errors?: ErrorStream;
+  /** Largest request body accepted, in bytes; larger ones get 413 (default: no limit). */
+  maxBodySize?: number;
+  /** Largest request header block, in bytes; larger ones get 431 (default 16 KiB). */
+  maxHeaderSize?: number;
+  /** Longest request target, in characters; longer ones get 414 (default 8 KiB). */
+  maxUrlLength?: number;
+  /** Time allowed for a client to send its headers, in ms (default 20 s). */
+  headersTimeout?: number;
+  /** Time allowed for a whole request, in ms (default 5 min; 0 for none). */
+  requestTimeout?: number;
+  /** How long an idle keep-alive connection stays open, in ms (default 5 s). */
+  keepAliveTimeout?: number;
+  /** PEM certificate and key: serve HTTPS. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** SERVER_NAME for every request (default: the bound host, or the machine's name for a wildcard bind). */
+  serverName?: string;
+  /** Stop on SIGINT/SIGTERM: refuse new connections, finish what is in flight, then exit. */
+  handleSignals?: boolean;
+  /** How long close() waits for in-flight requests before cutting them, in ms (default 10 s). */
+  drainTimeout?: number;
+  /** `tsgi.multiprocess`: true when several processes serve the same app (workers). */
+  multiprocess?: boolean;
+}
+
+export interface HttpServer {
+  readonly server: Server;
+  readonly host: string;
+  readonly port: number;
+  /** The base URL, e.g. http://127.0.0.1:8000 */
+  readonly url: string;
+  /** Stops accepting, lets in-flight requests finish (up to drainTimeout), then resolves. */
+  close(): Promise<void>;
+}
+
+export const SERVER_SOFTWARE = 'tsgi/0.1';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Percent-decodes a path as UTF-8; undefined when the result is not valid UTF-8. */
+export function decodePath(raw: string): string | undefined {
+  if (!/[%\x80-\xff]/.test(raw)) return raw;
+  const bytes = Buffer.from(raw, 'latin1');
+  const out = Buffer.allocUnsafe(bytes.length);
+  let n = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]!;
+    if (byte === 0x25 && i + 2 < bytes.length + 0 && isHex(bytes[i + 1]) && isHex(bytes[i + 2])) {
+      out[n++] = parseInt(String.fromCharCode(bytes[i + 1]!, bytes[i + 2]!), 16);
+      i += 2;
+    } else {
+      out[n++] = byte;
+    }
+  }
+  try {
+    return utf8.decode(out.subarray(0, n));
+  } catch {
+    return undefined;
+  }
+}
+
+function isHex(byte: number | undefined): boolean {
+  return byte !== undefined && ((byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x46) || (byte >= 0x61 && byte <= 0x66));
+}
+
+function clientAddress(socket: Socket): string {
+  const address = socket.remoteAddress ?? '';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+/** Splits a request target into path and raw query; absolute-form targets lose their scheme and authority. */
+function splitTarget(url: string): [path: string, query: string] {
+  let target = url;
+  if (!target.startsWith('/')) {
+    const match = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(target);
+    target = match ? target.slice(match[0].length) || '/' : target === '*' ? '' : target;
+  }
+  const mark = target.indexOf('?');
+  return mark < 0 ? [target, ''] : [target.slice(0, mark), target.slice(mark + 1)];
+}
+
+class NodeResponse implements ResponseTarget, ClientState {
+  gone = false;
+  bytes = 0;
+  status = 0;
+  private goneListeners: (() => void)[] | undefined;
+
+  constructor(private readonly res: ServerResponse) {
+    res.once('close', () => {
+      if (res.writableFinished) return;
+      this.gone = true;
+      for (const listener of this.goneListeners ?? []) listener();
+    });
+  }
+
+  onGone(listener: () => void): void {
+    (this.goneListeners ??= []).push(listener);
+  }
+
+  sendHead(status: number, reason: string, headers: HeaderList): void {
+    this.status = status;
+    const flat: string[] = [];
+    for (const [name, value] of headers) flat.push(name, value);
+    this.res.writeHead(status, reason, flat);
+  }
+
+  write(chunk: Uint8Array): void | Promise<void> {
+    this.bytes += chunk.length;
+    if (this.res.write(chunk)) return;
+    return new Promise((resolve) => {
+      const done = () => {
+        this.res.off('drain', done);
+        this.res.off('close', done);
+        resolve();
+      };
+      this.res.on('drain', done);
+      this.res.on('close', done);
+    });
+  }
+
+  end(last?: Uint8Array): void {
+    if (last) this.bytes += last.length;
+    this.res.end(last);
+  }
+
+  endWithText(text: string): void {
+    this.bytes += Buffer.byteLength(text);
+    this.res.end(text);
+  }
+
+  abort(): void {
+    this.res.destroy();
+  }
+}
+
+function refuse(res: ServerResponse, status: number, message: string): void {
+  const body = message + '\n';
+  res.shouldKeepAlive = false;
+  res.writeHead(status, REASONS[status] ?? 'Error', {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    Connection: 'close',
+  });
+  res.end(body);
+}
+
+/** Builds the request listener; use it to put a TSGI app on a node:http or node:https server of your own. */
+export function createRequestListener(app: Application, options: HttpServerOptions = {}): (req: IncomingMessage, res: ServerResponse) => void {
+  const errors = options.errors ?? stderrStream;
+  const accessLog = options.accessLog === false ? undefined
+    : typeof options.accessLog === 'function' ? options.accessLog
+    : (line: string) => process.stderr.write(line + '\n');
+  const maxBodySize = options.maxBodySize ?? Infinity;
+  const maxUrlLength = options.maxUrlLength ?? 8192;
+  const scheme = options.tls ? 'https' : 'http';
+  const multiprocess = options.multiprocess ?? false;
+  const fileWrapper = (file: string | number, blockSize?: number) => new FileWrapper(file, blockSize);
+
+  return (req, res) => {
+    const rawUrl = req.url ?? '/';
+    if (rawUrl.length > maxUrlLength) return refuse(res, 414, `The request target is longer than ${maxUrlLength} characters.`);
+    const [rawPath, query] = splitTarget(rawUrl);
+    const pathInfo = decodePath(rawPath);
+    if (pathInfo === undefined) return refuse(res, 400, 'The request path is not valid UTF-8 once percent-decoded.');
+
+    const socket = req.socket;
+    const local = localAddress(socket);
+    const environ: Environ = {
+      REQUEST_METHOD: req.method ?? 'GET',
+      SCRIPT_NAME: '',
+      PATH_INFO: pathInfo,
+      QUERY_STRING: query,
+      SERVER_NAME: options.serverName ?? serverNameFor(local.address),
+      SERVER_PORT: String(local.port),
+      SERVER_PROTOCOL: 'HTTP/' + req.httpVersion,
+      SERVER_SOFTWARE,
+      GATEWAY_INTERFACE: 'CGI/1.1',
+      REMOTE_ADDR: clientAddress(socket),
+      REMOTE_PORT: String(socket.remotePort ?? ''),
+      REQUEST_URI: rawUrl,
+      'tsgi.version': [1, 0],
+      'tsgi.url_scheme': scheme,
+      'tsgi.input': new RequestInput(req, res, maxBodySize),
+      'tsgi.errors': errors,
+      'tsgi.multithread': false,
+      'tsgi.multiprocess': multiprocess,
+      'tsgi.run_once': false,
+      'tsgi.file_wrapper': fileWrapper,
+    };
+    if (scheme === 'https') environ.HTTPS = 'on';
+    addRequestHeaders(environ, req.rawHeaders, errors);
+    if (environ.CONTENT_LENGTH !== undefined && Number(environ.CONTENT_LENGTH) > maxBodySize) {
+      return refuse(res, 413, `The request body is larger than the limit of ${maxBodySize} bytes.`);
+    }
+
+    const target = new NodeResponse(res);
+    if (accessLog) {
+      res.once('close', () => accessLog(commonLogLine(environ, target.status || res.statusCode, target.bytes)));
+    }
+    void runApplication(app, environ, target, { client: target });
+  };
+}
+
+const LOCAL_ADDRESS = Symbol('tsgi.localAddress');
+
+/** The socket's own address, asked of the kernel once per connection rather than once per request. */
+function localAddress(socket: Socket): AddressInfo {
+  const cached = (socket as Socket & { [LOCAL_ADDRESS]?: AddressInfo })[LOCAL_ADDRESS];
+  if (cached) return cached;
+  const address = socket.address() as AddressInfo;
+  (socket as Socket & { [LOCAL_ADDRESS]?: AddressInfo })[LOCAL_ADDRESS] = address;
+  return address;
+}
+
+function serverNameFor(address: string): string {
+  if (address === '0.0.0.0' || address === '::' || address === '') return hostname();
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+/**
+ * Copies request headers into HTTP_* variables. Names with "_" are dropped (X_Forwarded_For
+ * must not pose as X-Forwarded-For) and Proxy never becomes HTTP_PROXY (httpoxy).
+ */
+export function addRequestHeaders(environ: Environ, rawHeaders: string[], errors: ErrorStream): void {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    const value = rawHeaders[i + 1]!;
+    const lower = name.toLowerCase();
+    if (lower === 'content-type') {
+      environ.CONTENT_TYPE = value;
+      continue;
+    }
+    if (lower === 'content-length') {
+      environ.CONTENT_LENGTH = value;
+      continue;
+    }
+    if (lower === 'proxy') continue;
+    if (name.includes('_')) {
+      errors.write(`tsgi: dropped request header ${name}: names with "_" could pose as names with "-"\n`);
+      continue;
+    }
+    const key = `HTTP_${name.toUpperCase().replace(/-/g, '_')}` as const;
+    const existing = environ[key];
+    environ[key] = existing === undefined ? value : existing + (lower === 'cookie' ? '; ' : ', ') + value;
+  }
+}
+
+/** The request body as tsgi.input: sends 100 Continue on first read, enforces the size limit on chunked bodies. */
+class RequestInput implements InputStream {
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly limit: number,
+  ) {}
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    if (/100-continue/i.test(this.req.headers.expect ?? '') && !this.res.headersSent) this.res.writeContinue();
+    let size = 0;
+    for await (const chunk of this.req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > this.limit) throw new HttpError(413, `The request body is larger than the limit of ${this.limit} bytes.`);
+      yield chunk;
+    }
+  }
+}
+
+function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+    socket.destroy();
+    return;
+  }
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const body = `${REASONS[status]}\n`;
+  socket.end(`HTTP/1.1 ${status} ${REASONS[status]}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/** Starts an HTTP(S) server for `app` on host:port (0 picks a free port) and resolves once it listens. */
+export async function makeServer(host: string, port: number, app: Application, options: HttpServerOptions = {}): Promise<HttpServer> {
+  const listener = createRequestListener(app, options);
+  const serverOptions = {
+    maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
+    requestTimeout: options.requestTimeout ?? 300_000,
+    keepAliveTimeout: options.keepAliveTimeout ?? 5_000,
+    headersTimeout: options.headersTimeout ?? 20_000,
+    // Node checks the timeouts above only this often (30 s by default): a slow-loris client
+    // would otherwise hold its connection far past headersTimeout.
+    connectionsCheckingInterval: Math.max(50, Math.min(1_000, (options.headersTimeout ?? 20_000) / 2)),
+  };
+  const server: Server = options.tls
+    ? createHttpsServer({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, listener)
+    : createHttpServer(serverOptions, listener);
+  server.headersTimeout = serverOptions.headersTimeout;
+  server.keepAliveTimeout = serverOptions.keepAliveTimeout;
+  server.requestTimeout = serverOptions.requestTimeout;
+  // Without this listener node answers Expect: 100-continue itself, before the app chose to read.
+  server.on('checkContinue', listener);
+  server.on('clientError', answerClientError);
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  let closing: Promise<void> | undefined;
+  const drainTimeout = options.drainTimeout ?? 10_000;
+  const handle: HttpServer = {
+    server,
+    host: address.address,
+    port: address.port,
+    url: `${options.tls ? 'https' : 'http'}://${urlHost}:${address.port}`,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        // Keep-alive connections that go idle after their last response close too.
+        const sweep = setInterval(() => server.closeIdleConnections(), 100);
+        const force = setTimeout(() => server.closeAllConnections(), drainTimeout);
+        server.once('close', () => {
+          clearInterval(sweep);
+          clearTimeout(force);
+        });
+      });
+      return closing;
+    },
+  };
+  if (options.handleSignals) {
+    const stop = (signal: NodeJS.Signals) => {
+      (options.errors ?? stderrStream).write(`tsgi: ${signal}: finishing requests in flight, then stopping\n`);
+      void handle.close().then(() => process.exit(0));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  }
+  return handle;
+}

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { fromRoot } from '../helpers/paths.js';
+
+function tsgi(...args: string[]) {
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  return spawnSync(process.execPath, [fromRoot('dist/src/cli.js'), ...args], { encoding: 'utf8', env, timeout: 10_000 });
+}
+
+describe('tsgi run', () => {
+  it('prints help for the program and for the command', () => {
+    const top = tsgi('--help');
+    assert.equal(top.status, 0);
+    assert.match(top.stdout, /Usage: tsgi COMMAND/);
+    const run = tsgi('run', '--help');
+    assert.equal(run.status, 0);
+    assert.match(run.stdout, /Usage: tsgi run MODULE\[:EXPORT\]/);
+    assert.match(run.stdout, /--port N/);
+  });
+
+  it('names a missing module', () => {
+    const result = tsgi('run', './no/such/app.js');
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /module \.\/no\/such\/app\.js not found/);
+  });
+
+  it('names a missing export and lists what the module has', () => {
+    const result = tsgi('run', `${fromRoot('test/fixtures/http/slow-app.mjs')}:nothing`);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /has no export "nothing" \(it exports: default\)/);
+  });
+
+  it('explains that TypeScript must be built first', () => {
+    const result = tsgi('run', fromRoot('src/types.ts'));
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /is TypeScript: build it first/);
+  });
+
+  it('refuses an unknown command, option or port', () => {
+    assert.match(tsgi('launch').stderr, /unknown command "launch"/);
+    assert.match(tsgi('run', 'x.js', '--colour').stderr, /Unknown option '--colour'/);
+    assert.match(tsgi('run', fromRoot('test/fixtures/http/slow-app.mjs'), '--port', '99999').stderr, /--port must be a number from 0 to 65535/);
+  });
+});
