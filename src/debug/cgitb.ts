@@ -5,7 +5,6 @@
  * servers. Rich reports show source code: they are for developers, never on by default,
  * and `display: false` plus `logdir` keeps them away from visitors.
  */
-import { randomBytes } from 'node:crypto';
 import { openSync, writeSync, closeSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Application, Body, Environ, StartResponse } from '../types.js';
@@ -53,7 +52,9 @@ function settingsFrom(options: CgitbOptions): Settings {
 /** Writes the full report to a fresh file in logdir; returns its path, or the reason it failed. */
 function saveReport(error: unknown, settings: Settings): { path?: string; failure?: string } {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
-  const path = join(settings.logdir!, `cgitb-${stamp}-${randomBytes(6).toString('hex')}.${settings.format === 'html' ? 'html' : 'txt'}`);
+  // node:crypto costs a CGI script ~5 ms to import on every request; the global Web Crypto loads only now.
+  const random = Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(6))).toString('hex');
+  const path = join(settings.logdir!, `cgitb-${stamp}-${random}.${settings.format === 'html' ? 'html' : 'txt'}`);
   try {
     const report = settings.format === 'html' ? html(error, settings) : text(error, settings);
     const fd = openSync(path, 'wx', 0o600);
