@@ -5,11 +5,9 @@
  * servers. Rich reports show source code: they are for developers, never on by default,
  * and `display: false` plus `logdir` keeps them away from visitors.
  */
-import { openSync, writeSync, closeSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { fs, path as paths } from './frames.js';
 import type { Application, Body, Environ, StartResponse } from '../types.js';
-import { guard, type ErrorHandler } from './guard.js';
-import { setCrashReporter } from './hook.js';
+import { guard, setCrashReporter, type ErrorHandler } from './guard.js';
 import { OutputTracker } from './output-tracker.js';
 import { html, htmlFragment, text, escapeHtml } from './report.js';
 
@@ -54,7 +52,8 @@ function saveReport(error: unknown, settings: Settings): { path?: string; failur
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
   // node:crypto costs a CGI script ~5 ms to import on every request; the global Web Crypto loads only now.
   const random = Buffer.from(globalThis.crypto.getRandomValues(new Uint8Array(6))).toString('hex');
-  const path = join(settings.logdir!, `cgitb-${stamp}-${random}.${settings.format === 'html' ? 'html' : 'txt'}`);
+  const { openSync, writeSync, closeSync } = fs();
+  const path = paths().join(settings.logdir!, `cgitb-${stamp}-${random}.${settings.format === 'html' ? 'html' : 'txt'}`);
   try {
     const report = settings.format === 'html' ? html(error, settings) : text(error, settings);
     const fd = openSync(path, 'wx', 0o600);
@@ -77,7 +76,7 @@ function drawPage(error: unknown, settings: Settings, mode: { format: 'html' | '
   const saved = settings.logdir ? saveReport(error, settings) : undefined;
   // Only a developer (display on) may learn where reports live; a visitor gets the file's name, to quote.
   let note = '';
-  if (saved?.path) note = `${settings.display ? saved.path : basename(saved.path)} contains the description of this error.`;
+  if (saved?.path) note = `${settings.display ? saved.path : paths().basename(saved.path)} contains the description of this error.`;
   else if (saved) note = settings.display ? `Tried to save the description of this error in ${settings.logdir}, but failed: ${saved.failure}` : 'The description of this error could not be saved.';
   if (mode.format === 'text') {
     let body = settings.display ? text(error, settings) : 'A problem occurred while handling this request.\n';

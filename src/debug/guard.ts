@@ -1,7 +1,9 @@
 /**
  * Catches an application's errors wherever they happen — in the call or while its body is
  * iterated — and lets a handler replace the rest of the response. Shared by runCgi and the
- * cgitb debug middleware, so both see errors the same way.
+ * cgitb debug middleware, so both see errors the same way. Also the meeting point of the two:
+ * runCgi must stay cheap to import, so it never loads cgitb; cgitb.enable() registers a crash
+ * reporter here and runCgi asks whether there is one.
  */
 import type { Application, Body, Chunk, Environ, StartResponse } from '../types.js';
 
@@ -61,4 +63,23 @@ function guardBody(body: Body, recover: (error: unknown) => Body): Body {
     },
     close,
   };
+}
+
+
+export interface CrashReporter {
+  /** Answers an error raised before any header went out, through startResponse with excInfo. */
+  respond(error: unknown, environ: Environ, startResponse: StartResponse): Body;
+  /** Reports an error raised after output began, by writing straight to stdout. */
+  reportAfterOutput(error: unknown): Promise<void>;
+}
+
+const KEY = Symbol.for('tsgi.cgitb.reporter');
+type Holder = { [KEY]?: CrashReporter };
+
+export function setCrashReporter(reporter: CrashReporter | undefined): void {
+  (globalThis as Holder)[KEY] = reporter;
+}
+
+export function crashReporter(): CrashReporter | undefined {
+  return (globalThis as Holder)[KEY];
 }

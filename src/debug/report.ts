@@ -3,9 +3,7 @@
  * each stack frame with the source lines around it, the error's own properties and its
  * causes, and the plain stack. Every piece of text from the program is HTML-escaped.
  */
-import { inspect } from 'node:util';
-import { pathToFileURL } from 'node:url';
-import { framesOf, type Frame } from './stack.js';
+import { framesOf, url, util, type Frame } from './frames.js';
 
 export interface ReportOptions {
   /** Source lines shown around each frame's line (Python's default: 5). */
@@ -28,7 +26,7 @@ function errorName(error: unknown): string {
 
 function errorMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
-  return typeof error === 'string' ? error : inspect(error, { depth: 2 });
+  return typeof error === 'string' ? error : util().inspect(error, { depth: 2 });
 }
 
 function plainStack(error: unknown): string {
@@ -41,7 +39,7 @@ function properties(error: unknown): [string, string][] {
   if (error === null || typeof error !== 'object') return [];
   return Object.getOwnPropertyNames(error)
     .filter((key) => key !== 'stack' && key !== 'message' && key !== 'cause')
-    .map((key) => [key, inspect((error as Record<string, unknown>)[key], { depth: 2, maxStringLength: 2000, breakLength: 100 })]);
+    .map((key) => [key, util().inspect((error as Record<string, unknown>)[key], { depth: 2, maxStringLength: 2000, breakLength: 100 })]);
 }
 
 function causeOf(error: unknown): unknown {
@@ -54,7 +52,7 @@ function frameTitle(frame: Frame): string {
 
 function fileLink(file: string): string {
   try {
-    return file.startsWith('/') ? pathToFileURL(file).href : file;
+    return file.startsWith('/') ? url().pathToFileURL(file).href : file;
   } catch {
     return file;
   }

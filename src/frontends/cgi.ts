@@ -7,8 +7,7 @@
 import { runApplication, HttpError, type ClientState, type ResponseTarget } from '../handler.js';
 import type { Application, Environ, HeaderList, InputStream } from '../types.js';
 import { guessScheme, stderrStream } from '../util.js';
-import { guard } from '../debug/guard.js';
-import { crashReporter } from '../debug/hook.js';
+import { crashReporter, guard } from '../debug/guard.js';
 
 export interface CgiOptions {
   /** The CGI variables; process.env unless given. */
