@@ -68,6 +68,18 @@ for (const [name, start] of servers) {
       assert.match(response.body.toString(), /Not numbers: &lt;b&gt; and 1/);
     });
 
+    it('diagnostics: the cgi.test() page shows the form and the environment, escaped', async () => {
+      const response = await get('/diagnostics.js?who=%3Cme%3E', {
+        method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'n=1',
+      });
+      assert.equal(response.status, 200);
+      const page = response.body.toString();
+      assert.match(page, /<dt>who: <i>string<\/i><\/dt><dd>&quot;&lt;me&gt;&quot;<\/dd>/);
+      assert.match(page, /<dt>n: <i>string<\/i><\/dt><dd>&quot;1&quot;<\/dd>/);
+      assert.match(page, /<dt>QUERY_STRING<\/dt><dd>who=%3Cme%3E<\/dd>/);
+      assert.match(page, /<dt>REQUEST_METHOD<\/dt><dd>POST<\/dd>/);
+    });
+
     for (const where of ['before', 'headers', 'body', 'app-before']) {
       it(`cgitb: a crash ${where === 'app-before' ? 'inside runCgi' : where === 'before' ? 'before any output' : `in the ${where}`} reaches the client as a readable report`, async () => {
         const response = await get(`/crash.js?${where}`);
