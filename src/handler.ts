@@ -45,7 +45,8 @@ export class HttpError extends Error {
   }
 }
 
-const STATUS_PATTERN = /^([1-9]\d\d) ([^\x00-\x1f\x7f]*)$/;
+// The reason phrase goes out as latin-1: anything beyond it would make node refuse the head after we committed to it.
+const STATUS_PATTERN = /^([1-9]\d\d) ([\x20-\x7e\x80-\xff]*)$/;
 const TOKEN_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Field values: visible latin-1 plus space and tab; anything else could split or smuggle.
 const BAD_VALUE_PATTERN = /[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]/;
@@ -56,7 +57,7 @@ export const REASONS: Record<number, string> = {
   400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
   408: 'Request Timeout', 411: 'Length Required', 413: 'Content Too Large', 414: 'URI Too Long',
   431: 'Request Header Fields Too Large', 500: 'Internal Server Error', 502: 'Bad Gateway',
-  503: 'Service Unavailable', 504: 'Gateway Timeout',
+  503: 'Service Unavailable', 504: 'Gateway Timeout', 505: 'HTTP Version Not Supported',
 };
 
 /** Checks a status line from an application; throws a TypeError naming the broken rule. */
@@ -64,14 +65,18 @@ export function parseStatus(status: unknown): [code: number, reason: string] {
   if (typeof status !== 'string') throw new TypeError(`status must be a string, got ${typeof status}`);
   const match = STATUS_PATTERN.exec(status);
   if (!match) {
-    throw new TypeError(`status ${JSON.stringify(status)} must be three digits, a space and a reason, without control characters`);
+    throw new TypeError(`status ${JSON.stringify(status)} must be three digits, a space and a reason, without control or non-latin-1 characters`);
   }
-  return [Number(match[1]), match[2]!];
+  const code = Number(match[1]);
+  // A 1xx is interim: the client would wait for the real answer or read the next response as this one's.
+  if (code < 200 || code > 599) throw new TypeError(`status ${code} cannot end a response: use a final status from 200 to 599`);
+  return [code, match[2]!];
 }
 
 /** Checks response headers from an application; throws a TypeError naming the broken rule. */
 export function checkHeaders(headers: unknown): asserts headers is HeaderList {
   if (!Array.isArray(headers)) throw new TypeError('headers must be an array of [name, value] pairs');
+  let lengths = 0;
   for (const pair of headers) {
     if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError(`header ${JSON.stringify(pair)} must be a [name, value] pair`);
     const [name, value] = pair as unknown[];
@@ -80,6 +85,8 @@ export function checkHeaders(headers: unknown): asserts headers is HeaderList {
     if (BAD_VALUE_PATTERN.test(value)) throw new TypeError(`header ${name} has a control or non-latin-1 character in its value`);
     if (isHopByHop(name)) throw new TypeError(`header ${name} is hop-by-hop: only the server may send it`);
     if (name.toLowerCase() === 'status') throw new TypeError('a Status header is not allowed: put the status in the status argument');
+    // Two lengths on the wire let the client and any proxy in between pick different ones (response smuggling).
+    if (name.toLowerCase() === 'content-length' && ++lengths > 1) throw new TypeError('Content-Length was given twice: send it once');
   }
 }
 
@@ -120,7 +127,8 @@ class ResponseRun {
   private bytesSent = 0;
   private readonly isHead: boolean;
   private finished = false;
-  private gone: Promise<undefined> | undefined;
+  private listening = false;
+  private wakeOnGone: ((step: undefined) => void) | undefined;
 
   constructor(
     private readonly environ: Environ,
@@ -314,9 +322,16 @@ class ResponseRun {
     const client = this.client;
     if (!client) return iterator.next();
     if (client.gone) return Promise.resolve(undefined);
-    // One listener per response, not one per chunk: long streams must not pile them up.
-    this.gone ??= new Promise((resolve) => client.onGone(() => resolve(undefined)));
-    return Promise.race([iterator.next(), this.gone]);
+    // One listener per response, and nothing left behind per chunk: Promise.race against a
+    // promise that stays pending would keep one reaction per chunk until the response ends.
+    if (!this.listening) {
+      this.listening = true;
+      client.onGone(() => this.wakeOnGone?.(undefined));
+    }
+    return new Promise((resolve, reject) => {
+      this.wakeOnGone = resolve;
+      iterator.next().then(resolve, reject);
+    });
   }
 
   private async finish(last?: Uint8Array): Promise<void> {

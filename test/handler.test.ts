@@ -100,6 +100,11 @@ describe('response engine', () => {
     ['a hop-by-hop header', '200 OK', [['Connection', 'close']], /hop-by-hop/],
     ['a Status header', '200 OK', [['Status', '404 Not Found']], /Status header/],
     ['an invalid header name', '200 OK', [['Bad Name', 'x']], /not a valid token/],
+    ['a status reason outside latin-1', '200 Fine \u2713', [], /latin-1/],
+    ['an interim 1xx status as the final one', '100 Continue', [], /200 to 599/],
+    ['a 101 status (TSGI has no upgrades)', '101 Switching Protocols', [], /200 to 599/],
+    ['a status beyond 599', '600 Beyond', [], /200 to 599/],
+    ['two Content-Length headers', '200 OK', [['Content-Length', '2'], ['content-length', '20']], /Content-Length.*twice/],
   ] as const) {
     it(`answers 500 for ${label}`, async () => {
       const { target, log } = await run((_, start) => {

@@ -101,6 +101,7 @@ class NodeResponse implements ResponseTarget, ClientState {
   bytes = 0;
   status = 0;
   private goneListeners: (() => void)[] | undefined;
+  private drained: Promise<void> | undefined;
 
   constructor(private readonly res: ServerResponse) {
     res.once('close', () => {
@@ -124,15 +125,18 @@ class NodeResponse implements ResponseTarget, ClientState {
   write(chunk: Uint8Array): void | Promise<void> {
     this.bytes += chunk.length;
     if (this.res.write(chunk)) return;
-    return new Promise((resolve) => {
+    // One wait shared by every write until the drain: an app need not await write(), and
+    // a listener pair per call would pile up on the response.
+    return (this.drained ??= new Promise((resolve) => {
       const done = () => {
         this.res.off('drain', done);
         this.res.off('close', done);
+        this.drained = undefined;
         resolve();
       };
       this.res.on('drain', done);
       this.res.on('close', done);
-    });
+    }));
   }
 
   end(last?: Uint8Array): void {
@@ -174,6 +178,13 @@ export function createRequestListener(app: Application, options: HttpServerOptio
   const fileWrapper = (file: string | number, blockSize?: number) => new FileWrapper(file, blockSize);
 
   return (req, res) => {
+    // llhttp lets "HTTP/2.0" (the h2 preface) and "HTTP/0.9" through; neither is what this server speaks.
+    if (req.httpVersionMajor !== 1) return refuse(res, 505, `HTTP/${req.httpVersion} is not supported; use HTTP/1.1.`);
+    // llhttp hands such a request over and only fails at its first body byte, after the app has started.
+    const coding = req.headers['transfer-encoding'];
+    if (coding !== undefined && !/(?:^|,)[ \t]*chunked[ \t]*$/i.test(coding)) {
+      return refuse(res, 400, 'The request body has no length: chunked must be its last transfer coding.');
+    }
     const rawUrl = req.url ?? '/';
     if (rawUrl.length > maxUrlLength) return refuse(res, 414, `The request target is longer than ${maxUrlLength} characters.`);
     const [rawPath, query] = splitTarget(rawUrl);
@@ -206,6 +217,8 @@ export function createRequestListener(app: Application, options: HttpServerOptio
     };
     if (scheme === 'https') environ.HTTPS = 'on';
     addRequestHeaders(environ, req.rawHeaders, errors);
+    // Duplicates were joined with ", ": a proxy and the app could each believe a different Host.
+    if (environ.HTTP_HOST?.includes(',')) return refuse(res, 400, 'The request has more than one Host header.');
     if (environ.CONTENT_LENGTH !== undefined && Number(environ.CONTENT_LENGTH) > maxBodySize) {
       return refuse(res, 413, `The request body is larger than the limit of ${maxBodySize} bytes.`);
     }
@@ -271,7 +284,9 @@ class RequestInput implements InputStream {
   ) {}
 
   async *[Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
-    if (/100-continue/i.test(this.req.headers.expect ?? '') && !this.res.headersSent) this.res.writeContinue();
+    // An HTTP/1.0 client does not know 100 Continue: its expectation must be ignored (RFC 9110 10.1.1).
+    const expects = this.req.httpVersion !== '1.0' && /100-continue/i.test(this.req.headers.expect ?? '');
+    if (expects && !this.res.headersSent) this.res.writeContinue();
     let size = 0;
     for await (const chunk of this.req as AsyncIterable<Buffer>) {
       size += chunk.length;

@@ -9,18 +9,32 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeServer, type HttpServer, type HttpServerOptions } from '../../src/frontends/http.js';
 import type { Application, Body, Environ } from '../../src/types.js';
+import { validator, type ValidatedApplication } from '../../src/validate.js';
 import { fetchRaw, rawExchange } from '../helpers/http-client.js';
 import { fromRoot } from '../helpers/paths.js';
 import { collectingErrors } from '../helpers/recording-target.js';
 
 const servers: HttpServer[] = [];
-async function serve(app: Application, options: HttpServerOptions = {}): Promise<HttpServer> {
-  const server = await makeServer('127.0.0.1', 0, app, { accessLog: false, errors: collectingErrors(), ...options });
+const validated: ValidatedApplication[] = [];
+
+/**
+ * Serves `app` through the validator, so every test also checks both sides of the TSGI
+ * contract; apps that break the contract on purpose pass `checked: false`.
+ */
+async function serve(app: Application, options: HttpServerOptions = {}, checked = true): Promise<HttpServer> {
+  let served = app;
+  if (checked) {
+    const wrapped = validator(app);
+    validated.push(wrapped);
+    served = wrapped;
+  }
+  const server = await makeServer('127.0.0.1', 0, served, { accessLog: false, errors: collectingErrors(), ...options });
   servers.push(server);
   return server;
 }
 after(async () => {
   await Promise.all(servers.map((s) => s.close()));
+  for (const app of validated) app.assertClean();
 });
 
 /** An app that answers with the CGI variables of the environ as JSON. */
@@ -185,7 +199,7 @@ describe('HTTP front end: connections', () => {
     const server = await serve((_, start) => {
       start('200 OK', [['Location', '/x\r\nSet-Cookie: stolen=1']]);
       return ['body'];
-    });
+    }, {}, false);
     const reply = await rawExchange(server.port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     assert.match(reply, /^HTTP\/1\.1 500 /);
     assert.doesNotMatch(reply, /Set-Cookie/i);
@@ -194,7 +208,7 @@ describe('HTTP front end: connections', () => {
   it('answers 500 when the app throws before its headers', async () => {
     const server = await serve(() => {
       throw new Error('kaput');
-    });
+    }, {}, false);
     const res = await fetchRaw(`${server.url}/`);
     assert.equal(res.status, 500);
     assert.doesNotMatch(res.text, /kaput/);
@@ -207,7 +221,7 @@ describe('HTTP front end: connections', () => {
         yield 'partial';
         throw new Error('mid-body');
       })();
-    });
+    }, {}, false);
     await assert.rejects(fetchRaw(`${server.url}/`), /aborted|socket hang up|ECONNRESET|terminated/);
   });
 
@@ -339,6 +353,78 @@ describe('HTTP front end: HTTPS and shutdown', () => {
       await assert.rejects(fetchRaw(`http://127.0.0.1:${port}/`), /ECONNREFUSED/);
     } finally {
       cli.kill('SIGKILL');
+    }
+  });
+});
+
+describe('HTTP front end: protocol edge cases', () => {
+  const readAll: Application = async (environ, start) => {
+    let size = 0;
+    for await (const chunk of environ['tsgi.input']) size += chunk.length;
+    start('200 OK', [['Content-Type', 'text/plain']]);
+    return [`read ${size} of ${environ.PATH_INFO}`];
+  };
+
+  it('ignores Expect: 100-continue from an HTTP/1.0 client (RFC 9110 10.1.1)', async () => {
+    const server = await serve(readAll);
+    const reply = await rawExchange(server.port, 'POST /old HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc');
+    assert.doesNotMatch(reply, /100 Continue/);
+    assert.match(reply, /^HTTP\/1\.1 200 OK[^]*read 3 of \/old$/);
+  });
+
+  it('answers 505 to request lines that claim a version other than HTTP/1.x, without calling the app', async () => {
+    let calls = 0;
+    const server = await serve((environ, start) => {
+      calls++;
+      return readAll(environ, start);
+    });
+    for (const version of ['HTTP/2.0', 'HTTP/0.9']) {
+      const reply = await rawExchange(server.port, `GET / ${version}\r\nHost: x\r\n\r\n`);
+      assert.match(reply, /^HTTP\/1\.1 505 HTTP Version Not Supported\r\n/, version);
+    }
+    assert.equal(calls, 0);
+  });
+
+  it('answers 400 and closes when chunked is not the final transfer coding (RFC 9112 6.3), without calling the app', async () => {
+    let calls = 0;
+    const server = await serve((environ, start) => {
+      calls++;
+      return readAll(environ, start);
+    });
+    for (const coding of ['identity', 'gzip', 'chunked, gzip']) {
+      const reply = await rawExchange(server.port, `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ${coding}\r\n\r\nhello`);
+      assert.match(reply, /^HTTP\/1\.1 400 Bad Request\r\n[^]*Connection: close\r\n/i, coding);
+    }
+    assert.equal(calls, 0);
+  });
+
+  it('answers 400 to a request with two Host headers (RFC 9112 3.2), without calling the app', async () => {
+    let calls = 0;
+    const server = await serve((environ, start) => {
+      calls++;
+      return readAll(environ, start);
+    });
+    const reply = await rawExchange(server.port, 'GET / HTTP/1.1\r\nHost: good.test\r\nHost: evil.test\r\n\r\n');
+    assert.match(reply, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.equal(calls, 0);
+  });
+
+  it('lets an app call write() many times without awaiting it, without piling up listeners', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const server = await serve((_, start) => {
+        const write = start('200 OK', [['Content-Type', 'application/octet-stream']]);
+        for (let i = 0; i < 40; i++) void write(Buffer.alloc(64 * 1024, 97));
+        return [];
+      });
+      const res = await fetchRaw(`${server.url}/`);
+      assert.equal(res.body.length, 40 * 64 * 1024);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(warnings, []);
+    } finally {
+      process.off('warning', onWarning);
     }
   });
 });
