@@ -38,6 +38,8 @@ export function cgiEnviron(env: Record<string, string | undefined> = process.env
   fill('SERVER_PROTOCOL', 'HTTP/1.0');
   // TSGI (like WSGI) reserves "/" alone for nobody: an application mounted at the root has SCRIPT_NAME "".
   if (environ.SCRIPT_NAME === '/') environ.SCRIPT_NAME = '';
+  // ...and a request for the root itself then has PATH_INFO "/", so the app can still tell it apart.
+  if (environ.SCRIPT_NAME === '' && environ.PATH_INFO === '') environ.PATH_INFO = '/';
   environ['tsgi.version'] = [1, 0] as const;
   environ['tsgi.url_scheme'] = typeof env.REQUEST_SCHEME === 'string' && env.REQUEST_SCHEME.toLowerCase() === 'https' ? 'https' : guessScheme(environ);
   environ['tsgi.input'] = input;

@@ -6,6 +6,7 @@ import {
 } from '../../src/apps/diagnostics.js';
 import { runApplication, type ResponseTarget } from '../../src/handler.js';
 import { setupTestingDefaults } from '../../src/util.js';
+import { validator } from '../../src/validate.js';
 import type { HeaderList } from '../../src/types.js';
 
 function collect(): { write(text: string): void; text: string } {
@@ -78,7 +79,9 @@ describe('diagnosticsApp', () => {
       'tsgi.input': Readable.from([body]),
     });
     const target = new MemoryTarget();
-    await runApplication(diagnosticsApp(), environ, target);
+    const app = validator(diagnosticsApp());
+    await runApplication(app, environ, target);
+    app.assertClean();
     assert.equal(target.status, 200);
     assert.match(target.body, /<dt>a: <i>string<\/i><\/dt><dd>&quot;1&quot;/);
     assert.match(target.body, /<dt>c: <i>string<\/i><\/dt><dd>&quot;&lt;i&gt;&quot;/);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { debugMiddleware, html, text } from '../../src/debug/cgitb.js';
 import { runApplication, type ResponseTarget } from '../../src/handler.js';
 import { setupTestingDefaults } from '../../src/util.js';
+import { validator } from '../../src/validate.js';
 import type { HeaderList } from '../../src/types.js';
 import { fixtures, header, parseCgiOutput, runScript } from '../helpers/cgi-scripts.js';
 
@@ -177,25 +178,27 @@ class MemoryTarget implements ResponseTarget {
 describe('debugMiddleware', () => {
   const quiet = { write() {} };
 
-  it('answers an error thrown by the application with a 500 report', async () => {
-    const app = debugMiddleware(() => {
+  it('answers an error thrown by the application with a 500 report, within the TSGI rules', async () => {
+    const app = validator(debugMiddleware(() => {
       throw new Error('app <failed>');
-    });
+    }));
     const target = new MemoryTarget();
     await runApplication(app, setupTestingDefaults({ 'tsgi.errors': quiet }), target);
+    app.assertClean();
     assert.equal(target.status, 500);
     assert.deepEqual(target.headers.find(([name]) => name === 'Content-Type'), ['Content-Type', 'text/html; charset=utf-8']);
     assert.match(target.body, /app &lt;failed&gt;/);
   });
 
   it('answers an error raised while iterating the body, before the headers went out', async () => {
-    const app = debugMiddleware(async function* (_environ, startResponse) {
+    const app = validator(debugMiddleware(async function* (_environ, startResponse) {
       startResponse('200 OK', [['Content-Type', 'text/plain']]);
       yield '';
       throw new RangeError('late but not too late');
-    });
+    }));
     const target = new MemoryTarget();
     await runApplication(app, setupTestingDefaults({ 'tsgi.errors': quiet }), target);
+    app.assertClean();
     assert.equal(target.status, 500);
     assert.match(target.body, /<h1>RangeError<\/h1>/);
   });
@@ -224,12 +227,13 @@ describe('debugMiddleware', () => {
   });
 
   it('leaves working applications and their Content-Length alone', async () => {
-    const app = debugMiddleware((_environ, startResponse) => {
+    const app = validator(debugMiddleware((_environ, startResponse) => {
       startResponse('200 OK', [['Content-Type', 'text/plain']]);
       return ['fine'];
-    });
+    }));
     const target = new MemoryTarget();
     await runApplication(app, setupTestingDefaults({ 'tsgi.errors': quiet }), target);
+    app.assertClean();
     assert.deepEqual(target.headers, [['Content-Type', 'text/plain'], ['Content-Length', '4']]);
     assert.equal(target.body, 'fine');
   });

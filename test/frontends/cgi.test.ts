@@ -22,9 +22,11 @@ describe('cgiEnviron', () => {
     assert.equal(environ.QUERY_STRING, '');
   });
 
-  it('fills required variables a shell run lacks, and maps SCRIPT_NAME "/" to ""', () => {
+  it('fills required variables a shell run lacks, and maps SCRIPT_NAME "/" to "" with PATH_INFO "/"', () => {
     const environ = cgiEnviron({ SCRIPT_NAME: '/' });
     assert.equal(environ.SCRIPT_NAME, '');
+    assert.equal(environ.PATH_INFO, '/');
+    assert.equal(cgiEnviron({ SCRIPT_NAME: '/', PATH_INFO: '/x' }).PATH_INFO, '/x');
     assert.equal(environ.REQUEST_METHOD, 'GET');
     assert.equal(environ.SERVER_PROTOCOL, 'HTTP/1.0');
     assert.equal(environ['tsgi.url_scheme'], 'http');
