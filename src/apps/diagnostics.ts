@@ -23,8 +23,18 @@ export interface FormItemView {
  */
 export interface FormView {
   keys(): Iterable<string>;
-  /** Every item (or value) under `name`, in order. */
+  /** Every value under `name`, in order. */
   getList(name: string): unknown[];
+  /** The item or items under `name` (FieldStorage's), preferred when present: files keep their name and type. */
+  get?(name: string): unknown;
+}
+
+function itemsOf(form: FormView, key: string): unknown[] {
+  if (typeof form.get === 'function') {
+    const items = form.get(key);
+    if (items !== undefined) return Array.isArray(items) ? items : [items];
+  }
+  return form.getList(key);
 }
 
 /** Reads the form of a request for the diagnostics page. */
@@ -129,7 +139,7 @@ export function formHtml(form: FormView | undefined): string {
   if (keys.length === 0) return out + '<p>No form fields.</p>\n';
   out += '<dl>\n';
   for (const key of keys) {
-    const values = form!.getList(key);
+    const values = itemsOf(form!, key);
     const type = values.length === 1 ? valueType(values[0]) : `list of ${values.length}`;
     const shown = values.length === 1 ? describeValue(values[0]) : `[${values.map(describeValue).join(', ')}]`;
     out += `<dt>${escapeHtml(key)}: <i>${escapeHtml(type)}</i></dt><dd>${escapeHtml(shown)}</dd>\n`;

@@ -34,6 +34,14 @@ describe('diagnostics helpers', () => {
     assert.match(formHtml(searchParamsForm(new URLSearchParams(''))), /No form fields\./);
   });
 
+  it('prefers the items of a FieldStorage-like form, so files keep their name', () => {
+    const upload = { name: 'up', filename: 'a.png', type: 'image/png', value: Buffer.alloc(10) };
+    const form = { keys: () => ['up', 'k'], getList: () => ['lost'], get: (name: string) => (name === 'up' ? upload : [{ name: 'k', filename: null, value: 'v' }]) };
+    const html = formHtml(form);
+    assert.match(html, /<dt>up: <i>file<\/i><\/dt><dd>file &quot;a\.png&quot; \(image\/png, 10 bytes\)<\/dd>/);
+    assert.match(html, /<dt>k: <i>Object<\/i><\/dt><dd>&quot;v&quot;<\/dd>/);
+  });
+
   it('explains every RFC 3875 meta-variable', () => {
     const out = collect();
     printEnvironUsage(out);
