@@ -61,7 +61,8 @@ export class OutputTracker {
       const partial = this.head.slice(lastNewline + 1);
       // Complete lines were already noted by nobody: note them now.
       this.readHeaders(this.head.slice(0, lastNewline + 1));
-      if (partial === '\r') out += '\n';
+      // A line whose CR already went out only needs its LF.
+      if (partial.endsWith('\r')) out += '\n';
       else if (partial.length > 0) {
         // A line cut off mid-way. Servers (Apache, nginx) reject a header line without a colon,
         // which would hide the report behind a bare 500, so the line gets one.
