@@ -105,7 +105,10 @@ function describeValue(value: unknown): string {
   if (value !== null && typeof value === 'object') {
     const item = value as FormItemView;
     if (typeof item.filename === 'string') {
-      const size = item.value instanceof Uint8Array || typeof item.value === 'string' ? `, ${item.value.length} bytes` : '';
+      // An upload's size comes from its file when it has one: reading `value` would load it all.
+      const fileSize = (item as { file?: { size?: unknown } | null }).file?.size;
+      const length = typeof fileSize === 'number' ? fileSize : item.value instanceof Uint8Array || typeof item.value === 'string' ? item.value.length : undefined;
+      const size = length === undefined ? '' : `, ${length} bytes`;
       return `file ${JSON.stringify(item.filename)} (${item.type ?? 'unknown type'}${size})`;
     }
     if ('value' in item) return describeValue(item.value);
