@@ -32,12 +32,6 @@ interface Settings {
   format: 'html' | 'text';
 }
 
-/** A response ready to go: what the client sees. */
-interface Page {
-  contentType: string;
-  text: string;
-}
-
 function settingsFrom(options: CgitbOptions): Settings {
   return {
     display: options.display ?? true,
@@ -69,28 +63,44 @@ function saveReport(error: unknown, settings: Settings): { path?: string; failur
 }
 
 /**
- * What the client sees for `error`. `asFragment` draws HTML that can follow a page already
- * started; `format` may be forced to text when the response already said text/plain.
+ * How a report fits the response it lands in: a page or a fragment of HTML, plain text for
+ * text/plain, and for anything else text escaped inside <pre>, so that a browser sniffing
+ * the body as HTML never runs what the error message carried.
  */
-function drawPage(error: unknown, settings: Settings, mode: { format: 'html' | 'text'; fragment: boolean }): Page {
+type Rendering = 'html' | 'text' | 'escaped-text';
+
+function renderingFor(contentType: string | undefined, format: 'html' | 'text'): Rendering {
+  if (isHtml(contentType)) return format === 'html' ? 'html' : 'escaped-text';
+  if (contentType !== undefined && /^\s*text\/plain\b/i.test(contentType)) return 'text';
+  return 'escaped-text';
+}
+
+function isHtml(contentType: string | undefined): boolean {
+  return contentType !== undefined && /^\s*(text\/html|application\/xhtml\+xml)\b/i.test(contentType);
+}
+
+function contentTypeFor(format: 'html' | 'text'): string {
+  return format === 'html' ? 'text/html; charset=utf-8' : 'text/plain; charset=utf-8';
+}
+
+/** What the client sees for `error`: the report (or with display off, a generic message) plus where it was saved. */
+function drawReport(error: unknown, settings: Settings, rendering: Rendering, fragment: boolean): string {
   const saved = settings.logdir ? saveReport(error, settings) : undefined;
   // Only a developer (display on) may learn where reports live; a visitor gets the file's name, to quote.
   let note = '';
   if (saved?.path) note = `${settings.display ? saved.path : paths().basename(saved.path)} contains the description of this error.`;
   else if (saved) note = settings.display ? `Tried to save the description of this error in ${settings.logdir}, but failed: ${saved.failure}` : 'The description of this error could not be saved.';
-  if (mode.format === 'text') {
+  if (rendering !== 'html') {
     let body = settings.display ? text(error, settings) : 'A problem occurred while handling this request.\n';
     if (note) body += `\n${note}\n`;
-    return { contentType: 'text/plain; charset=utf-8', text: body };
+    return rendering === 'text' ? body : `<pre>${escapeHtml(body)}</pre>\n`;
   }
   const noteHtml = note ? `<p>${escapeHtml(note)}</p>` : '';
   if (!settings.display) {
     const message = `<p>A problem occurred while handling this request.</p>${noteHtml}`;
-    const body = mode.fragment ? `<div>${message}</div>` : `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Error</title></head><body>${message}</body></html>\n`;
-    return { contentType: 'text/html; charset=utf-8', text: body };
+    return fragment ? `<div>${message}</div>` : `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Error</title></head><body>${message}</body></html>\n`;
   }
-  const body = mode.fragment ? htmlFragment(error, settings) + noteHtml : html(error, settings).replace('</body>', `${noteHtml}</body>`);
-  return { contentType: 'text/html; charset=utf-8', text: body };
+  return fragment ? htmlFragment(error, settings) + noteHtml : html(error, settings).replace('</body>', `${noteHtml}</body>`);
 }
 
 function logLine(error: unknown): string {
@@ -105,10 +115,6 @@ let settings: Settings | undefined;
 let tracker: OutputTracker | undefined;
 let handling = false;
 
-function isHtml(contentType: string | undefined): boolean {
-  return contentType !== undefined && /^\s*(text\/html|application\/xhtml\+xml)\b/i.test(contentType);
-}
-
 /**
  * Writes a report for `error` to stdout, continuing from wherever the output stopped
  * (Python's cgitb.handler). Resolves when stdout has taken it all.
@@ -118,14 +124,12 @@ export function handler(error: unknown, options?: CgitbOptions): Promise<void> {
   const watched = tracker ?? new OutputTracker();
   let output: string;
   if (watched.phase === 'body') {
-    const format = isHtml(watched.contentType) && current.format === 'html' ? 'html' : 'text';
-    const page = drawPage(error, current, { format, fragment: true });
-    output = format === 'html' ? PAGE_RESET + page.text : `\n\n${'-'.repeat(72)}\n${page.text}`;
+    const rendering = renderingFor(watched.contentType, current.format);
+    const report = drawReport(error, current, rendering, true);
+    output = rendering === 'html' ? PAGE_RESET + report : `\n\n${rendering === 'text' ? '-'.repeat(72) + '\n' : ''}${report}`;
   } else {
-    const wanted = current.format === 'html' ? 'text/html; charset=utf-8' : 'text/plain; charset=utf-8';
-    const head = watched.closingHeaders(wanted);
-    const format = isHtml(watched.contentType) && current.format === 'html' ? 'html' : 'text';
-    output = head + drawPage(error, current, { format, fragment: false }).text;
+    const head = watched.closingHeaders(contentTypeFor(current.format));
+    output = head + drawReport(error, current, renderingFor(watched.contentType, current.format), false);
   }
   process.stderr.write(logLine(error));
   return new Promise((resolve) => process.stdout.write(output, () => resolve()));
@@ -148,10 +152,10 @@ function onCrash(error: unknown): void {
 /** Answers an error raised before the headers went out with a 500 carrying the page. */
 function respondWith(current: Settings): ErrorHandler {
   return (error, environ, startResponse) => {
-    const page = drawPage(error, current, { format: current.format, fragment: false });
-    startResponse('500 Internal Server Error', [['Content-Type', page.contentType]], error);
+    // First, so that when the headers already went out (it rethrows) no report is drawn or saved twice.
+    startResponse('500 Internal Server Error', [['Content-Type', contentTypeFor(current.format)]], error);
     environ['tsgi.errors'].write(logLine(error));
-    return [page.text];
+    return [drawReport(error, current, current.format, false)];
   };
 }
 

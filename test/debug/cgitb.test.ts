@@ -107,6 +107,13 @@ describe('cgitb.enable() in a crashing CGI script', () => {
     assert.match(body, /<div class="tsgi-cgitb">.*boom &lt;body&gt;/s);
   });
 
+  it('after a body of another type started: plain text, HTML-escaped in case a browser sniffs it', async () => {
+    const response = parseCgiOutput((await crashAt('json')).stdout);
+    const body = response.body.toString();
+    assert.match(body, /^\{"partial":\n\n<pre>Error: boom &lt;json&gt; &amp; &quot;friends&quot;\n/);
+    assert.doesNotMatch(body, /<json>/);
+  });
+
   it('reports unhandled rejections', async () => {
     const result = await crashAt('rejection');
     assert.equal(result.code, 1);
