@@ -4,10 +4,10 @@ import { Readable } from 'node:stream';
 import {
   CGI_VARIABLES, diagnosticsApp, environHtml, formHtml, printEnvironUsage, searchParamsForm, test as cgiTest,
 } from '../../src/apps/diagnostics.js';
-import { runApplication, type ResponseTarget } from '../../src/handler.js';
+import { runApplication } from '../../src/handler.js';
 import { setupTestingDefaults } from '../../src/util.js';
 import { validator } from '../../src/validate.js';
-import type { HeaderList } from '../../src/types.js';
+import { RecordingTarget } from '../helpers/recording-target.js';
 
 function collect(): { write(text: string): void; text: string } {
   return { text: '', write(text: string) { this.text += text; } };
@@ -62,23 +62,6 @@ describe('diagnostics helpers', () => {
   });
 });
 
-class MemoryTarget implements ResponseTarget {
-  status = 0;
-  headers: HeaderList = [];
-  body = '';
-  sendHead(status: number, _reason: string, headers: HeaderList): void {
-    this.status = status;
-    this.headers = headers;
-  }
-  write(chunk: Uint8Array): void {
-    this.body += Buffer.from(chunk).toString();
-  }
-  end(last?: Uint8Array): void {
-    if (last) this.write(last);
-  }
-  abort(): void {}
-}
-
 describe('diagnosticsApp', () => {
   it('shows the query string and an urlencoded body as the form', async () => {
     const body = Buffer.from('b=2&c=%3Ci%3E');
@@ -86,11 +69,11 @@ describe('diagnosticsApp', () => {
       REQUEST_METHOD: 'POST', QUERY_STRING: 'a=1', CONTENT_TYPE: 'application/x-www-form-urlencoded', CONTENT_LENGTH: String(body.length),
       'tsgi.input': Readable.from([body]),
     });
-    const target = new MemoryTarget();
+    const target = new RecordingTarget();
     const app = validator(diagnosticsApp());
     await runApplication(app, environ, target);
     app.assertClean();
-    assert.equal(target.status, 200);
+    assert.equal(target.head?.status, 200);
     assert.match(target.body, /<dt>a: <i>string<\/i><\/dt><dd>&quot;1&quot;/);
     assert.match(target.body, /<dt>c: <i>string<\/i><\/dt><dd>&quot;&lt;i&gt;&quot;/);
     assert.match(target.body, /<dt>REQUEST_METHOD<\/dt><dd>POST<\/dd>/);
@@ -98,7 +81,7 @@ describe('diagnosticsApp', () => {
 
   it('uses the form reader it is given', async () => {
     const app = diagnosticsApp({ readForm: async () => searchParamsForm(new URLSearchParams('from=reader')) });
-    const target = new MemoryTarget();
+    const target = new RecordingTarget();
     await runApplication(app, setupTestingDefaults(), target);
     assert.match(target.body, /<dt>from: <i>string<\/i><\/dt>/);
   });

@@ -4,10 +4,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { debugMiddleware, html, text } from '../../src/debug/cgitb.js';
-import { runApplication, type ResponseTarget } from '../../src/handler.js';
+import { runApplication } from '../../src/handler.js';
 import { setupTestingDefaults } from '../../src/util.js';
 import { validator } from '../../src/validate.js';
-import type { HeaderList } from '../../src/types.js';
+import { RecordingTarget } from '../helpers/recording-target.js';
 import { fixtures, header, parseCgiOutput, runScript } from '../helpers/cgi-scripts.js';
 
 const crash = join(fixtures, 'crash.js');
@@ -162,26 +162,6 @@ describe('cgitb.enable() in a crashing CGI script', () => {
   });
 });
 
-class MemoryTarget implements ResponseTarget {
-  status = 0;
-  headers: HeaderList = [];
-  body = '';
-  aborted: unknown;
-  sendHead(status: number, _reason: string, headers: HeaderList): void {
-    this.status = status;
-    this.headers = headers;
-  }
-  write(chunk: Uint8Array): void {
-    this.body += Buffer.from(chunk).toString();
-  }
-  end(last?: Uint8Array): void {
-    if (last) this.write(last);
-  }
-  abort(error: unknown): void {
-    this.aborted = error;
-  }
-}
-
 describe('debugMiddleware', () => {
   const quiet = { write() {} };
 
@@ -189,11 +169,11 @@ describe('debugMiddleware', () => {
     const app = validator(debugMiddleware(() => {
       throw new Error('app <failed>');
     }));
-    const target = new MemoryTarget();
+    const target = new RecordingTarget();
     await runApplication(app, setupTestingDefaults({ 'tsgi.errors': quiet }), target);
     app.assertClean();
-    assert.equal(target.status, 500);
-    assert.deepEqual(target.headers.find(([name]) => name === 'Content-Type'), ['Content-Type', 'text/html; charset=utf-8']);
+    assert.equal(target.head?.status, 500);
+    assert.deepEqual(target.head?.headers.find(([name]) => name === 'Content-Type'), ['Content-Type', 'text/html; charset=utf-8']);
     assert.match(target.body, /app &lt;failed&gt;/);
   });
 
@@ -203,10 +183,10 @@ describe('debugMiddleware', () => {
       yield '';
       throw new RangeError('late but not too late');
     }));
-    const target = new MemoryTarget();
+    const target = new RecordingTarget();
     await runApplication(app, setupTestingDefaults({ 'tsgi.errors': quiet }), target);
     app.assertClean();
-    assert.equal(target.status, 500);
+    assert.equal(target.head?.status, 500);
     assert.match(target.body, /<h1>RangeError<\/h1>/);
   });
 
@@ -216,9 +196,9 @@ describe('debugMiddleware', () => {
       yield 'sent';
       throw new Error('too late');
     });
-    const target = new MemoryTarget();
+    const target = new RecordingTarget();
     await runApplication(app, setupTestingDefaults({ 'tsgi.errors': quiet }), target);
-    assert.equal(target.status, 200);
+    assert.equal(target.head?.status, 200);
     assert.equal(target.body, 'sent');
     assert.match(String(target.aborted), /too late/);
   });
@@ -227,9 +207,9 @@ describe('debugMiddleware', () => {
     const app = debugMiddleware(() => {
       throw new Error('private <stuff>');
     }, { display: false });
-    const target = new MemoryTarget();
+    const target = new RecordingTarget();
     await runApplication(app, setupTestingDefaults({ 'tsgi.errors': quiet }), target);
-    assert.equal(target.status, 500);
+    assert.equal(target.head?.status, 500);
     assert.doesNotMatch(target.body, /private/);
   });
 
@@ -238,10 +218,10 @@ describe('debugMiddleware', () => {
       startResponse('200 OK', [['Content-Type', 'text/plain']]);
       return ['fine'];
     }));
-    const target = new MemoryTarget();
+    const target = new RecordingTarget();
     await runApplication(app, setupTestingDefaults({ 'tsgi.errors': quiet }), target);
     app.assertClean();
-    assert.deepEqual(target.headers, [['Content-Type', 'text/plain'], ['Content-Length', '4']]);
+    assert.deepEqual(target.head?.headers, [['Content-Type', 'text/plain'], ['Content-Length', '4']]);
     assert.equal(target.body, 'fine');
   });
 });
