@@ -75,7 +75,7 @@ const CSS = `
 .tsgi-cgitb table{border-collapse:collapse}.tsgi-cgitb td{border-top:1px solid #eee;padding:.2rem .6rem;vertical-align:top}`;
 
 function htmlFrame(frame: Frame): string {
-  const name = frame.functionName ? `in <code>${escapeHtml(frame.functionName)}</code>` : 'at top level';
+  const name = frame.functionName ? `in <code>${escapeHtml(frame.functionName)}</code>` : 'in anonymous or top-level code';
   let out = `<section class="frame${frame.internal ? ' internal' : ''}"><h2>`;
   out += frame.internal ? escapeHtml(frameTitle(frame)) : `<a href="${escapeHtml(fileLink(frame.file))}">${escapeHtml(frameTitle(frame))}</a>`;
   out += `, ${name}</h2>`;
@@ -137,7 +137,7 @@ export function html(error: unknown, options: ReportOptions = {}): string {
 }
 
 function textFrame(frame: Frame): string {
-  let out = ` ${frameTitle(frame)}, ${frame.functionName ? `in ${frame.functionName}` : 'at top level'}\n`;
+  let out = ` ${frameTitle(frame)}, ${frame.functionName ? `in ${frame.functionName}` : 'in anonymous or top-level code'}\n`;
   if (frame.compiled) out += `   compiled: ${frame.compiled}\n`;
   if (frame.lines.length > 0) {
     const width = String(frame.lines[frame.lines.length - 1]!.number).length;

@@ -80,6 +80,16 @@ for (const [name, start] of servers) {
       assert.match(page, /<dt>REQUEST_METHOD<\/dt><dd>POST<\/dd>/);
     });
 
+    it('cgitb: a TypeScript script that fails shows its .ts lines, found through the source map', async () => {
+      const response = await get('/crash-ts.js');
+      if (server.honoursStatus) assert.equal(response.status, 500);
+      const page = response.body.toString();
+      assert.match(page, /<h1>RangeError<\/h1><p class="message">negative quantity &lt;-1&gt;/);
+      assert.match(page, /crash-ts\.ts:17:\d+<\/a>/);
+      assert.match(page, /<span class="current">=&gt; 17 +if \(order\.quantity &lt; 0\) throw new RangeError/);
+      assert.match(page, /crash-ts\.ts:\d+:\d+<\/a>, in <code>totalOf<\/code>/);
+    });
+
     for (const where of ['before', 'headers', 'body', 'app-before']) {
       it(`cgitb: a crash ${where === 'app-before' ? 'inside runCgi' : where === 'before' ? 'before any output' : `in the ${where}`} reaches the client as a readable report`, async () => {
         const response = await get(`/crash.js?${where}`);
