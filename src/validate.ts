@@ -78,9 +78,8 @@ function findHeader(headers: HeaderList, lowerName: string): string[] {
 function checkCall(args: unknown[], fail: Fail): asserts args is [Environ, StartResponse] {
   /// - `environ.call` *(server)* The application is called with exactly two arguments: the
   ///   environ and the `startResponse` function.
-  if (args.length !== 2 || typeof args[1] !== 'function') {
-    fail('environ.call', `the application must be called with (environ, startResponse), got ${args.length} argument(s)`);
-  }
+  if (args.length !== 2) fail('environ.call', `the application takes (environ, startResponse), got ${args.length} argument(s)`);
+  if (typeof args[1] !== 'function') fail('environ.call', `startResponse must be a function, got ${describe(args[1])}`);
 }
 
 /// ### The environ
@@ -92,9 +91,8 @@ function checkEnviron(environ: unknown, fail: Fail): asserts environ is Environ 
   if (proto === undefined || (proto !== Object.prototype && proto !== null)) {
     fail('environ.object', `the environ must be a plain object, got ${describe(environ)}`);
   }
-  if (!Object.isExtensible(environ) || Object.isFrozen(environ) || Object.isSealed(environ)) {
-    fail('environ.object', 'the environ must not be frozen, sealed or non-extensible');
-  }
+  // Frozen and sealed objects are not extensible either.
+  if (!Object.isExtensible(environ)) fail('environ.object', 'the environ must not be frozen, sealed or non-extensible');
   const env = environ as Record<string, unknown>;
 
   /// - `environ.required` *(server)* These keys are present: `REQUEST_METHOD`, `SCRIPT_NAME`,
@@ -159,6 +157,12 @@ function checkEnviron(environ: unknown, fail: Fail): asserts environ is Environ 
     fail('environ.path-info', 'SCRIPT_NAME and PATH_INFO are both empty: PATH_INFO must be "/" for the root');
   }
 
+  /// - `environ.request-uri` *(server)* `REQUEST_URI`, when present, is the request target as
+  ///   received: not empty, without spaces or control characters.
+  if (env.REQUEST_URI !== undefined && !/^[^\x00-\x20\x7f]+$/.test(env.REQUEST_URI as string)) {
+    fail('environ.request-uri', `REQUEST_URI ${describe(env.REQUEST_URI)} is not a request target`);
+  }
+
   /// - `environ.content-length` *(server)* `CONTENT_LENGTH`, when present, is decimal digits only.
   if (env.CONTENT_LENGTH !== undefined && !/^\d+$/.test(env.CONTENT_LENGTH as string)) {
     fail('environ.content-length', `CONTENT_LENGTH ${describe(env.CONTENT_LENGTH)} must be digits only`);
@@ -181,6 +185,11 @@ function checkEnviron(environ: unknown, fail: Fail): asserts environ is Environ 
   /// - `environ.url-scheme` *(server)* `tsgi.url_scheme` is `"http"` or `"https"`.
   if (env['tsgi.url_scheme'] !== 'http' && env['tsgi.url_scheme'] !== 'https') {
     fail('environ.url-scheme', `tsgi.url_scheme must be "http" or "https", got ${describe(env['tsgi.url_scheme'])}`);
+  }
+
+  /// - `environ.https` *(server)* When `HTTPS` is `"on"`, `tsgi.url_scheme` is `"https"`.
+  if (typeof env.HTTPS === 'string' && env.HTTPS.toLowerCase() === 'on' && env['tsgi.url_scheme'] !== 'https') {
+    fail('environ.https', 'HTTPS is "on" but tsgi.url_scheme is not "https"');
   }
 
   /// - `environ.input` *(server)* `tsgi.input` is an async iterable (it has `Symbol.asyncIterator`).
@@ -263,7 +272,7 @@ class CheckedInput implements InputStream {
 function checkedErrors(inner: ErrorStream, fail: Fail): ErrorStream {
   return {
     write(text: string) {
-      /// - `errors.text` *(application)* `tsgi.errors.write()` is given one string.
+      /// - `errors.text` *(application)* `tsgi.errors.write()` is given a string.
       if (typeof text !== 'string') fail('errors.text', `tsgi.errors.write() takes a string, got ${describe(text)}`);
       inner.write(text);
     },
@@ -528,9 +537,14 @@ class Exchange {
     return {
       next: () => {
         this.beforeNext(close);
-        const step = inner.next();
-        this.afterStep(step);
-        return step;
+        try {
+          const step = inner.next();
+          this.afterStep(step);
+          return step;
+        } catch (error) {
+          close.stopped = true;
+          throw error;
+        }
       },
       return: (value?: unknown) => {
         close.returned = true;
@@ -553,6 +567,9 @@ class Exchange {
           const step = await inner.next();
           this.afterStep(step);
           return step;
+        } catch (error) {
+          close.stopped = true;
+          throw error;
         } finally {
           pending = false;
         }
@@ -569,6 +586,8 @@ class Exchange {
 class BodyClose {
   closed = false;
   returned = false;
+  /** next() threw: like `for … of`, a server owes no return() then. */
+  stopped = false;
   private iterated = false;
 
   constructor(
@@ -599,9 +618,9 @@ class BodyClose {
     this.exchange.markClosed();
     const result = this.closeSource();
     /// - `server.return` *(server)* A server that stops iterating before the end calls the
-    ///   iterator's `return()` (as `for … of` and `break` do), so that `finally` blocks in a
-    ///   generator body run, before it calls `close()`.
-    if (this.iterated && !wasEnded && !this.returned) {
+    ///   iterator's `return()` (as `break` in a `for … of` does), so that `finally` blocks in a
+    ///   generator body run, before it calls `close()`. It owes none when `next()` threw.
+    if (this.iterated && !wasEnded && !this.returned && !this.stopped) {
       this.exchange.fail('server.return', 'the server stopped iterating the body early without calling return() on its iterator');
     }
     return result;

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { makeServer } from '../src/frontends/http.js';
 import { runApplication } from '../src/handler.js';
 import type { Application, Body, Chunk, Environ, HeaderList, StartResponse, Write } from '../src/types.js';
 import { setupTestingDefaults } from '../src/util.js';
 import { validator, ValidationError } from '../src/validate.js';
+import { fetchRaw, rawExchange } from './helpers/http-client.js';
 import { collectingErrors, RecordingTarget } from './helpers/recording-target.js';
 
 const root = new URL('../../', import.meta.url);
@@ -36,7 +38,7 @@ async function serve(app: Application, extra: Record<string, unknown> = {}) {
 /** Runs a broken app through the engine and asserts the first violation found is `rule`. */
 async function assertAppBreaks(rule: string, app: Application, extra: Record<string, unknown> = {}): Promise<void> {
   const { checked, target } = await serve(app, extra);
-  assert.ok(checked.violations.length > 0, `expected ${rule} to be reported`);
+  assert.equal(checked.violations.length, 1, `expected ${rule} alone, got ${checked.violations.map((v) => v.message).join('; ')}`);
   assertRule(checked.violations[0], rule);
   assert.ok(target.head?.status === 500 || target.aborted !== undefined, 'the engine must not send a broken response as if it were fine');
   assert.throws(() => checked.assertClean(), (error) => assertRule(error, rule));
@@ -182,6 +184,9 @@ describe('validator: the server side', () => {
     ['environ.script-name', 'SCRIPT_NAME "/"', (e) => (e.SCRIPT_NAME = '/')],
     ['environ.path-info', 'PATH_INFO without a slash', (e) => (e.PATH_INFO = 'bar')],
     ['environ.path-info', 'both paths empty', (e) => (e.PATH_INFO = '')],
+    ['environ.request-uri', 'a REQUEST_URI with a space', (e) => (e.REQUEST_URI = '/a b')],
+    ['environ.request-uri', 'an empty REQUEST_URI', (e) => (e.REQUEST_URI = '')],
+    ['environ.https', 'HTTPS on with an http scheme', (e) => (e.HTTPS = 'on')],
     ['environ.content-length', 'a signed CONTENT_LENGTH', (e) => (e.CONTENT_LENGTH = '-1')],
     ['environ.server', 'an empty SERVER_NAME', (e) => (e.SERVER_NAME = '')],
     ['environ.server', 'a named SERVER_PORT', (e) => (e.SERVER_PORT = 'http')],
@@ -308,6 +313,17 @@ describe('validator: the server side', () => {
     body[Symbol.iterator]().next();
     assert.throws(() => body.close(), (error) => assertRule(error, 'server.return'));
     assert.equal(cleaned, false);
+  });
+
+  it('server.return is not owed when the body threw, as with for … of', async () => {
+    const body = (await bodyFrom(() => (function* () {
+      yield 'a';
+      throw new Error('broken body');
+    })())) as Iterable<Chunk> & { close(): void };
+    assert.throws(() => {
+      for (const chunk of body) void chunk;
+    }, /broken body/);
+    body.close();
   });
 
   it('server.close: close() is called once, and assertClean reports a body never closed', async () => {
@@ -446,6 +462,67 @@ describe('validator: the application side', () => {
       await assertAppBreaks(rule, app);
     });
   }
+});
+
+describe('validator: middleware between two validators', () => {
+  /** Adds a header and re-yields the inner body; `forwardClose` false is the bug under test. */
+  const tagging = (app: Application, forwardClose: boolean): Application => async (environ, start) => {
+    const body = await app(environ, (status, headers, excInfo) => start(status, [...headers, ['X-Tag', 'on']], excInfo));
+    return {
+      async *[Symbol.asyncIterator]() {
+        for await (const chunk of body) yield chunk;
+      },
+      close: () => (forwardClose ? body.close?.() : undefined),
+    };
+  };
+  const inner = returning(() => ['a', 'b']);
+
+  it('passes a middleware that forwards close()', async () => {
+    const innerChecked = validator(inner);
+    const { checked, target } = await serve(tagging(innerChecked, true));
+    checked.assertClean();
+    innerChecked.assertClean();
+    assert.equal(target.header('X-Tag'), 'on');
+    assert.equal(target.body, 'ab');
+  });
+
+  it('catches a middleware that drops close(), on its inner side', async () => {
+    const innerChecked = validator(inner);
+    const { checked } = await serve(tagging(innerChecked, false));
+    checked.assertClean();
+    assert.throws(() => innerChecked.assertClean(), (error) => assertRule(error, 'server.close'));
+  });
+});
+
+describe('validator: behind the HTTP front end', () => {
+  it('finds nothing wrong with real requests, and every body gets closed', async () => {
+    const seen: Record<string, unknown>[] = [];
+    const checked = validator(async (environ, start) => {
+      let size = 0;
+      for await (const chunk of environ['tsgi.input']) size += chunk.length;
+      seen.push({ path: environ.PATH_INFO, uri: environ.REQUEST_URI, size });
+      start('200 OK', TEXT);
+      return (async function* () {
+        yield `${environ.REQUEST_METHOD} ${environ.PATH_INFO} ${size}`;
+      })();
+    });
+    const errors = collectingErrors();
+    const server = await makeServer('127.0.0.1', 0, checked, { accessLog: false, errors });
+    try {
+      assert.equal((await fetchRaw(`${server.url}/caf%C3%A9?q=%41`)).text, 'GET /café 0');
+      assert.equal((await fetchRaw(`${server.url}/up`, { method: 'POST', body: 'hello' })).text, 'POST /up 5');
+      const chunked = (async function* () { yield Buffer.from('abc'); yield Buffer.from('de'); })();
+      assert.equal((await fetchRaw(`${server.url}/chunked`, { method: 'PUT', body: chunked })).text, 'PUT /chunked 5');
+      assert.equal((await fetchRaw(`${server.url}/head`, { method: 'HEAD' })).text, '');
+      assert.match(await rawExchange(server.port, 'OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 200 /);
+      await fetchRaw(`${server.url}/x`, { headers: { X_Forwarded_For: '1.2.3.4', Proxy: 'http://evil' } });
+    } finally {
+      await server.close();
+    }
+    assert.deepEqual(checked.violations.map((v) => v.message), []);
+    checked.assertClean();
+    assert.deepEqual(seen[0], { path: '/café', uri: '/caf%C3%A9?q=%41', size: 0 });
+  });
 });
 
 describe('docs/SPEC.md', () => {

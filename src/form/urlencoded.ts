@@ -1,0 +1,225 @@
+/**
+ * application/x-www-form-urlencoded and query strings: Python's `urllib.parse.parse_qsl` /
+ * `parse_qs` semantics, plus a push parser for bodies that arrive in chunks.
+ */
+import { checkEncoding, decodeBytes, decodeRange, reprString, type DecodeErrors } from './charset.js';
+import { FormError } from './errors.js';
+import { newRecord } from './header.js';
+
+export interface UrlencodedOptions {
+  /** Keep `a=` and `a` (as `''`) instead of dropping them. Default false. */
+  keepBlankValues?: boolean;
+  /** Throw on a field without `=` (or an empty one); the error names the field. Default false. */
+  strictParsing?: boolean;
+  /** Charset of the percent-encoded bytes (and of the body). Default 'utf-8'. */
+  encoding?: string;
+  /** 'replace' (default) puts U+FFFD for bad bytes; 'strict' throws. */
+  errors?: DecodeErrors;
+  /** More fields than this (counting empty ones, as Python does) throws. Default: no limit. */
+  maxNumFields?: number;
+  /** What separates fields. Default '&' alone: ';' does not split (CVE-2021-23336). */
+  separator?: string;
+}
+
+function checkSeparator(separator: string): void {
+  if (typeof separator !== 'string' || separator.length === 0) {
+    throw new TypeError('separator must be a non-empty string');
+  }
+}
+
+/** Decodes `%XX` sequences; malformed ones stay as they are (Python's `unquote`). */
+export function unquote(text: string, encoding = 'utf-8', errors: DecodeErrors = 'replace'): string {
+  if (!text.includes('%')) return text;
+  if (errors === 'replace' && (encoding === 'utf-8' || encoding === 'utf8')) {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      // malformed escapes or invalid UTF-8: take the careful path
+    }
+  }
+  let out = '';
+  let bytes: number[] = [];
+  const flush = (): void => {
+    if (bytes.length) out += decodeBytes(Uint8Array.from(bytes), encoding, errors);
+    bytes = [];
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x25 && i + 2 < text.length && isHexDigit(text.charCodeAt(i + 1)) && isHexDigit(text.charCodeAt(i + 2))) {
+      bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else {
+      flush();
+      out += text[i];
+    }
+  }
+  flush();
+  return out;
+}
+
+/** `unquote` after turning `+` into a space. */
+export function unquotePlus(text: string, encoding = 'utf-8', errors: DecodeErrors = 'replace'): string {
+  return unquote(text.includes('+') ? text.replaceAll('+', ' ') : text, encoding, errors);
+}
+
+function isHexDigit(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+}
+
+/**
+ * Turns one `name=value` piece into a pair, or null when it is dropped (blank, or no `=` and
+ * blank values are not kept). Shared by the string and the streaming parsers.
+ */
+function parsePiece(piece: string, options: UrlencodedOptions): [string, string] | null {
+  if (piece.length === 0 && !options.strictParsing) return null;
+  const eq = piece.indexOf('=');
+  let rawName: string;
+  let rawValue: string;
+  if (eq < 0) {
+    if (options.strictParsing) throw new FormError('BAD_FIELD', `bad query field: ${reprString(piece)}`);
+    if (!options.keepBlankValues) return null;
+    rawName = piece;
+    rawValue = '';
+  } else {
+    rawName = piece.slice(0, eq);
+    rawValue = piece.slice(eq + 1);
+  }
+  if (rawValue.length === 0 && !options.keepBlankValues) return null;
+  const encoding = options.encoding ?? 'utf-8';
+  const errors = options.errors ?? 'replace';
+  return [unquotePlus(rawName, encoding, errors), unquotePlus(rawValue, encoding, errors)];
+}
+
+/** Parses a query string into ordered `[name, value]` pairs (Python's `parse_qsl`). */
+export function parseQsl(qs: string, options: UrlencodedOptions = {}): [string, string][] {
+  const separator = options.separator ?? '&';
+  checkSeparator(separator);
+  if (options.encoding) checkEncoding(options.encoding);
+  const pairs: [string, string][] = [];
+  if (qs.length === 0) return pairs;
+  const max = options.maxNumFields;
+  if (max !== undefined && max !== null) {
+    let count = 1;
+    for (let at = qs.indexOf(separator); at >= 0; at = qs.indexOf(separator, at + separator.length)) count++;
+    if (count > max) throw new FormError('TOO_MANY_FIELDS', 'Max number of fields exceeded');
+  }
+  let start = 0;
+  for (;;) {
+    const end = qs.indexOf(separator, start);
+    const pair = parsePiece(end < 0 ? qs.slice(start) : qs.slice(start, end), options);
+    if (pair) pairs.push(pair);
+    if (end < 0) break;
+    start = end + separator.length;
+  }
+  return pairs;
+}
+
+/** Parses a query string into a name → values record (Python's `parse_qs`). */
+export function parseQs(qs: string, options: UrlencodedOptions = {}): Record<string, string[]> {
+  return groupPairs(parseQsl(qs, options));
+}
+
+/** Groups pairs by name, keeping the order of values. The record has no prototype. */
+export function groupPairs<V>(pairs: Iterable<[string, V]>): Record<string, V[]> {
+  const record = newRecord<V[]>();
+  for (const [name, value] of pairs) (record[name] ??= []).push(value);
+  return record;
+}
+
+export interface UrlencodedParserOptions extends UrlencodedOptions {
+  /** Largest single `name=value` piece in bytes, encoded. Default 1 MiB. */
+  maxFieldSize?: number;
+  /** Largest body in bytes. Default 16 MiB. */
+  maxBodySize?: number;
+}
+
+/**
+ * A push parser for urlencoded bodies: feed bytes with `write()`, then `end()`. Each field is
+ * handed to `onField` as soon as its separator arrives, so memory holds one field at a time.
+ * Gives the same pairs as decoding the body and calling `parseQsl` on it.
+ */
+export class UrlencodedParser {
+  readonly #onField: (name: string, value: string) => void;
+  readonly #options: UrlencodedOptions;
+  readonly #separator: Buffer;
+  readonly #separatorText: string;
+  readonly #maxNumFields: number;
+  readonly #maxFieldSize: number;
+  readonly #maxBodySize: number;
+  #pending: Buffer | null = null;
+  #pieces = 0;
+  #bytes = 0;
+  #ended = false;
+
+  constructor(onField: (name: string, value: string) => void, options: UrlencodedParserOptions = {}) {
+    const separator = options.separator ?? '&';
+    checkSeparator(separator);
+    if (options.encoding) checkEncoding(options.encoding);
+    this.#onField = onField;
+    this.#options = options;
+    this.#separator = Buffer.from(separator, 'utf8');
+    this.#separatorText = separator;
+    this.#maxNumFields = options.maxNumFields ?? Infinity;
+    this.#maxFieldSize = options.maxFieldSize ?? 1024 * 1024;
+    this.#maxBodySize = options.maxBodySize ?? 16 * 1024 * 1024;
+  }
+
+  /** Bytes received so far. */
+  get bytesRead(): number {
+    return this.#bytes;
+  }
+
+  write(chunk: Uint8Array): void {
+    if (this.#ended) throw new Error('write after end');
+    if (chunk.length === 0) return;
+    this.#bytes += chunk.length;
+    if (this.#bytes > this.#maxBodySize) {
+      throw new FormError('BODY_TOO_LARGE', `urlencoded body larger than ${this.#maxBodySize} bytes (maxBodySize)`);
+    }
+    let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.#pending) {
+      buf = Buffer.concat([this.#pending, buf]);
+      this.#pending = null;
+    }
+    // Decode everything up to the last separator at once: the separator is ASCII, so no
+    // character straddles it, and one decode is much cheaper than one per field.
+    const last = buf.lastIndexOf(this.#separator);
+    if (last < 0) {
+      if (buf.length > this.#maxFieldSize) this.#tooLarge();
+      this.#pending = Buffer.from(buf);
+      return;
+    }
+    const text = decodeRange(buf, 0, last, this.#options.encoding, this.#options.errors);
+    const separator = this.#separatorText;
+    let start = 0;
+    for (;;) {
+      const end = text.indexOf(separator, start);
+      this.#piece(end < 0 ? text.slice(start) : text.slice(start, end));
+      if (end < 0) break;
+      start = end + separator.length;
+    }
+    const rest = last + this.#separator.length;
+    if (buf.length - rest > this.#maxFieldSize) this.#tooLarge();
+    this.#pending = Buffer.from(buf.subarray(rest)); // possibly empty: a field follows the separator
+  }
+
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    const rest = this.#pending;
+    this.#pending = null;
+    if (rest) this.#piece(decodeRange(rest, 0, rest.length, this.#options.encoding, this.#options.errors));
+  }
+
+  #tooLarge(): never {
+    throw new FormError('FIELD_TOO_LARGE', `urlencoded field larger than ${this.#maxFieldSize} bytes (maxFieldSize)`);
+  }
+
+  #piece(piece: string): void {
+    if (++this.#pieces > this.#maxNumFields) throw new FormError('TOO_MANY_FIELDS', 'Max number of fields exceeded');
+    // A UTF-16 unit decoded from UTF-8 came from at most 3 bytes: count bytes only near the limit.
+    if (piece.length * 3 > this.#maxFieldSize && Buffer.byteLength(piece, 'utf8') > this.#maxFieldSize) this.#tooLarge();
+    const pair = parsePiece(piece, this.#options);
+    if (pair) this.#onField(pair[0], pair[1]);
+  }
+}
