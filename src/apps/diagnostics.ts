@@ -7,7 +7,7 @@
  */
 import type { Application, Environ } from '../types.js';
 import { escapeHtml } from '../debug/report.js';
-import { readBody } from '../util.js';
+import { FieldStorage } from '../form/index.js';
 
 /** One field of a parsed form, as FieldStorage items look: files have a filename. */
 export interface FormItemView {
@@ -40,8 +40,6 @@ function itemsOf(form: FormView, key: string): unknown[] {
 /** Reads the form of a request for the diagnostics page. */
 export type FormReader = (environ: Environ) => Promise<FormView | undefined>;
 
-const MAX_FORM_BYTES = 1024 * 1024;
-
 /** A FormView over URLSearchParams (query strings and urlencoded bodies). */
 export function searchParamsForm(params: URLSearchParams): FormView {
   return {
@@ -50,19 +48,8 @@ export function searchParamsForm(params: URLSearchParams): FormView {
   };
 }
 
-/**
- * The default form reader: the query string, plus an urlencoded body. Multipart bodies need
- * the full form parser: pass `readForm` (FieldStorage) to see those.
- */
-export const readUrlencodedForm: FormReader = async (environ) => {
-  const params = new URLSearchParams(environ.QUERY_STRING || '');
-  const type = (environ.CONTENT_TYPE || '').split(';')[0]!.trim().toLowerCase();
-  if (environ.REQUEST_METHOD === 'POST' && type === 'application/x-www-form-urlencoded') {
-    const body = await readBody(environ, MAX_FORM_BYTES);
-    for (const [key, value] of new URLSearchParams(body.toString('utf8'))) params.append(key, value);
-  }
-  return searchParamsForm(params);
-};
+/** The default form reader: FieldStorage, so query strings, urlencoded bodies and uploads all show. */
+export const readRequestForm: FormReader = (environ) => FieldStorage.from(environ);
 
 /** The CGI/1.1 variables (RFC 3875 §4.1) and common extensions, each with what it means. */
 export const CGI_VARIABLES: readonly (readonly [name: string, meaning: string])[] = [
@@ -182,7 +169,7 @@ export function diagnosticsPage(environ: Record<string, unknown>, form: FormView
 }
 
 export interface DiagnosticsOptions {
-  /** How to read the form; query string and urlencoded bodies unless given (pass FieldStorage for multipart). */
+  /** How to read the form; FieldStorage.from(environ) unless given. */
   readForm?: FormReader;
 }
 
@@ -191,13 +178,23 @@ export interface DiagnosticsOptions {
  * environment: serve it only where nothing secret lives there, and never on a public site.
  */
 export function diagnosticsApp(options: DiagnosticsOptions = {}): Application {
-  const readForm = options.readForm ?? readUrlencodedForm;
+  const readForm = options.readForm ?? readRequestForm;
   return async (environ, startResponse) => {
     const form = await readForm(environ);
-    const page = diagnosticsPage(environ, form);
-    startResponse('200 OK', [['Content-Type', 'text/html; charset=utf-8']]);
-    return [page];
+    try {
+      const page = diagnosticsPage(environ, form);
+      startResponse('200 OK', [['Content-Type', 'text/html; charset=utf-8']]);
+      return [page];
+    } finally {
+      closeForm(form);
+    }
   };
+}
+
+/** Removes an upload's temporary files once the page is drawn, for forms that have them. */
+function closeForm(form: FormView | undefined): void {
+  const closable = form as { close?: () => void } | undefined;
+  if (typeof closable?.close === 'function') closable.close();
 }
 
 type Out = { write(text: string): unknown };
@@ -229,9 +226,22 @@ export function printEnvironUsage(out: Out = process.stdout): void {
 
 /**
  * Python's cgi.test() for a script: writes a Content-Type header and the diagnostics page
- * to stdout. Pass the form (a FieldStorage) to show it; the query string is used otherwise.
+ * to stdout. Without a form it reads one the Python way, `new FieldStorage()` on `environ`
+ * and fd 0; a form that cannot be read shows as the error it gave.
  */
 export function test(form?: FormView, environ: Record<string, unknown> = process.env, out: Out = process.stdout): void {
-  const shown = form ?? searchParamsForm(new URLSearchParams(typeof environ.QUERY_STRING === 'string' ? environ.QUERY_STRING : ''));
-  out.write('Content-Type: text/html; charset=utf-8\r\n\r\n' + diagnosticsPage(environ, shown));
+  let shown = form;
+  let problem = '';
+  if (!shown) {
+    try {
+      shown = new FieldStorage({ environ });
+    } catch (error) {
+      problem = `<h3>The form could not be read:</h3>\n<pre>${escapeHtml(error instanceof Error ? error.message : String(error))}</pre>\n`;
+    }
+  }
+  try {
+    out.write('Content-Type: text/html; charset=utf-8\r\n\r\n' + diagnosticsPage(environ, shown).replace('<h3>Form Contents:', `${problem}<h3>Form Contents:`));
+  } finally {
+    if (!form) closeForm(shown);
+  }
 }

@@ -53,11 +53,11 @@ describe('diagnostics helpers', () => {
     assert.equal(new Set(CGI_VARIABLES.map(([name]) => name)).size, CGI_VARIABLES.length);
   });
 
-  it('test() writes a Content-Type and the whole page, with the query string as the form', () => {
+  it('test() writes a Content-Type and the whole page, reading the form the Python way', () => {
     const out = collect();
     cgiTest(undefined, { QUERY_STRING: 'q=%3Cb%3E', REQUEST_METHOD: 'GET' }, out);
     assert.match(out.text, /^Content-Type: text\/html; charset=utf-8\r\n\r\n<!DOCTYPE html>/);
-    assert.match(out.text, /<dt>q: <i>string<\/i><\/dt><dd>&quot;&lt;b&gt;&quot;<\/dd>/);
+    assert.match(out.text, /<dt>q: <i>MiniFieldStorage<\/i><\/dt><dd>&quot;&lt;b&gt;&quot;<\/dd>/);
     assert.match(out.text, /Current Working Directory:<\/h3>\n<pre>[^<]+<\/pre>/);
   });
 });
@@ -74,9 +74,20 @@ describe('diagnosticsApp', () => {
     await runApplication(app, environ, target);
     app.assertClean();
     assert.equal(target.head?.status, 200);
-    assert.match(target.body, /<dt>a: <i>string<\/i><\/dt><dd>&quot;1&quot;/);
-    assert.match(target.body, /<dt>c: <i>string<\/i><\/dt><dd>&quot;&lt;i&gt;&quot;/);
+    assert.match(target.body, /<dt>a: <i>MiniFieldStorage<\/i><\/dt><dd>&quot;1&quot;/);
+    assert.match(target.body, /<dt>c: <i>MiniFieldStorage<\/i><\/dt><dd>&quot;&lt;i&gt;&quot;/);
     assert.match(target.body, /<dt>REQUEST_METHOD<\/dt><dd>POST<\/dd>/);
+  });
+
+  it('shows an uploaded file by name, type and size, and removes its temporary file', async () => {
+    const body = Buffer.from('--b\r\nContent-Disposition: form-data; name="up"; filename="<evil>.txt"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--b--\r\n');
+    const environ = setupTestingDefaults({
+      REQUEST_METHOD: 'POST', CONTENT_TYPE: 'multipart/form-data; boundary=b', CONTENT_LENGTH: String(body.length),
+      'tsgi.input': Readable.from([body]),
+    });
+    const target = new RecordingTarget();
+    await runApplication(diagnosticsApp(), environ, target);
+    assert.match(target.body, /<dt>up: <i>file<\/i><\/dt><dd>file &quot;&lt;evil&gt;\.txt&quot; \(text\/plain, 5 bytes\)<\/dd>/);
   });
 
   it('uses the form reader it is given', async () => {

@@ -1,9 +1,11 @@
 /**
- * The same CGI scripts (environment dump, adding machine, a crash with cgitb on) under real
+ * The same CGI scripts (environment dump, adding machine, form and upload handlers, crashes
+ * with cgitb on, diagnostics) under real
  * servers: python3 -m http.server --cgi, lighttpd mod_cgi, nginx + fcgiwrap, Apache mod_cgi.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { fixtures } from '../helpers/cgi-scripts.js';
 import { startApache, startLighttpd, startNginxFcgiwrap, startPythonCgi, type CgiServer } from '../helpers/cgi-servers.js';
 import { fetchRaw } from '../helpers/http-client.js';
@@ -15,6 +17,21 @@ const servers: [string, (dir: string) => Promise<CgiServer>][] = [
   ['nginx + fcgiwrap', startNginxFcgiwrap],
   ['Apache mod_cgi', startApache],
 ];
+
+// A 300 KB file with every byte value, a UTF-8 field and a file name that needs care.
+const upload = Buffer.alloc(300_000);
+for (let i = 0; i < upload.length; i++) upload[i] = (i * 7 + (i >> 8)) & 0xff;
+const boundary = '----tsgiBoundary7MA4YWxkTrZu0gW';
+const uploadBody = Buffer.concat([
+  Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\nGrüße <x> & co\r\n`),
+  Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="r&d ü.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+  upload,
+  Buffer.from(`\r\n--${boundary}--\r\n`),
+]);
+const uploadAnswer = {
+  title: 'Grüße <x> & co', filename: 'r&d ü.bin', type: 'application/octet-stream', size: upload.length,
+  sha256: createHash('sha256').update(upload).digest('hex'),
+};
 
 for (const [name, start] of servers) {
   describe(`CGI scripts under ${name}`, () => {
@@ -68,17 +85,37 @@ for (const [name, start] of servers) {
       assert.match(response.body.toString(), /Not numbers: &lt;b&gt; and 1/);
     });
 
-    it('diagnostics: the cgi.test() page shows the form and the environment, escaped', async () => {
-      const response = await get('/diagnostics.js?who=%3Cme%3E', {
-        method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'n=1',
+    for (const [script, way] of [['upload.js', 'FieldStorage.from() in runCgi'], ['upload-sync.js', 'new FieldStorage() from fd 0, Python style']]) {
+      it(`upload handler (${way}): a field and a file arrive intact`, async () => {
+        const response = await get(`/${script}`, {
+          method: 'POST', headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}` }, body: uploadBody,
+        });
+        assert.equal(response.status, 200);
+        assert.deepEqual(JSON.parse(response.body.toString()), uploadAnswer);
       });
-      assert.equal(response.status, 200);
-      const page = response.body.toString();
-      assert.match(page, /<dt>who: <i>string<\/i><\/dt><dd>&quot;&lt;me&gt;&quot;<\/dd>/);
-      assert.match(page, /<dt>n: <i>string<\/i><\/dt><dd>&quot;1&quot;<\/dd>/);
-      assert.match(page, /<dt>QUERY_STRING<\/dt><dd>who=%3Cme%3E<\/dd>/);
-      assert.match(page, /<dt>REQUEST_METHOD<\/dt><dd>POST<\/dd>/);
+    }
+
+    it('upload handler: the form page, and a 400 for a post without a file', async () => {
+      assert.match((await get('/upload.js')).body.toString(), /<form method="post" enctype="multipart\/form-data">/);
+      const response = await get('/upload.js', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'title=x' });
+      assert.equal(response.status, server.honoursStatus ? 400 : 200);
+      assert.match(response.body.toString(), /Send one file/);
     });
+
+    for (const [script, way] of [['diagnostics.js', 'diagnosticsApp() in runCgi'], ['cgi-test.js', 'test(), Python style']]) {
+      it(`diagnostics (${way}): the page shows the form and the environment, escaped`, async () => {
+        const response = await get(`/${script}?who=%3Cme%3E`, {
+          method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'n=1',
+        });
+        assert.equal(response.status, 200);
+        const page = response.body.toString();
+        assert.match(page, /<dt>who: <i>MiniFieldStorage<\/i><\/dt><dd>&quot;&lt;me&gt;&quot;<\/dd>/);
+        assert.match(page, /<dt>n: <i>MiniFieldStorage<\/i><\/dt><dd>&quot;1&quot;<\/dd>/);
+        assert.match(page, /<dt>QUERY_STRING<\/dt><dd>who=%3Cme%3E<\/dd>/);
+        assert.match(page, /<dt>REQUEST_METHOD<\/dt><dd>POST<\/dd>/);
+        assert.match(page, /<dt>SERVER_PROTOCOL<\/dt><dd>[^<]+<\/dd>/);
+      });
+    }
 
     it('cgitb: a TypeScript script that fails shows its .ts lines, found through the source map', async () => {
       const response = await get('/crash-ts.js');
