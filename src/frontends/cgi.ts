@@ -20,7 +20,7 @@ export interface CgiOptions {
 }
 
 /** Builds a TSGI environ from CGI variables: every variable is copied, missing required ones get defaults. */
-export function cgiEnviron(env: Record<string, string | undefined> = process.env, input: InputStream = stdinInput(env.CONTENT_LENGTH)): Environ {
+export function cgiEnviron(env: Record<string, string | undefined> = process.env, input: InputStream = stdinInput(env.CONTENT_LENGTH || undefined)): Environ {
   const environ: Record<string, unknown> = {};
   for (const key of Object.keys(env)) {
     const value = env[key];
@@ -29,6 +29,13 @@ export function cgiEnviron(env: Record<string, string | undefined> = process.env
   const fill = (key: string, value: string) => {
     if (typeof environ[key] !== 'string') environ[key] = value;
   };
+  // Servers differ in what they pass: nginx sends CONTENT_LENGTH and CONTENT_TYPE empty for a
+  // request without a body, lighttpd repeats them as HTTP_CONTENT_*. TSGI has them once, or not at all.
+  for (const key of ['CONTENT_LENGTH', 'CONTENT_TYPE']) if (environ[key] === '') delete environ[key];
+  delete environ.HTTP_CONTENT_LENGTH;
+  delete environ.HTTP_CONTENT_TYPE;
+  // httpoxy (CVE-2016-5386): a `Proxy:` request header is not a proxy setting.
+  delete environ.HTTP_PROXY;
   fill('REQUEST_METHOD', 'GET');
   fill('SCRIPT_NAME', '');
   fill('PATH_INFO', '');
@@ -172,6 +179,9 @@ class StdoutTarget implements ResponseTarget, ClientState {
  * a cgitb report when `cgitb.enable()` was called; errors after them cut the response short.
  */
 export async function runCgi(app: Application, options: CgiOptions = {}): Promise<void> {
+  // httpoxy: under CGI, HTTP_PROXY in the environment is the client's `Proxy:` header, and HTTP
+  // libraries that read their proxy from process.env would send the script's requests through it.
+  if (!options.env && process.env.GATEWAY_INTERFACE !== undefined) delete process.env.HTTP_PROXY;
   const target = new StdoutTarget();
   const guarded = guard(app, (error, environ, startResponse) => {
     target.failed = true;

@@ -21,6 +21,7 @@ const servers: [string, (dir: string) => Promise<CgiServer>][] = [
 // A 300 KB file with every byte value, a UTF-8 field and a file name that needs care.
 const upload = Buffer.alloc(300_000);
 for (let i = 0; i < upload.length; i++) upload[i] = (i * 7 + (i >> 8)) & 0xff;
+const megabyte = Buffer.concat([upload, upload, upload, upload.subarray(0, 148_576)]);
 const boundary = '----tsgiBoundary7MA4YWxkTrZu0gW';
 const uploadBody = Buffer.concat([
   Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\nGrüße <x> & co\r\n`),
@@ -50,7 +51,7 @@ for (const [name, start] of servers) {
     };
 
     it('environment dump: the script sees the request as CGI variables', async () => {
-      const response = await get('/env.js/extra/path?x=1&y=%3C', { headers: { 'X-Custom': 'yes', 'User-Agent': 'tsgi-test' } });
+      const response = await get('/env.js/extra/path?x=1&y=%3C', { headers: { 'X-Custom': 'yes', 'User-Agent': 'tsgi-test', Proxy: 'http://evil.example:8080' } });
       assert.equal(response.status, 200);
       assert.match(String(response.headers['content-type']), /^application\/json/);
       const environ = JSON.parse(response.body.toString()) as Record<string, string | boolean>;
@@ -63,6 +64,20 @@ for (const [name, start] of servers) {
       assert.equal(environ.GATEWAY_INTERFACE, 'CGI/1.1');
       assert.equal(environ['tsgi.run_once'], true);
       assert.equal(environ['tsgi.url_scheme'], 'http');
+      assert.equal(environ.HTTP_PROXY, undefined);
+    });
+
+    it('runCgi: a 24 MB body is flushed completely before the script exits', async () => {
+      const response = await get('/modes.js?big');
+      assert.equal(response.status, 200);
+      assert.equal(response.body.length, 384 * 65536);
+      assert.ok(response.body.every((byte) => byte === 0x61));
+    });
+
+    it('runCgi: a 1 MB request body arrives whole, exactly CONTENT_LENGTH bytes', async () => {
+      const response = await get('/modes.js?echo', { method: 'POST', headers: { 'Content-Type': 'application/octet-stream' }, body: megabyte });
+      assert.equal(response.status, 200);
+      assert.equal(response.body.toString(), `${megabyte.length} ${createHash('sha256').update(megabyte).digest('hex')}\n`);
     });
 
     it('adding machine: GET with a query string', async () => {

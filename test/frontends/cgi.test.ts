@@ -32,6 +32,15 @@ describe('cgiEnviron', () => {
     assert.equal(environ['tsgi.url_scheme'], 'http');
   });
 
+  it('drops empty CONTENT_LENGTH / CONTENT_TYPE (nginx) and HTTP_CONTENT_* copies (lighttpd)', () => {
+    const environ = cgiEnviron({ CONTENT_LENGTH: '', CONTENT_TYPE: '', HTTP_CONTENT_LENGTH: '5', HTTP_CONTENT_TYPE: 'text/plain', HTTP_ACCEPT: '*/*' });
+    assert.equal('CONTENT_LENGTH' in environ, false);
+    assert.equal('CONTENT_TYPE' in environ, false);
+    assert.equal('HTTP_CONTENT_LENGTH' in environ, false);
+    assert.equal('HTTP_CONTENT_TYPE' in environ, false);
+    assert.equal(environ.HTTP_ACCEPT, '*/*');
+  });
+
   it('rejects a CONTENT_LENGTH that is not a number when the body is read', async () => {
     const environ = cgiEnviron({ CONTENT_LENGTH: '12x' });
     await assert.rejects(async () => {
@@ -82,6 +91,11 @@ describe('runCgi', () => {
       'tsgi.run_once': true, 'tsgi.multithread': false, 'tsgi.multiprocess': true, 'tsgi.url_scheme': 'http',
       SCRIPT_NAME: '/cgi-bin/modes.js', PATH_INFO: '/a/b', SERVER_NAME: 'example.org',
     });
+  });
+
+  it('keeps a Proxy request header (HTTP_PROXY) out of the environ and of process.env (httpoxy)', async () => {
+    const result = await runScript(modes, request('proxy', { GATEWAY_INTERFACE: 'CGI/1.1', HTTP_PROXY: 'http://evil.example:8080' }));
+    assert.deepEqual(JSON.parse(parseCgiOutput(result.stdout).body.toString()), { environ: null, processEnv: null });
   });
 
   it('sends no body for HEAD but keeps the Content-Length', async () => {
