@@ -15,6 +15,7 @@ type Command = (argv: string[]) => Promise<void>;
 
 const commands: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./commands/run.js')).runCommand,
+  serve: async () => (await import('./commands/serve.js')).serveCommand,
 };
 
 async function main(argv: string[]): Promise<void> {
@@ -32,6 +33,10 @@ main(process.argv.slice(2)).catch((error: unknown) => {
   if (error instanceof UsageError) {
     process.stderr.write(`tsgi: ${error.message}\n`);
     process.exitCode = 2;
+  } else if (error instanceof Error && 'syscall' in error) {
+    // A refused system call (port in use, unknown host) is the machine's answer, not a bug: no stack trace.
+    process.stderr.write(`tsgi: ${error.message}\n`);
+    process.exitCode = 1;
   } else {
     process.stderr.write(`tsgi: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exitCode = 1;

@@ -195,9 +195,9 @@ class ResponseRun {
   }
 
   /** A body shorter than its Content-Length would leave the client waiting for bytes that never come. */
-  private checkComplete(): void {
-    if (this.declaredLength >= 0 && this.bytesSent < this.declaredLength && !this.isHead && !bodyless(this.status![0])) {
-      throw new Error(`the body ended after ${this.bytesSent} of its ${this.declaredLength} declared bytes`);
+  private checkComplete(still = 0): void {
+    if (this.declaredLength >= 0 && this.bytesSent + still < this.declaredLength && !this.isHead && !bodyless(this.status![0])) {
+      throw new Error(`the body ended after ${this.bytesSent + still} of its ${this.declaredLength} declared bytes`);
     }
   }
 
@@ -251,6 +251,7 @@ class ResponseRun {
     if (typeof only === 'string' && this.target.endWithText && !this.headersSent && !this.isHead) {
       const length = Buffer.byteLength(only, 'utf8');
       this.checkRoom(length);
+      this.checkComplete(length);
       this.sendHeadOnce(length);
       if (bodyless(this.status![0])) return this.finish();
       this.bytesSent += length;
@@ -262,6 +263,8 @@ class ResponseRun {
     let total = 0;
     for (const part of parts) total += part.length;
     this.checkRoom(total);
+    // The whole body is known: a short one still gets an honest 500 rather than a cut connection.
+    this.checkComplete(total);
     this.sendHeadOnce(this.headersSent ? -1 : total);
     const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
     await this.finish(data);
@@ -278,6 +281,7 @@ class ResponseRun {
         step = iterator.next();
         if (step.done && !this.headersSent) {
           this.checkRoom(bytes.length);
+          this.checkComplete(bytes.length);
           this.sendHeadOnce(bytes.length);
           completed = true;
           return await this.finish(bytes);
@@ -287,6 +291,7 @@ class ResponseRun {
         if (pending) await pending;
       }
       completed = true;
+      this.checkComplete();
       this.sendHeadOnce(this.headersSent ? -1 : 0);
       await this.finish();
     } finally {
@@ -307,6 +312,7 @@ class ResponseRun {
         if (pending) await pending;
       }
       completed = true;
+      this.checkComplete();
       this.sendHeadOnce(this.headersSent ? -1 : 0);
       await this.finish();
     } finally {

@@ -6,3 +6,8 @@ export {
 } from './util.js';
 export { runApplication, HttpError, parseStatus, checkHeaders, REASONS } from './handler.js';
 export type { ResponseTarget, ClientState, RunOptions } from './handler.js';
+export { cgiHost, cgiScript, RAW_OUTPUT_KEY } from './apps/cgi-host.js';
+export type { CgiHostOptions, CgiOptions, StderrSink, RawOutput, TakeOver } from './apps/cgi-host.js';
+export { staticFiles } from './apps/static.js';
+export type { StaticOptions } from './apps/static.js';
+export { mount } from './apps/mount.js';

@@ -46,8 +46,9 @@ export function applicationUri(environ: Environ): string {
 export function requestUri(environ: Environ, includeQuery = true): string {
   const base = applicationUri(environ).replace(/\/$/, '');
   const pathInfo = environ.PATH_INFO || '';
-  let url = base + (environ.SCRIPT_NAME ? quotePath(pathInfo, '/;=,') : quotePath(pathInfo, '/;=,') || '/');
-  if (url === base) url += '/';
+  let url = base + quotePath(pathInfo, '/;=,');
+  // Only a bare authority needs a "/": "/app" and "/app/" are different resources (S17).
+  if (!url.slice(url.indexOf('//') + 2).includes('/')) url += '/';
   if (includeQuery && environ.QUERY_STRING) url += '?' + environ.QUERY_STRING;
   return url;
 }

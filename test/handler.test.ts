@@ -188,6 +188,24 @@ describe('response engine', () => {
     assert.match(log, /5 of its 10 declared bytes/);
   });
 
+  it('answers 500, not a cut connection, when a body known in full is shorter than its Content-Length', async () => {
+    const bodies: [string, () => Body][] = [
+      ['an array', () => ['sh', 'ort']],
+      ['a one-chunk iterator', () => ['short'][Symbol.iterator]() as unknown as Body],
+      ['an empty array', () => []],
+      ['an empty async iterator', () => (async function* () {})()],
+    ];
+    for (const [label, body] of bodies) {
+      const { target, log } = await run((_, start) => {
+        start('200 OK', [['Content-Type', 'text/plain'], ['Content-Length', '10']]);
+        return body();
+      });
+      assert.equal(target.head?.status, 500, label);
+      assert.equal(target.aborted, undefined, label);
+      assert.match(log, /of its 10 declared bytes/, label);
+    }
+  });
+
   it('never sends more than the declared Content-Length', async () => {
     const { target, log } = await run((_, start) => {
       start('200 OK', [['Content-Type', 'text/plain'], ['Content-Length', '3']]);

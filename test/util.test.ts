@@ -57,6 +57,11 @@ describe('URL helpers', () => {
     assert.equal(requestUri(env({ HTTP_HOST: 'h', SCRIPT_NAME: '', PATH_INFO: '' })), 'http://h/');
   });
 
+  it('requestUri keeps the absence of a trailing slash after SCRIPT_NAME, as wsgiref does', () => {
+    assert.equal(requestUri(env({ HTTP_HOST: 'h', SCRIPT_NAME: '/app', PATH_INFO: '' })), 'http://h/app');
+    assert.equal(requestUri(env({ HTTP_HOST: 'h', SCRIPT_NAME: '/app', PATH_INFO: '/' })), 'http://h/app/');
+  });
+
   it('guessScheme reads HTTPS', () => {
     for (const value of ['on', 'ON', 'yes', '1']) assert.equal(guessScheme({ HTTPS: value }), 'https');
     for (const value of ['off', '', undefined]) assert.equal(guessScheme({ HTTPS: value }), 'http');

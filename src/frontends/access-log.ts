@@ -22,7 +22,9 @@ function clean(text: string): string {
   return text.replace(/[\x00-\x1f\x7f"\\]/g, (c) => '\\x' + c.charCodeAt(0).toString(16).padStart(2, '0'));
 }
 
-export function commonLogLine(environ: Environ, status: number, bytes: number): string {
+export type LoggedRequest = Pick<Environ, 'REQUEST_METHOD' | 'REQUEST_URI' | 'PATH_INFO' | 'SERVER_PROTOCOL' | 'REMOTE_ADDR' | 'REMOTE_USER'>;
+
+export function commonLogLine(environ: LoggedRequest, status: number, bytes: number): string {
   const user = environ.REMOTE_USER ? clean(environ.REMOTE_USER) : '-';
   const request = `${environ.REQUEST_METHOD} ${environ.REQUEST_URI ?? environ.PATH_INFO} ${environ.SERVER_PROTOCOL}`;
   return `${environ.REMOTE_ADDR ?? '-'} - ${user} ${timestamp()} "${clean(request)}" ${status} ${bytes > 0 ? bytes : '-'}`;

@@ -85,15 +85,23 @@ function clientAddress(socket: Socket): string {
   return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
 
-/** Splits a request target into path and raw query; absolute-form targets lose their scheme and authority. */
-function splitTarget(url: string): [path: string, query: string] {
+/**
+ * Splits a request target into path, raw query and, for an absolute-form target, its authority.
+ * Undefined for a target that is neither origin-form, absolute-form nor "*" (llhttp lets "**" through).
+ */
+function splitTarget(url: string): [path: string, query: string, authority?: string] | undefined {
   let target = url;
+  let authority: string | undefined;
   if (!target.startsWith('/')) {
-    const match = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(target);
-    target = match ? target.slice(match[0].length) || '/' : target === '*' ? '' : target;
+    const match = /^[a-z][a-z0-9+.-]*:\/\/(?:[^/?#@]*@)?([^/?#]*)/i.exec(target);
+    authority = match?.[1];
+    // RFC 9112 3.2.2: an absolute-form target with an empty path means "/", also when a query follows.
+    const rest = match ? target.slice(match[0].length) : undefined;
+    if (rest === undefined && target !== '*') return undefined;
+    target = rest !== undefined ? (rest.startsWith('/') ? rest : '/' + rest) : '';
   }
   const mark = target.indexOf('?');
-  return mark < 0 ? [target, ''] : [target.slice(0, mark), target.slice(mark + 1)];
+  return mark < 0 ? [target, '', authority] : [target.slice(0, mark), target.slice(mark + 1), authority];
 }
 
 class NodeResponse implements ResponseTarget, ClientState {
@@ -102,6 +110,8 @@ class NodeResponse implements ResponseTarget, ClientState {
   status = 0;
   private goneListeners: (() => void)[] | undefined;
   private drained: Promise<void> | undefined;
+  /** Set once an app took the socket over (`tsgi.raw_output`): the engine's response then goes nowhere. */
+  private raw = false;
 
   constructor(private readonly res: ServerResponse) {
     res.once('close', () => {
@@ -115,7 +125,35 @@ class NodeResponse implements ResponseTarget, ClientState {
     (this.goneListeners ??= []).push(listener);
   }
 
+  /**
+   * `tsgi.raw_output`: hands the connection to the app, which writes a whole HTTP response
+   * itself (an NPH CGI script). The connection closes when the app ends it: no keep-alive.
+   */
+  takeOver = (): { write(chunk: Uint8Array): void | Promise<void>; end(): void } => {
+    const socket = this.res.socket;
+    if (!socket || this.res.headersSent) throw new Error('tsgi.raw_output: the response has already started');
+    this.raw = true;
+    this.status = 200;
+    return {
+      write: (chunk) => {
+        this.bytes += chunk.length;
+        if (socket.write(chunk)) return;
+        return new Promise((resolve) => {
+          const done = () => {
+            socket.off('drain', done);
+            socket.off('close', done);
+            resolve();
+          };
+          socket.on('drain', done);
+          socket.on('close', done);
+        });
+      },
+      end: () => void socket.end(),
+    };
+  };
+
   sendHead(status: number, reason: string, headers: HeaderList): void {
+    if (this.raw) return;
     this.status = status;
     const flat: string[] = [];
     for (const [name, value] of headers) flat.push(name, value);
@@ -123,6 +161,8 @@ class NodeResponse implements ResponseTarget, ClientState {
   }
 
   write(chunk: Uint8Array): void | Promise<void> {
+    // After the client left, node's write() returns false and no drain ever follows: awaiting it would hang the app.
+    if (this.gone || this.raw) return;
     this.bytes += chunk.length;
     if (this.res.write(chunk)) return;
     // One wait shared by every write until the drain: an app need not await write(), and
@@ -140,6 +180,7 @@ class NodeResponse implements ResponseTarget, ClientState {
   }
 
   end(last?: Uint8Array): void {
+    if (this.raw) return;
     if (last) this.bytes += last.length;
     this.res.end(last);
   }
@@ -154,7 +195,8 @@ class NodeResponse implements ResponseTarget, ClientState {
   }
 }
 
-function refuse(res: ServerResponse, status: number, message: string): void {
+/** Answers a request the front end will not hand to the app; returns the body's length, for the log. */
+function refuse(res: ServerResponse, status: number, message: string): number {
   const body = message + '\n';
   res.shouldKeepAlive = false;
   res.writeHead(status, REASONS[status] ?? 'Error', {
@@ -163,6 +205,7 @@ function refuse(res: ServerResponse, status: number, message: string): void {
     Connection: 'close',
   });
   res.end(body);
+  return Buffer.byteLength(body);
 }
 
 /** Builds the request listener; use it to put a TSGI app on a node:http or node:https server of your own. */
@@ -177,19 +220,23 @@ export function createRequestListener(app: Application, options: HttpServerOptio
   const multiprocess = options.multiprocess ?? false;
   const fileWrapper = (file: string | number, blockSize?: number) => new FileWrapper(file, blockSize);
 
+  const refuseLogged = (req: IncomingMessage, res: ServerResponse, status: number, message: string): void => {
+    const bytes = refuse(res, status, message);
+    accessLog?.(commonLogLine({
+      REQUEST_METHOD: req.method ?? '-', REQUEST_URI: req.url, PATH_INFO: '', SERVER_PROTOCOL: `HTTP/${req.httpVersion}`, REMOTE_ADDR: clientAddress(req.socket),
+    }, status, bytes));
+  };
+
   return (req, res) => {
     // llhttp lets "HTTP/2.0" (the h2 preface) and "HTTP/0.9" through; neither is what this server speaks.
-    if (req.httpVersionMajor !== 1) return refuse(res, 505, `HTTP/${req.httpVersion} is not supported; use HTTP/1.1.`);
-    // llhttp hands such a request over and only fails at its first body byte, after the app has started.
-    const coding = req.headers['transfer-encoding'];
-    if (coding !== undefined && !/(?:^|,)[ \t]*chunked[ \t]*$/i.test(coding)) {
-      return refuse(res, 400, 'The request body has no length: chunked must be its last transfer coding.');
-    }
+    if (req.httpVersionMajor !== 1) return refuseLogged(req, res, 505, `HTTP/${req.httpVersion} is not supported; use HTTP/1.1.`);
     const rawUrl = req.url ?? '/';
-    if (rawUrl.length > maxUrlLength) return refuse(res, 414, `The request target is longer than ${maxUrlLength} characters.`);
-    const [rawPath, query] = splitTarget(rawUrl);
+    if (rawUrl.length > maxUrlLength) return refuseLogged(req, res, 414, `The request target is longer than ${maxUrlLength} characters.`);
+    const split = splitTarget(rawUrl);
+    if (split === undefined) return refuseLogged(req, res, 400, 'The request target must be a path, an absolute URL or "*".');
+    const [rawPath, query, authority] = split;
     const pathInfo = decodePath(rawPath);
-    if (pathInfo === undefined) return refuse(res, 400, 'The request path is not valid UTF-8 once percent-decoded.');
+    if (pathInfo === undefined) return refuseLogged(req, res, 400, 'The request path is not valid UTF-8 once percent-decoded.');
 
     const socket = req.socket;
     const local = localAddress(socket);
@@ -217,13 +264,24 @@ export function createRequestListener(app: Application, options: HttpServerOptio
     };
     if (scheme === 'https') environ.HTTPS = 'on';
     addRequestHeaders(environ, req.rawHeaders, errors);
+    // llhttp hands such a request over and only fails at its first body byte, after the app has started.
+    // (Read from the environ: req.headers is built lazily, and only on demand.)
+    const coding = environ.HTTP_TRANSFER_ENCODING;
+    if (coding !== undefined && !/(?:^|,)[ \t]*chunked[ \t]*$/i.test(coding)) {
+      return refuseLogged(req, res, 400, 'The request body has no length: chunked must be its last transfer coding.');
+    }
+    // An HTTP/1.0 intermediary may have framed this body differently: serve it, then close (RFC 9112 6.1).
+    if (coding !== undefined && req.httpVersionMinor === 0) res.shouldKeepAlive = false;
     // Duplicates were joined with ", ": a proxy and the app could each believe a different Host.
-    if (environ.HTTP_HOST?.includes(',')) return refuse(res, 400, 'The request has more than one Host header.');
+    if (environ.HTTP_HOST?.includes(',')) return refuseLogged(req, res, 400, 'The request has more than one Host header.');
+    // RFC 9112 3.2.2: the authority of an absolute-form target wins over the Host header.
+    if (authority) environ.HTTP_HOST = authority;
     if (environ.CONTENT_LENGTH !== undefined && Number(environ.CONTENT_LENGTH) > maxBodySize) {
-      return refuse(res, 413, `The request body is larger than the limit of ${maxBodySize} bytes.`);
+      return refuseLogged(req, res, 413, `The request body is larger than the limit of ${maxBodySize} bytes.`);
     }
 
     const target = new NodeResponse(res);
+    environ['tsgi.raw_output'] = target.takeOver;
     if (accessLog) {
       res.once('close', () => accessLog(commonLogLine(environ, target.status || res.statusCode, target.bytes)));
     }
@@ -290,7 +348,11 @@ class RequestInput implements InputStream {
     let size = 0;
     for await (const chunk of this.req as AsyncIterable<Buffer>) {
       size += chunk.length;
-      if (size > this.limit) throw new HttpError(413, `The request body is larger than the limit of ${this.limit} bytes.`);
+      if (size > this.limit) {
+        // Keeping the connection would mean reading (and dropping) the rest of a body of any size.
+        this.res.shouldKeepAlive = false;
+        throw new HttpError(413, `The request body is larger than the limit of ${this.limit} bytes.`);
+      }
       yield chunk;
     }
   }
@@ -308,7 +370,13 @@ function answerClientError(error: Error & { code?: string }, socket: Socket): vo
 
 /** Starts an HTTP(S) server for `app` on host:port (0 picks a free port) and resolves once it listens. */
 export async function makeServer(host: string, port: number, app: Application, options: HttpServerOptions = {}): Promise<HttpServer> {
-  const listener = createRequestListener(app, options);
+  const requestListener = createRequestListener(app, options);
+  let closing: Promise<void> | undefined;
+  // Once close() began, promising keep-alive would invite the client to send more and hold the drain open.
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    if (closing) res.shouldKeepAlive = false;
+    requestListener(req, res);
+  };
   const serverOptions = {
     maxHeaderSize: options.maxHeaderSize ?? 16 * 1024,
     requestTimeout: options.requestTimeout ?? 300_000,
@@ -337,7 +405,6 @@ export async function makeServer(host: string, port: number, app: Application, o
   });
   const address = server.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  let closing: Promise<void> | undefined;
   const drainTimeout = options.drainTimeout ?? 10_000;
   const handle: HttpServer = {
     server,

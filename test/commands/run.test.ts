@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { fromRoot } from '../helpers/paths.js';
 
@@ -36,6 +37,19 @@ describe('tsgi run', () => {
     const result = tsgi('run', fromRoot('src/types.ts'));
     assert.equal(result.status, 2);
     assert.match(result.stderr, /is TypeScript: build it first/);
+  });
+
+  it('reports a port in use in one line, without a stack trace', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as { port: number }).port;
+      const result = tsgi('run', fromRoot('test/fixtures/http/slow-app.mjs'), '--port', String(port));
+      assert.equal(result.status, 1);
+      assert.equal(result.stderr, `tsgi: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`);
+    } finally {
+      taken.close();
+    }
   });
 
   it('refuses an unknown command, option or port', () => {

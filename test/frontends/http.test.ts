@@ -364,6 +364,20 @@ describe('HTTP front end: protocol edge cases', () => {
     start('200 OK', [['Content-Type', 'text/plain']]);
     return [`read ${size} of ${environ.PATH_INFO}`];
   };
+  /** A server whose app must never run: the front end refuses the request itself. */
+  async function refusingServer(): Promise<{ server: HttpServer; calls: () => number }> {
+    let calls = 0;
+    const server = await serve((environ, start) => {
+      calls++;
+      return readAll(environ, start);
+    });
+    return { server, calls: () => calls };
+  }
+  async function environFor(request: string): Promise<Record<string, string>> {
+    const server = await serve(echoEnviron);
+    const reply = await rawExchange(server.port, request);
+    return JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)) as Record<string, string>;
+  }
 
   it('ignores Expect: 100-continue from an HTTP/1.0 client (RFC 9110 10.1.1)', async () => {
     const server = await serve(readAll);
@@ -373,40 +387,28 @@ describe('HTTP front end: protocol edge cases', () => {
   });
 
   it('answers 505 to request lines that claim a version other than HTTP/1.x, without calling the app', async () => {
-    let calls = 0;
-    const server = await serve((environ, start) => {
-      calls++;
-      return readAll(environ, start);
-    });
+    const { server, calls } = await refusingServer();
     for (const version of ['HTTP/2.0', 'HTTP/0.9']) {
       const reply = await rawExchange(server.port, `GET / ${version}\r\nHost: x\r\n\r\n`);
       assert.match(reply, /^HTTP\/1\.1 505 HTTP Version Not Supported\r\n/, version);
     }
-    assert.equal(calls, 0);
+    assert.equal(calls(), 0);
   });
 
   it('answers 400 and closes when chunked is not the final transfer coding (RFC 9112 6.3), without calling the app', async () => {
-    let calls = 0;
-    const server = await serve((environ, start) => {
-      calls++;
-      return readAll(environ, start);
-    });
+    const { server, calls } = await refusingServer();
     for (const coding of ['identity', 'gzip', 'chunked, gzip']) {
       const reply = await rawExchange(server.port, `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ${coding}\r\n\r\nhello`);
       assert.match(reply, /^HTTP\/1\.1 400 Bad Request\r\n[^]*Connection: close\r\n/i, coding);
     }
-    assert.equal(calls, 0);
+    assert.equal(calls(), 0);
   });
 
   it('answers 400 to a request with two Host headers (RFC 9112 3.2), without calling the app', async () => {
-    let calls = 0;
-    const server = await serve((environ, start) => {
-      calls++;
-      return readAll(environ, start);
-    });
+    const { server, calls } = await refusingServer();
     const reply = await rawExchange(server.port, 'GET / HTTP/1.1\r\nHost: good.test\r\nHost: evil.test\r\n\r\n');
     assert.match(reply, /^HTTP\/1\.1 400 Bad Request\r\n/);
-    assert.equal(calls, 0);
+    assert.equal(calls(), 0);
   });
 
   it('lets an app call write() many times without awaiting it, without piling up listeners', async () => {
@@ -426,6 +428,98 @@ describe('HTTP front end: protocol edge cases', () => {
     } finally {
       process.off('warning', onWarning);
     }
+  });
+
+  it('closes the connection after refusing a chunked body over the limit, instead of reading the rest', async () => {
+    const server = await serve(readAll, { maxBodySize: 100 });
+    const chunk = `80\r\n${'a'.repeat(128)}\r\n`;
+    // The body never ends: only closing the connection ends this exchange before the 3 s quiet time.
+    const reply = await rawExchange(server.port, `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${chunk}${chunk}`, 3000);
+    assert.match(reply, /^HTTP\/1\.1 413 /);
+    assert.match(reply, /\r\nConnection: close\r\n/i);
+  });
+
+  it('gives an absolute-form target with an empty path the path "/"', async () => {
+    const env = await environFor('GET http://host.test?q=1 HTTP/1.1\r\nHost: host.test\r\nConnection: close\r\n\r\n');
+    assert.equal(env.PATH_INFO, '/');
+    assert.equal(env.QUERY_STRING, 'q=1');
+  });
+
+  it('takes HTTP_HOST from an absolute-form target, not from the Host header (RFC 9112 3.2.2)', async () => {
+    const env = await environFor('GET http://real.test:8080/x HTTP/1.1\r\nHost: other.test\r\nConnection: close\r\n\r\n');
+    assert.equal(env.HTTP_HOST, 'real.test:8080');
+    assert.equal(env.PATH_INFO, '/x');
+  });
+
+  it('does not leave an app stuck in await write() once the client has gone', async () => {
+    let finished = false;
+    const server = await serve(async (_, start) => {
+      const write = start('200 OK', [['Content-Type', 'application/octet-stream']]);
+      for (let i = 0; i < 2000; i++) await write(Buffer.alloc(64 * 1024));
+      finished = true;
+      return [];
+    });
+    const socket = connect(server.port, '127.0.0.1');
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise((resolve) => socket.once('data', resolve));
+    socket.destroy();
+    await waitFor(() => finished, 'the app to get past its writes');
+  });
+
+  it('answers 400 to a target that is neither a path, "*" nor absolute-form, so PATH_INFO always starts with "/"', async () => {
+    const { server, calls } = await refusingServer();
+    for (const target of ['**', '*/etc/passwd']) {
+      const reply = await rawExchange(server.port, `GET ${target} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      assert.match(reply, /^HTTP\/1\.1 400 Bad Request\r\n/, target);
+    }
+    assert.equal(calls(), 0);
+  });
+
+  it('answers requests that arrive while closing with Connection: close, so a keep-alive client cannot hold the drain open', async () => {
+    const server = await makeServer('127.0.0.1', 0, async (environ, start) => {
+      await new Promise((r) => setTimeout(r, 100));
+      start('200 OK', [['Content-Type', 'text/plain']]);
+      return [`done ${environ.PATH_INFO}`];
+    }, { accessLog: false, errors: collectingErrors() });
+    const socket = connect(server.port, '127.0.0.1');
+    let seen = '';
+    socket.on('data', (chunk: Buffer) => (seen += chunk.toString('latin1')));
+    socket.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise((r) => setTimeout(r, 20));
+    const closed = server.close();
+    // Sent while /first is in flight, so the connection is busy and no idle sweep can race it.
+    socket.write('GET /second HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitFor(() => seen.includes('done /second'), 'the second response');
+    const second = seen.slice(seen.indexOf('done /first'));
+    assert.match(second, /\r\nConnection: close\r\n/i);
+    await closed;
+    socket.destroy();
+  });
+
+  it('writes an access-log line for requests the front end refuses itself', async () => {
+    const lines: string[] = [];
+    const server = await serve(readAll, { accessLog: (line) => lines.push(line), maxUrlLength: 100 });
+    await rawExchange(server.port, 'GET / HTTP/2.0\r\nHost: x\r\n\r\n');
+    await rawExchange(server.port, `GET /${'x'.repeat(200)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await waitFor(() => lines.length === 2, 'two log lines');
+    assert.match(lines[0]!, /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/ HTTP\/2\.0" 505 \d+$/);
+    assert.match(lines[1]!, /"GET \/x+ HTTP\/1\.1" 414 \d+$/);
+  });
+
+  it('answers 500 when a one-string body is shorter than its Content-Length', async () => {
+    const server = await serve((_, start) => {
+      start('200 OK', [['Content-Type', 'text/plain'], ['Content-Length', '10']]);
+      return ['short'];
+    }, {}, false);
+    const res = await fetchRaw(`${server.url}/`);
+    assert.equal(res.status, 500);
+  });
+
+  it('closes the connection after an HTTP/1.0 request with Transfer-Encoding (RFC 9112 6.1: faulty framing)', async () => {
+    const server = await serve(readAll);
+    const reply = await rawExchange(server.port, 'POST /old HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n', 3000);
+    assert.match(reply, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(reply, /\r\nConnection: close\r\n/i);
   });
 });
 

@@ -1,0 +1,72 @@
+/**
+ * Runs CGI programs (RFC 3875) as a TSGI application: `cgiHost({ root })` for a folder of
+ * scripts mounted at a URL prefix, `cgiScript(path)` for one program serving everything under
+ * its mount (git-http-backend, say). Being an Application, it can be served over HTTP, FastCGI
+ * or SCGI alike. docs/cgi-host.md describes the behaviour in full.
+ */
+import { realpathSync, statSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import type { Application, Body, Environ, StartResponse } from '../types.js';
+import { checkProgram, rawPathProblem, resolveInFolder, Refusal } from './cgi/resolve.js';
+import type { ScriptLocation } from './cgi/environment.js';
+import type { CgiOptions } from './cgi/options.js';
+import { runScript } from './cgi/run.js';
+import type { RedirectTarget } from './cgi/run.js';
+import { logLine, resolveSettings } from './cgi/settings.js';
+import type { HostSettings } from './cgi/settings.js';
+
+export type { CgiOptions, StderrSink } from './cgi/options.js';
+export { RAW_OUTPUT_KEY } from './cgi/nph.js';
+export type { RawOutput, TakeOver } from './cgi/nph.js';
+
+export interface CgiHostOptions extends CgiOptions {
+  /** The folder whose executables are served; URL segments below the mount walk down it. */
+  root: string;
+}
+
+function refuse(settings: HostSettings, environ: Environ, startResponse: StartResponse, refusal: Refusal): Body {
+  logLine(settings, environ, `cgi: ${environ.REQUEST_METHOD} ${(environ.SCRIPT_NAME || '') + (environ.PATH_INFO || '')} refused (${refusal.status}): ${refusal.reason}`);
+  const text = Buffer.from(refusal.reason + '\n', 'utf8');
+  startResponse(`${refusal.status} ${refusal.status === 404 ? 'Not Found' : refusal.status === 403 ? 'Forbidden' : 'Bad Request'}`, [
+    ['Content-Type', 'text/plain; charset=utf-8'],
+    ['Content-Length', String(text.length)],
+  ]);
+  return [text];
+}
+
+/** Splits a redirect path against a mount point: the host serves it only when it lies below `base`. */
+function below(base: string, path: string): string | undefined {
+  if (base === '') return path.startsWith('/') ? path : undefined;
+  if (path === base) return '';
+  return path.startsWith(base + '/') ? path.slice(base.length) : undefined;
+}
+
+/** The Application around a way of finding the program for a request. */
+function hostApplication(settings: HostSettings, locate: (pathInfo: string, base: string) => ScriptLocation | Refusal): Application {
+  const app: Application = (environ, startResponse) => {
+    const base = environ.SCRIPT_NAME || '';
+    const found = rawPathProblem(environ) ?? locate(environ.PATH_INFO || '', base);
+    if (found instanceof Refusal) return refuse(settings, environ, startResponse, found);
+    const redirectTarget: RedirectTarget = (path) => {
+      const pathInfo = below(base, path);
+      return pathInfo === undefined ? undefined : { app, scriptName: base, pathInfo };
+    };
+    return runScript({ environ, startResponse, location: found, settings, redirectTarget });
+  };
+  return app;
+}
+
+/** An Application running the executables under `options.root`. */
+export function cgiHost(options: CgiHostOptions): Application {
+  const root = realpathSync(resolvePath(options.root));
+  if (!statSync(root).isDirectory()) throw new Error(`CGI root ${root} is not a folder`);
+  const settings = resolveSettings(options, root);
+  return hostApplication(settings, (pathInfo, base) => resolveInFolder(root, base, pathInfo));
+}
+
+/** An Application running one program for every request under its mount (Go's cgi.Handler). */
+export function cgiScript(program: string, options: CgiOptions = {}): Application {
+  const file = resolvePath(program);
+  const settings = resolveSettings(options, undefined);
+  return hostApplication(settings, (pathInfo, base) => checkProgram(undefined, file, base, pathInfo));
+}

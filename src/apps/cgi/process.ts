@@ -1,0 +1,119 @@
+/**
+ * Starts a script with no shell, in a process group of its own so that a time limit or a
+ * client that left can kill everything it started, and turns its stderr into log lines.
+ * `startScript` spawns directly from the server; spawner.ts does the same through a helper.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import type { RunAs } from './user.js';
+
+export interface SpawnRequest {
+  file: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+  runAs: RunAs | undefined;
+  /** Whether the script gets a body on stdin; without one, stdin is empty. */
+  hasBody: boolean;
+  /** A descriptor to become stdin (a spooled body), for launchers that can take one. */
+  stdinFd?: number;
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when the program could not be started at all. */
+  error?: NodeJS.ErrnoException;
+}
+
+export interface ScriptProcess {
+  /** Where the body goes, or null when stdin was given as a descriptor or there is no body. */
+  stdin: Writable | null;
+  stdout: Readable;
+  stderr: Readable;
+  /** Resolves once the process has exited and its stdio closed, or failed to start. */
+  exited: Promise<Exit>;
+  /** Kills the whole process group (SIGKILL); harmless after exit. */
+  kill(): void;
+}
+
+/** Starts scripts; `takesFd` says whether a spooled body may be handed over as a descriptor. */
+export interface Launcher {
+  readonly takesFd: boolean;
+  start(request: SpawnRequest): ScriptProcess | Promise<ScriptProcess>;
+}
+
+export const directLauncher: Launcher = { takesFd: true, start: startScript };
+
+/** Spawns from the server process itself (libuv fork + exec). */
+export function startScript(request: SpawnRequest): ScriptProcess {
+  const child = spawn(request.file, request.args, {
+    cwd: request.cwd,
+    env: request.env,
+    stdio: [request.stdinFd ?? (request.hasBody ? 'pipe' : 'ignore'), 'pipe', 'pipe'],
+    detached: true,
+    shell: false,
+    windowsHide: true,
+    ...(request.runAs ? { uid: request.runAs.uid, gid: request.runAs.gid } : {}),
+  }) as ChildProcessWithoutNullStreams;
+  let done = false;
+  const exited = new Promise<Exit>((resolve) => {
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      done = true;
+      resolve({ code: null, signal: null, error });
+    });
+    child.once('close', (code, signal) => {
+      done = true;
+      resolve({ code, signal });
+    });
+  });
+  // A script that stops reading makes writes fail with EPIPE; the pump notices by itself.
+  child.stdin?.on('error', () => {});
+  const kill = () => {
+    if (done || child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  };
+  return { stdin: child.stdin as Writable | null, stdout: child.stdout, stderr: child.stderr, exited, kill };
+}
+
+const MAX_LINE = 8 * 1024;
+
+/** Calls `emit` for each line of `stream` (long lines are cut into pieces, nothing is lost). */
+export function forEachLine(stream: Readable, emit: (line: string) => void): void {
+  let pending = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (text: string) => {
+    pending += text;
+    let newline: number;
+    while ((newline = pending.indexOf('\n')) >= 0) {
+      emit(pending.slice(0, newline).replace(/\r$/, ''));
+      pending = pending.slice(newline + 1);
+    }
+    while (pending.length > MAX_LINE) {
+      emit(pending.slice(0, MAX_LINE));
+      pending = pending.slice(MAX_LINE);
+    }
+  });
+  stream.on('end', () => {
+    if (pending) emit(pending);
+    pending = '';
+  });
+  stream.on('error', () => {});
+}
+
+/** How the log describes an exit, or undefined for a clean one. */
+export function describeExit(exit: Exit): string | undefined {
+  if (exit.error) return `could not be started: ${exit.error.code ?? exit.error.message}`;
+  if (exit.signal) return `killed by ${exit.signal}`;
+  if (exit.code) return `exit status ${'0x' + exit.code.toString(16)}`;
+  return undefined;
+}

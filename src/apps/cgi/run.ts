@@ -1,0 +1,355 @@
+/**
+ * One run of one CGI script for one request, as a response body: the first pull prepares
+ * stdin, spawns the script, reads its header block and starts the response; later pulls
+ * stream its stdout. Closing the body (client gone, error) kills the script's process group.
+ */
+import { dirname } from 'node:path';
+import type { Writable } from 'node:stream';
+import { HttpError, REASONS } from '../../handler.js';
+import type { Application, Body, Chunk, Environ, StartResponse } from '../../types.js';
+import { isindexWords } from './arguments.js';
+import { buildEnvironment } from './environment.js';
+import type { ScriptLocation } from './environment.js';
+import { RAW_OUTPUT_KEY, isNphScript, splitNphHead } from './nph.js';
+import type { TakeOver } from './nph.js';
+import { describeExit, forEachLine } from './process.js';
+import type { ScriptProcess } from './process.js';
+import { prepareBody } from './request-body.js';
+import type { PreparedBody } from './request-body.js';
+import { BadGateway, HeadReader, parseHead, parseHeaderLines } from './response-head.js';
+import { redirectEnviron } from './redirect.js';
+import { logLine } from './settings.js';
+import type { HostSettings } from './settings.js';
+
+/** Where a local redirect lands when the host has no `dispatch`: an app and the split of the path, or undefined. */
+export type RedirectTarget = (path: string) => { app: Application; scriptName: string; pathInfo: string } | undefined;
+
+export interface ScriptRequest {
+  environ: Environ;
+  startResponse: StartResponse;
+  location: ScriptLocation;
+  settings: HostSettings;
+  redirectTarget: RedirectTarget;
+}
+
+export function runScript(request: ScriptRequest): Body {
+  const run = new ScriptRun(request);
+  return {
+    [Symbol.asyncIterator]: () => run.output(),
+    close: () => run.close(),
+  };
+}
+
+class ScriptRun {
+  private process: ScriptProcess | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private timedOut = false;
+  private closed = false;
+  private finished = false;
+  private started = false;
+
+  constructor(private readonly request: ScriptRequest) {}
+
+  /** The request's startResponse, noting that the response has begun. */
+  private readonly startResponse: StartResponse = (status, headers, excInfo) => {
+    this.started = true;
+    return this.request.startResponse(status, headers, excInfo);
+  };
+
+  private log(message: string): void {
+    logLine(this.request.settings, this.request.environ, `cgi ${this.request.location.scriptName}: ${message}`);
+  }
+
+  close(): void {
+    this.closed = true;
+    if (!this.finished) this.process?.kill();
+  }
+
+  async *output(): AsyncGenerator<Chunk, void, undefined> {
+    const { environ, settings, location } = this.request;
+    let body: PreparedBody | undefined;
+    try {
+      body = await prepareBody(environ, settings.bodyLimit);
+      if (this.closed) return;
+      const { env, dropped } = buildEnvironment(environ, location, { ...settings, contentLength: body.kind === 'none' ? undefined : body.length });
+      if (dropped.length > 0) this.log(`not passed to the script: ${dropped.join(', ')}`);
+      const args = settings.isindexArgs ? [...settings.args, ...isindexWords(environ.QUERY_STRING)] : settings.args;
+      const cwd = settings.cwd ?? dirname(location.filename);
+      const launcher = settings.launcher();
+      const stdinFd = body.kind === 'file' && launcher.takesFd ? body.file.fd : undefined;
+      const proc = await launcher.start({ file: location.filename, args, cwd, env, runAs: settings.runAs, hasBody: body.kind !== 'none' && stdinFd === undefined, stdinFd });
+      this.process = proc;
+      if (this.closed) return;
+      this.watch(proc);
+      void this.feed(body, proc);
+      yield* this.respond(proc);
+      this.finished = true;
+    } catch (error) {
+      // An expected failure (413, 502, 504...) is answered here: the host has logged its reason,
+      // and the engine would log it again with a stack trace.
+      if (!(error instanceof HttpError) || this.started) throw error;
+      const text = Buffer.from(error.message + '\n', 'utf8');
+      this.startResponse(`${error.status} ${REASONS[error.status] ?? 'Error'}`, [
+        ['Content-Type', 'text/plain; charset=utf-8'],
+        ['Content-Length', String(text.length)],
+      ]);
+      yield text;
+    } finally {
+      if (!this.finished) this.process?.kill();
+      if (body?.kind === 'file') await body.file.close().catch(() => {});
+    }
+  }
+
+  /** Time limit, stderr lines and the exit status. */
+  private watch(proc: ScriptProcess): void {
+    const { settings, location } = this.request;
+    this.timer = setTimeout(() => {
+      this.timedOut = true;
+      this.log(`time limit of ${settings.timeout} ms reached: killing its process group`);
+      proc.kill();
+    }, settings.timeout);
+    this.timer.unref();
+    const stderr = proc.stderr;
+    const sink = settings.stderr;
+    if (sink === 'ignore') stderr.resume();
+    else if (sink === 'inherit') stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk));
+    else if (sink === 'log') forEachLine(stderr, (line) => this.log(line));
+    else forEachLine(stderr, (line) => sink(line, location.scriptName));
+    void proc.exited.then((exit) => {
+      clearTimeout(this.timer);
+      // A program that never started is reported with the response it got.
+      const problem = exit.error ? undefined : describeExit(exit);
+      if (problem && !this.timedOut && !this.closed) this.log(problem);
+    });
+  }
+
+  /** Copies the request body to stdin; a body that breaks off kills the script rather than truncating its input. */
+  private async feed(body: PreparedBody, proc: ScriptProcess): Promise<void> {
+    const stdin = proc.stdin;
+    if (!stdin) return;
+    stdin.on('error', () => {});
+    if (body.kind === 'none') return void stdin.end();
+    if (body.kind === 'memory') return void stdin.end(body.data);
+    const input = body.kind === 'file' ? body.file.createReadStream({ start: 0, autoClose: false })[Symbol.asyncIterator]() : body.input;
+    let open = true;
+    try {
+      for (let step = await input.next(); !step.done; step = await input.next()) {
+        if (this.closed || (!open && body.kind === 'file')) break;
+        // Once the script stops reading, the rest is drained so the connection stays usable.
+        if (open && stdin.writable && !stdin.write(step.value)) open = await drained(stdin);
+        else if (!stdin.writable) open = false;
+      }
+      stdin.end();
+    } catch (error) {
+      this.log(`request body broke off (${error instanceof Error ? error.message : String(error)}): killing the script`);
+      stdin.destroy();
+      proc.kill();
+    }
+  }
+
+  private async *respond(proc: ScriptProcess): AsyncGenerator<Chunk, void, undefined> {
+    const stdout = proc.stdout[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const output = new OutputReader(async () => {
+      try {
+        return await stdout.next();
+      } catch (error) {
+        // A stream torn down by a kill (time limit, client gone) just ends.
+        if (this.timedOut || this.closed) return { done: true, value: undefined };
+        throw error;
+      }
+    });
+    try {
+      const [head, rest, raw] = await this.readHead(proc, output);
+      if (this.request.settings.nph && isNphScript(this.request.location.filename)) {
+        yield* this.passNph(head, raw, rest, output);
+        return;
+      }
+      const parsed = this.guard(() => parseHead(head, (message) => this.log(message)));
+      if (parsed.kind === 'local-redirect') {
+        this.finished = true;
+        proc.kill();
+        yield* this.redirect(parsed.location);
+        return;
+      }
+      // Whatever output is already there goes out with the headers; when that is all of it,
+      // the response gets a Content-Length and leaves in one write instead of chunks.
+      const ready = await output.ready(READY_LIMIT);
+      const parts = rest.length > 0 ? [rest, ...ready.parts] : ready.parts;
+      let ended = ready.ended;
+      if (parsed.kind === 'document' && parsed.needsEmptyBody) {
+        if (parts.length === 0 && !ended) {
+          const step = await output.pull();
+          if (step.done) ended = true;
+          else parts.push(step.value);
+        }
+        if (parts.some((part) => part.length > 0)) this.guard(() => { throw new BadGateway(`a body after "Status: ${parsed.status}" without a Content-Type`); });
+      }
+      const size = parts.reduce((total, part) => total + part.length, 0);
+      const headers = ended && !this.timedOut && !bodyless(parsed.status) && !hasHeader(parsed.headers, 'content-length')
+        ? [...parsed.headers, ['Content-Length', String(size)] as [string, string]]
+        : parsed.headers;
+      this.startResponse(parsed.status, headers);
+      if (size > 0) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+      if (!ended) yield* this.rest(output);
+      else if (this.timedOut) throw new Error(`CGI script ${this.request.location.scriptName} reached its time limit: response cut short`);
+    } finally {
+      void stdout.return?.();
+    }
+  }
+
+  /** The rest of the body, to the end of stdout; the response completes there, the exit is logged when it comes. */
+  private async *rest(output: OutputReader): AsyncGenerator<Chunk, void, undefined> {
+    for (let step = await output.pull(); !step.done; step = await output.pull()) yield step.value;
+    if (this.timedOut) throw new Error(`CGI script ${this.request.location.scriptName} reached its time limit: response cut short`);
+  }
+
+  private guard<T>(work: () => T): T {
+    try {
+      return work();
+    } catch (error) {
+      if (error instanceof BadGateway) {
+        this.log(`bad response: ${error.message}`);
+        throw new HttpError(502, `Bad Gateway: the CGI script ${this.request.location.scriptName} sent an invalid response: ${error.message}.`);
+      }
+      throw error;
+    }
+  }
+
+  private async readHead(proc: ScriptProcess, output: OutputReader): Promise<[string, Buffer, Buffer]> {
+    const reader = new HeadReader();
+    let seen = 0;
+    for (;;) {
+      const step = await output.pull();
+      if (step.done) throw await this.failedBeforeHead(proc, seen);
+      seen += step.value.length;
+      const found = this.guard(() => reader.push(step.value));
+      if (found) return found;
+    }
+  }
+
+  private async failedBeforeHead(proc: ScriptProcess, seen: number): Promise<HttpError> {
+    const exit = await proc.exited;
+    const { scriptName } = this.request.location;
+    if (this.timedOut) return new HttpError(504, `Gateway Timeout: the CGI script ${scriptName} did not answer within ${this.request.settings.timeout} ms.`);
+    if (exit.error) {
+      const user = this.request.settings.runAs?.name;
+      this.log(`could not be started: ${exit.error.message}`);
+      if (exit.error.code === 'EACCES') return new HttpError(403, `CGI script ${scriptName} cannot be run${user ? ` by user ${user}` : ''}: permission denied.`);
+      return new HttpError(502, `Bad Gateway: the CGI script ${scriptName} could not be started (${exit.error.code ?? 'error'}).`);
+    }
+    const how = describeExit(exit) ?? 'exit status 0';
+    const reason = seen === 0 ? `it ended (${how}) without any output` : `it ended (${how}) before the blank line that ends its headers`;
+    this.log(`bad response: ${reason}`);
+    return new HttpError(502, `Bad Gateway: the CGI script ${scriptName} sent no complete header block: ${reason}.`);
+  }
+
+  private async *passNph(head: string, headBytes: Buffer, rest: Buffer, output: OutputReader): AsyncGenerator<Chunk, void, undefined> {
+    const takeOver = this.request.environ[RAW_OUTPUT_KEY] as TakeOver | undefined;
+    if (typeof takeOver === 'function') {
+      const raw = takeOver();
+      await raw.write(headBytes);
+      if (rest.length > 0) await raw.write(rest);
+      for (let step = await output.pull(); !step.done; step = await output.pull()) await raw.write(step.value);
+      await raw.end();
+      // The front end has let go of this response: what the engine sends now goes nowhere.
+      this.startResponse('200 OK', []);
+      return;
+    }
+    const { status, headerBlock } = this.guard(() => splitNphHead(head));
+    const { headers } = this.guard(() => parseHeaderLines(headerBlock, (message) => this.log(message)));
+    this.startResponse(status, headers);
+    if (rest.length > 0) yield rest;
+    for (let step = await output.pull(); !step.done; step = await output.pull()) yield step.value;
+  }
+
+  private async *redirect(location: string): AsyncGenerator<Chunk, void, undefined> {
+    const { environ, settings } = this.request;
+    const count = Number(environ['tsgi.cgi.redirects'] ?? 0);
+    if (count >= settings.maxRedirects) {
+      this.log(`local redirect to ${location} refused: more than ${settings.maxRedirects} in a row`);
+      throw new HttpError(502, `Bad Gateway: too many local redirects (the limit is ${settings.maxRedirects}).`);
+    }
+    const next = this.guard(() => redirectEnviron(environ, location, count + 1));
+    let app = settings.dispatch;
+    if (app) {
+      next.SCRIPT_NAME = '';
+    } else {
+      const target = this.request.redirectTarget(next.PATH_INFO);
+      if (!target) {
+        this.log(`local redirect to ${location} leads outside this CGI host, which has no dispatch option`);
+        throw new HttpError(502, `Bad Gateway: the CGI script redirected to ${location}, which this CGI host does not serve.`);
+      }
+      app = target.app;
+      next.SCRIPT_NAME = target.scriptName;
+      next.PATH_INFO = target.pathInfo;
+    }
+    const body = await app(next, this.startResponse);
+    try {
+      for await (const chunk of body as AsyncIterable<Chunk>) yield chunk;
+    } finally {
+      await body.close?.();
+    }
+  }
+}
+
+/** Resolves true once `stream` drains, false if it closes or fails first. */
+function drained(stream: Writable): Promise<boolean> {
+  return new Promise((resolve) => {
+    const done = (open: boolean) => () => {
+      stream.off('drain', onDrain);
+      stream.off('close', onClose);
+      stream.off('error', onClose);
+      resolve(open);
+    };
+    const onDrain = done(true);
+    const onClose = done(false);
+    stream.once('drain', onDrain);
+    stream.once('close', onClose);
+    stream.once('error', onClose);
+  });
+}
+
+const READY_LIMIT = 256 * 1024;
+const LATER = Symbol('later');
+
+type Step = IteratorResult<Buffer, undefined>;
+
+/** A script's stdout: `pull()` waits for the next piece; `ready()` takes only what is already there. */
+class OutputReader {
+  private pending: Promise<Step> | undefined;
+
+  constructor(private readonly next: () => Promise<Step>) {}
+
+  pull(): Promise<Step> {
+    const step = this.pending ?? this.next();
+    this.pending = undefined;
+    return step;
+  }
+
+  /** The pieces that arrive within this turn of the event loop (up to `limit` bytes), and whether the output ended. */
+  async ready(limit: number): Promise<{ parts: Buffer[]; ended: boolean }> {
+    const parts: Buffer[] = [];
+    let size = 0;
+    while (size < limit) {
+      const step = this.pull();
+      const first = await Promise.race([step, new Promise<typeof LATER>((resolve) => setImmediate(resolve, LATER))]);
+      if (first === LATER) {
+        this.pending = step;
+        return { parts, ended: false };
+      }
+      if (first.done) return { parts, ended: true };
+      parts.push(first.value);
+      size += first.value.length;
+    }
+    return { parts, ended: false };
+  }
+}
+
+function bodyless(status: string): boolean {
+  const code = Number(status.slice(0, 3));
+  return code < 200 || code === 204 || code === 304;
+}
+
+function hasHeader(headers: [string, string][], lowerName: string): boolean {
+  return headers.some(([name]) => name.toLowerCase() === lowerName);
+}

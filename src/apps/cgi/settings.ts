@@ -1,0 +1,80 @@
+/** Options resolved once per host, so each request does no option handling. */
+import type { Application, Environ } from '../../types.js';
+import {
+  DEFAULT_BODY_LIMIT, DEFAULT_INHERIT, DEFAULT_MAX_REDIRECTS, DEFAULT_PATH, DEFAULT_TIMEOUT,
+} from './options.js';
+import type { CgiOptions, StderrSink } from './options.js';
+import { directLauncher } from './process.js';
+import type { Launcher } from './process.js';
+import { spawnerFor } from './spawner.js';
+import { resolveRunAs } from './user.js';
+import type { RunAs } from './user.js';
+
+export interface HostSettings {
+  env: Record<string, string>;
+  inheritEnv: string[];
+  path: string;
+  cwd: string | undefined;
+  args: string[];
+  isindexArgs: boolean;
+  timeout: number;
+  bodyLimit: number;
+  runAs: RunAs | undefined;
+  stderr: StderrSink;
+  log: ((line: string) => void) | undefined;
+  documentRoot: string | undefined;
+  serverSoftware: string;
+  dispatch: Application | undefined;
+  maxRedirects: number;
+  refuseFunctionValues: boolean;
+  passAuthorization: boolean;
+  nph: boolean;
+  /** How scripts are started: the spawner when available (started on first use), else directly. */
+  launcher: () => Launcher;
+}
+
+function chooseLauncher(mode: CgiOptions['spawner'], runAs: RunAs | undefined): () => Launcher {
+  if (mode === 'direct') return () => directLauncher;
+  // Asked each time: a spawner that died is replaced on the next run.
+  return () => {
+    const spawner = spawnerFor(runAs);
+    if (spawner) return spawner;
+    if (mode === 'python') throw new Error('the CGI spawner needs /usr/bin/python3 (3.8 or later); use spawner: "direct" without it');
+    return directLauncher;
+  };
+}
+
+export function resolveSettings(options: CgiOptions, documentRoot: string | undefined): HostSettings {
+  const runAs = resolveRunAs(options.user);
+  return {
+    env: { ...options.env },
+    inheritEnv: [...DEFAULT_INHERIT, ...(options.inheritEnv ?? [])],
+    path: options.path ?? DEFAULT_PATH,
+    cwd: options.cwd,
+    args: [...(options.args ?? [])],
+    isindexArgs: options.isindexArgs ?? false,
+    timeout: options.timeout ?? DEFAULT_TIMEOUT,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    runAs,
+    stderr: options.stderr ?? 'log',
+    log: options.log,
+    documentRoot: options.documentRoot ?? documentRoot,
+    serverSoftware: options.serverSoftware ?? 'tsgi',
+    dispatch: options.dispatch,
+    maxRedirects: options.maxRedirects ?? DEFAULT_MAX_REDIRECTS,
+    refuseFunctionValues: options.refuseFunctionValues ?? false,
+    passAuthorization: options.passAuthorization ?? false,
+    nph: options.nph ?? true,
+    launcher: chooseLauncher(options.spawner, runAs),
+  };
+}
+
+/** Writes one line to the host's log, or to the request's error stream. */
+export function logLine(settings: HostSettings, environ: Environ, line: string): void {
+  try {
+    if (settings.log) settings.log(line);
+    else environ['tsgi.errors'].write(line + '\n');
+  } catch {
+    // A broken log must not break the response.
+  }
+}

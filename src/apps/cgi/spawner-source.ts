@@ -1,0 +1,152 @@
+/**
+ * The spawner: a small Python process that starts CGI scripts with posix_spawn (vfork-like,
+ * so its cost does not grow with the server's memory, and the server's event loop never
+ * waits for an exec). It runs as the user scripts run as, so it holds no privileges itself.
+ *
+ * Protocol. The server connects to the spawner's Unix socket once or twice per script run;
+ * each connection starts with a 4-byte big-endian length and a JSON header:
+ *   {"id": N, "role": "in"}                      the script's stdin (sent first, only with a body)
+ *   {"id": N, "role": "out", "file", "args", "env", "cwd"}   the script's stdout; starts the run
+ * The spawner reports on its stdout in frames "KIND ID LENGTH\n" + LENGTH bytes:
+ *   R ready · S started (pid) · E stderr bytes · Z stderr closed · X exited ("code signal") · F failed (errno name).
+ * The script's stdin and stdout are the connections themselves; stderr is relayed in E frames.
+ */
+export const SPAWNER_SOURCE = String.raw`
+import errno, json, os, selectors, signal, socket, struct, sys
+
+if sys.version_info < (3, 8):
+    sys.exit(3)
+
+out = sys.stdout.buffer
+
+def send(kind, ident, payload=b''):
+    try:
+        out.write(b'%s %d %d\n' % (kind, ident, len(payload)) + payload)
+        out.flush()
+    except BrokenPipeError:
+        # The server is gone; so is the reason to exist.
+        cleanup()
+        os._exit(0)
+
+def cleanup():
+    try:
+        os.unlink(sys.argv[1])
+        os.rmdir(os.path.dirname(sys.argv[1]))
+    except OSError:
+        pass
+
+def recv_exact(conn, size):
+    data = b''
+    while len(data) < size:
+        part = conn.recv(size - len(data))
+        if not part:
+            raise EOFError('connection closed inside its header')
+        data += part
+    return data
+
+def read_header(conn):
+    conn.settimeout(10)
+    size = struct.unpack('>I', recv_exact(conn, 4))[0]
+    header = json.loads(recv_exact(conn, size))
+    conn.settimeout(None)
+    return header
+
+def main(path):
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1024)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ, 'accept')
+    selector.register(wake_r, selectors.EVENT_READ, 'child')
+    selector.register(0, selectors.EVENT_READ, 'parent')
+    inputs = {}
+    runs = {}
+    send(b'R', 0)
+    while True:
+        for key, _ in selector.select():
+            what = key.data
+            if what == 'parent':
+                if not os.read(0, 4096):
+                    cleanup()
+                    return
+            elif what == 'accept':
+                conn, _ = listener.accept()
+                try:
+                    header = read_header(conn)
+                except (OSError, ValueError, EOFError):
+                    conn.close()
+                    continue
+                ident = int(header['id'])
+                if header.get('role') == 'in':
+                    inputs[ident] = conn
+                    continue
+                start(conn, header, ident, inputs.pop(ident, None), selector, runs)
+            elif what == 'child':
+                try:
+                    while os.read(wake_r, 4096):
+                        pass
+                except BlockingIOError:
+                    pass
+                reap(runs)
+            else:
+                data = os.read(key.fd, 65536)
+                if data:
+                    send(b'E', what, data)
+                else:
+                    selector.unregister(key.fd)
+                    os.close(key.fd)
+                    send(b'Z', what)
+
+def start(conn, header, ident, stdin, selector, runs):
+    err_r, err_w = os.pipe()
+    actions = [(os.POSIX_SPAWN_DUP2, conn.fileno(), 1), (os.POSIX_SPAWN_DUP2, err_w, 2)]
+    if stdin is None:
+        actions.insert(0, (os.POSIX_SPAWN_OPEN, 0, '/dev/null', os.O_RDONLY, 0))
+    else:
+        actions.insert(0, (os.POSIX_SPAWN_DUP2, stdin.fileno(), 0))
+    try:
+        os.chdir(header['cwd'])
+        argv = [header['file']] + list(header['args'])
+        try:
+            pid = os.posix_spawn(header['file'], argv, header['env'], file_actions=actions, setsid=True)
+        except OSError as error:
+            if error.errno != errno.ENOEXEC:
+                raise
+            # What execvp does, and so Node's spawn: a file without #! is a shell script.
+            pid = os.posix_spawn('/bin/sh', ['/bin/sh'] + argv, header['env'], file_actions=actions, setsid=True)
+    except Exception as error:
+        os.close(err_r)
+        code = errno.errorcode.get(getattr(error, 'errno', None) or 0, 'EINVAL')
+        send(b'F', ident, code.encode())
+        return
+    finally:
+        os.close(err_w)
+        conn.close()
+        if stdin is not None:
+            stdin.close()
+    runs[pid] = ident
+    selector.register(err_r, selectors.EVENT_READ, ident)
+    send(b'S', ident, str(pid).encode())
+
+def reap(runs):
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        ident = runs.pop(pid, None)
+        if ident is None:
+            continue
+        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
+        sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
+        send(b'X', ident, b'%d %d' % (code, sig))
+
+main(sys.argv[1])
+`;

@@ -1,0 +1,229 @@
+/**
+ * Client side of the spawner (spawner-source.ts): one helper process per user scripts run as,
+ * started on first use. A run costs the server two small socket writes instead of a fork of
+ * its whole address space, and the event loop never waits for an exec.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+import { constants, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import type { Exit, Launcher, ScriptProcess, SpawnRequest } from './process.js';
+import { SPAWNER_SOURCE } from './spawner-source.js';
+import type { RunAs } from './user.js';
+
+const PYTHONS = ['/usr/bin/python3', '/usr/local/bin/python3'];
+
+interface Run {
+  stderr: PassThrough;
+  /** Like a child's 'close': resolves once the script exited and its stderr has been read to the end. */
+  resolve(exit: Exit): void;
+  exit?: Exit;
+  stderrEnded: boolean;
+  pid?: number;
+  killed: boolean;
+  exited: boolean;
+}
+
+const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([name, number]) => [number, name as NodeJS.Signals]));
+
+function header(payload: object): Buffer {
+  const json = Buffer.from(JSON.stringify(payload), 'utf8');
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(json.length);
+  return Buffer.concat([length, json]);
+}
+
+function errnoError(code: string): NodeJS.ErrnoException {
+  const error: NodeJS.ErrnoException = new Error(`${code} (reported by the spawner)`);
+  error.code = code;
+  return error;
+}
+
+class Spawner implements Launcher {
+  readonly takesFd = false;
+  private readonly dir: string;
+  private readonly socketPath: string;
+  private readonly child: ChildProcess;
+  private readonly runs = new Map<number, Run>();
+  private nextId = 1;
+  private buffered: Buffer = Buffer.alloc(0);
+  private ready: Promise<void>;
+  private dead = false;
+
+  constructor(python: string, runAs: RunAs | undefined, private readonly key: string) {
+    this.dir = mkdtempSync(join(tmpdir(), 'tsgi-spawner-'));
+    chmodSync(this.dir, 0o700);
+    if (runAs) chownSync(this.dir, runAs.uid, runAs.gid);
+    this.socketPath = join(this.dir, 'socket');
+    this.child = spawn(python, ['-I', '-S', '-c', SPAWNER_SOURCE, this.socketPath], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: { PATH: '/usr/bin:/bin' },
+      cwd: '/',
+      ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
+    });
+    let markReady: () => void = () => {};
+    let fail: (error: Error) => void = () => {};
+    this.ready = new Promise((resolve, reject) => {
+      markReady = resolve;
+      fail = reject;
+    });
+    this.ready.catch(() => {});
+    this.child.stdout!.on('data', (chunk: Buffer) => this.onData(chunk, markReady));
+    this.child.once('error', (error) => this.die(error, fail));
+    this.child.once('exit', (code) => this.die(new Error(`the CGI spawner exited (code ${code})`), fail));
+    // The helper keeps the process alive only while it has runs in flight.
+    this.child.unref();
+    (this.child.stdout as Socket).unref();
+    (this.child.stdin as unknown as Socket).unref();
+  }
+
+  private die(error: Error, fail: (error: Error) => void): void {
+    if (this.dead) return;
+    this.dead = true;
+    fail(error);
+    for (const run of this.runs.values()) {
+      run.stderr.end();
+      run.stderrEnded = true;
+      run.resolve({ code: null, signal: null, error: Object.assign(error, { code: 'ESPAWNER' }) });
+    }
+    this.runs.clear();
+    rmSync(this.dir, { recursive: true, force: true });
+    spawners.delete(this.key);
+  }
+
+  private onData(chunk: Buffer, markReady: () => void): void {
+    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+    for (;;) {
+      const newline = this.buffered.indexOf(0x0a);
+      if (newline < 0) return;
+      const [kind, idText, lengthText] = this.buffered.subarray(0, newline).toString('latin1').split(' ');
+      const length = Number(lengthText);
+      if (this.buffered.length < newline + 1 + length) return;
+      const payload = this.buffered.subarray(newline + 1, newline + 1 + length);
+      this.buffered = this.buffered.subarray(newline + 1 + length);
+      this.onFrame(kind!, Number(idText), payload, markReady);
+    }
+  }
+
+  private onFrame(kind: string, id: number, payload: Buffer, markReady: () => void): void {
+    if (kind === 'R') return markReady();
+    const run = this.runs.get(id);
+    if (!run) return;
+    switch (kind) {
+      case 'S':
+        run.pid = Number(payload.toString('latin1'));
+        if (run.killed) this.killGroup(run);
+        return;
+      case 'E':
+        run.stderr.write(Buffer.from(payload));
+        return;
+      case 'Z':
+        run.stderr.end();
+        return;
+      case 'F':
+        run.stderr.end();
+        this.finish(id, run, { code: null, signal: null, error: errnoError(payload.toString('latin1')) });
+        return;
+      case 'X': {
+        const [code, signal] = payload.toString('latin1').split(' ').map(Number);
+        this.finish(id, run, { code: code! >= 0 ? code! : null, signal: signal ? (SIGNAL_NAMES.get(signal!) ?? 'SIGKILL') : null });
+        return;
+      }
+    }
+  }
+
+  private finish(id: number, run: Run, exit: Exit): void {
+    run.exited = true;
+    run.exit = exit;
+    if (run.stderrEnded) this.settle(id, run);
+  }
+
+  /** The run is over once it exited and its stderr ended, in whichever order the frames came. */
+  private settle(id: number, run: Run): void {
+    if (this.runs.delete(id) && this.runs.size === 0) (this.child.stdout as Socket).unref();
+    run.resolve(run.exit!);
+  }
+
+  private killGroup(run: Run): void {
+    if (run.pid === undefined || run.exited) return;
+    try {
+      process.kill(-run.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+
+  async start(request: SpawnRequest): Promise<ScriptProcess> {
+    const id = this.nextId++;
+    const stderr = new PassThrough();
+    let resolveExit: (exit: Exit) => void = () => {};
+    const exited = new Promise<Exit>((resolve) => (resolveExit = resolve));
+    const run: Run = { stderr, resolve: resolveExit, killed: false, exited: false, stderrEnded: false };
+    stderr.once('end', () => {
+      run.stderrEnded = true;
+      if (run.exit) this.settle(id, run);
+    });
+    this.runs.set(id, run);
+    if (this.runs.size === 1) (this.child.stdout as Socket).ref();
+    const sockets: Socket[] = [];
+    const kill = () => {
+      run.killed = true;
+      this.killGroup(run);
+      for (const socket of sockets) socket.destroy();
+    };
+    try {
+      await this.ready;
+      let stdin: Socket | null = null;
+      if (request.hasBody) {
+        stdin = connect(this.socketPath);
+        sockets.push(stdin);
+        stdin.write(header({ id, role: 'in' }));
+        await new Promise<void>((resolve, reject) => stdin!.once('connect', resolve).once('error', reject));
+      }
+      const stdout = connect(this.socketPath);
+      sockets.push(stdout);
+      stdout.write(header({ id, role: 'out', file: request.file, args: request.args, env: request.env, cwd: request.cwd }));
+      stdout.end();
+      return { stdin, stdout, stderr, exited, kill };
+    } catch (error) {
+      for (const socket of sockets) socket.destroy();
+      stderr.end();
+      const code = (error as NodeJS.ErrnoException).code ?? 'ESPAWNER';
+      this.finish(id, run, { code: null, signal: null, error: Object.assign(error as Error, { code }) });
+      const stdout = new PassThrough();
+      stdout.end();
+      return { stdin: null, stdout, stderr, exited, kill };
+    }
+  }
+
+}
+
+const spawners = new Map<string, Spawner>();
+
+function findPython(): string | undefined {
+  for (const python of PYTHONS) {
+    if (!existsSync(python)) continue;
+    const probe = spawnSync(python, ['-I', '-S', '-c', 'import os, sys; sys.exit(0 if sys.version_info >= (3, 8) and hasattr(os, "posix_spawn") else 1)']);
+    if (probe.status === 0) return python;
+  }
+  return undefined;
+}
+
+let python: string | null | undefined;
+
+/** The spawner for `runAs`, or undefined when no Python 3.8+ is installed to run it. */
+export function spawnerFor(runAs: RunAs | undefined): Launcher | undefined {
+  if (python === undefined) python = findPython() ?? null;
+  if (python === null) return undefined;
+  const key = runAs ? `${runAs.uid}:${runAs.gid}` : 'self';
+  let spawner = spawners.get(key);
+  if (!spawner) {
+    spawner = new Spawner(python, runAs, key);
+    spawners.set(key, spawner);
+  }
+  return spawner;
+}

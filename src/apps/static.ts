@@ -1,0 +1,116 @@
+/**
+ * Static files as Python's http.server serves them: index.html, an HTML-escaped folder
+ * listing, content types by extension, Last-Modified / If-Modified-Since, HEAD, and 403 /
+ * 404 / 405 answers. Paths are checked like the CGI host's: no `..`, no encoded slashes, no
+ * symlinks out of the root, and folders listed in `hide` (CGI folders) are never served as files.
+ */
+import { realpathSync } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
+import type { Application, Body, Environ, HeaderList, StartResponse } from '../types.js';
+import { FileWrapper } from '../util.js';
+import { listingPage } from './directory-listing.js';
+import { contentTypeFor } from './mime-types.js';
+import { pathSegments, rawPathProblem, Refusal } from './safe-path.js';
+
+export interface StaticOptions {
+  /** The folder to serve. */
+  root: string;
+  /** File names tried, in order, for a folder. Default index.html, index.htm. */
+  index?: string[];
+  /** List a folder without an index file. Default true. */
+  listing?: boolean;
+  /** URL paths (relative to the mount) never served as files, e.g. the CGI folders. */
+  hide?: string[];
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed' };
+
+function plain(startResponse: StartResponse, code: number, message: string, extra: HeaderList = []): Body {
+  const body = Buffer.from(message + '\n', 'utf8');
+  startResponse(`${code} ${STATUS_TEXT[code]}`, [['Content-Type', 'text/plain; charset=utf-8'], ['Content-Length', String(body.length)], ...extra]);
+  return [body];
+}
+
+function encodeUrlPath(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/');
+}
+
+function notModified(environ: Environ, info: Stats): boolean {
+  const since = environ.HTTP_IF_MODIFIED_SINCE;
+  if (!since || environ.HTTP_IF_NONE_MATCH) return false;
+  const when = Date.parse(since);
+  return !Number.isNaN(when) && Math.floor(info.mtimeMs / 1000) * 1000 <= when;
+}
+
+export function staticFiles(options: StaticOptions): Application {
+  const root = realpathSync(resolve(options.root));
+  const indexNames = options.index ?? ['index.html', 'index.htm'];
+  const listing = options.listing ?? true;
+  const hidden = (options.hide ?? []).map((path) => path.split('/').filter((part) => part !== '' && part !== '.'));
+
+  const isHidden = (segments: string[]) => hidden.some((prefix) => prefix.length > 0 && prefix.every((part, i) => segments[i] === part));
+
+  return async (environ, startResponse) => {
+    const method = environ.REQUEST_METHOD;
+    if (method !== 'GET' && method !== 'HEAD') return plain(startResponse, 405, `Method ${method} is not allowed here.`, [['Allow', 'GET, HEAD']]);
+    const parsed = rawPathProblem(environ) ?? pathSegments(environ.PATH_INFO || '/');
+    if (parsed instanceof Refusal) return plain(startResponse, parsed.status, parsed.reason);
+    const { segments, trailingSlash } = parsed;
+    if (isHidden(segments)) return plain(startResponse, 403, 'This folder holds CGI scripts; they are run, never served as files.');
+
+    let real: string;
+    let info: Stats;
+    try {
+      real = await realpath(root + sep + segments.join(sep));
+      info = await stat(real);
+    } catch {
+      return plain(startResponse, 404, 'File not found.');
+    }
+    if (real !== root && !real.startsWith(root + sep)) return plain(startResponse, 403, 'This path leads outside the served folder.');
+
+    const urlPath = (environ.SCRIPT_NAME || '') + '/' + segments.join('/');
+    if (info.isDirectory()) {
+      if (!trailingSlash && (segments.length > 0 || (!environ.PATH_INFO && environ.SCRIPT_NAME))) {
+        const query = environ.QUERY_STRING ? '?' + environ.QUERY_STRING : '';
+        const location = encodeUrlPath(urlPath) + '/' + query;
+        startResponse('301 Moved Permanently', [['Location', location], ['Content-Length', '0']]);
+        return [];
+      }
+      for (const name of indexNames) {
+        const candidate = real + sep + name;
+        const indexInfo = await stat(candidate).catch(() => undefined);
+        if (indexInfo?.isFile()) return sendFile(environ, startResponse, candidate, indexInfo);
+      }
+      if (!listing) return plain(startResponse, 403, 'Folder listing is turned off.');
+      let entries;
+      try {
+        entries = await readdir(real, { withFileTypes: true });
+      } catch {
+        return plain(startResponse, 403, 'No permission to list this folder.');
+      }
+      const page = listingPage(segments.length > 0 ? urlPath + '/' : urlPath, entries);
+      startResponse('200 OK', [['Content-Type', 'text/html; charset=utf-8'], ['Content-Length', String(page.length)]]);
+      return method === 'HEAD' ? [] : [page];
+    }
+    if (!info.isFile()) return plain(startResponse, 403, 'Not a regular file.');
+    return sendFile(environ, startResponse, real, info);
+  };
+}
+
+function sendFile(environ: Environ, startResponse: StartResponse, file: string, info: Stats): Body {
+  const lastModified = new Date(Math.floor(info.mtimeMs / 1000) * 1000).toUTCString();
+  if (notModified(environ, info)) {
+    startResponse('304 Not Modified', [['Last-Modified', lastModified]]);
+    return [];
+  }
+  startResponse('200 OK', [
+    ['Content-Type', contentTypeFor(file)],
+    ['Content-Length', String(info.size)],
+    ['Last-Modified', lastModified],
+  ]);
+  if (environ.REQUEST_METHOD === 'HEAD') return [];
+  const wrapper = environ['tsgi.file_wrapper'];
+  return wrapper ? wrapper(file) : new FileWrapper(file);
+}

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { staticFiles } from '../../src/apps/static.js';
+import type { Application } from '../../src/types.js';
+import { call, header } from '../helpers/cgihost-fixtures.js';
+
+let dir: string;
+let app: Application;
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'tsgi-static-test-'));
+  mkdirSync(join(dir, 'site', 'sub'), { recursive: true });
+  mkdirSync(join(dir, 'site', 'cgi-bin'));
+  mkdirSync(join(dir, 'site', 'withindex'));
+  writeFileSync(join(dir, 'site', 'page.html'), '<p>hi</p>');
+  writeFileSync(join(dir, 'site', 'data.bin'), Buffer.alloc(100_000, 7));
+  writeFileSync(join(dir, 'site', 'withindex', 'index.html'), 'the index');
+  writeFileSync(join(dir, 'site', 'cgi-bin', 'secret.sh'), '#!/bin/sh\n');
+  writeFileSync(join(dir, 'site', 'sub', '<i>&"q".txt'), 'x');
+  writeFileSync(join(dir, 'outside.txt'), 'outside');
+  symlinkSync(join(dir, 'outside.txt'), join(dir, 'site', 'escape.txt'));
+  utimesSync(join(dir, 'site', 'page.html'), new Date('2024-01-02T03:04:05Z'), new Date('2024-01-02T03:04:05Z'));
+  app = staticFiles({ root: join(dir, 'site'), hide: ['/cgi-bin'] });
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const get = (path: string, extra: Record<string, unknown> = {}) => call(app, { SCRIPT_NAME: '', PATH_INFO: path, ...extra });
+
+describe('staticFiles', () => {
+  it('serves a file with its type, length and modification time', async () => {
+    const result = await get('/page.html');
+    assert.equal(result.status, 200);
+    assert.equal(header(result, 'Content-Type'), 'text/html');
+    assert.equal(header(result, 'Content-Length'), '9');
+    assert.equal(header(result, 'Last-Modified'), 'Tue, 02 Jan 2024 03:04:05 GMT');
+    assert.equal(result.body.toString(), '<p>hi</p>');
+  });
+
+  it('streams a larger file whole', async () => {
+    const result = await get('/data.bin');
+    assert.equal(header(result, 'Content-Type'), 'application/octet-stream');
+    assert.equal(result.body.length, 100_000);
+  });
+
+  it('answers 304 to If-Modified-Since at or after the modification time', async () => {
+    assert.equal((await get('/page.html', { HTTP_IF_MODIFIED_SINCE: 'Tue, 02 Jan 2024 03:04:05 GMT' })).status, 304);
+    assert.equal((await get('/page.html', { HTTP_IF_MODIFIED_SINCE: 'Tue, 02 Jan 2024 03:04:04 GMT' })).status, 200);
+    assert.equal((await get('/page.html', { HTTP_IF_MODIFIED_SINCE: 'garbage' })).status, 200);
+  });
+
+  it('sends headers without a body for HEAD', async () => {
+    const result = await get('/data.bin', { REQUEST_METHOD: 'HEAD' });
+    assert.equal(header(result, 'Content-Length'), '100000');
+    assert.equal(result.body.length, 0);
+  });
+
+  it('answers 405 with Allow for other methods', async () => {
+    const result = await get('/page.html', { REQUEST_METHOD: 'DELETE' });
+    assert.equal(result.status, 405);
+    assert.equal(header(result, 'Allow'), 'GET, HEAD');
+  });
+
+  it('serves index.html for a folder and redirects a folder without its slash', async () => {
+    assert.equal((await get('/withindex/')).body.toString(), 'the index');
+    const redirect = await get('/withindex', { QUERY_STRING: 'a=1' });
+    assert.equal(redirect.status, 301);
+    assert.equal(header(redirect, 'Location'), '/withindex/?a=1');
+  });
+
+  it('lists a folder with names HTML-escaped and links percent-encoded', async () => {
+    const result = await get('/sub/');
+    assert.equal(header(result, 'Content-Type'), 'text/html; charset=utf-8');
+    const page = result.body.toString();
+    assert.match(page, /<a href="%3Ci%3E%26%22q%22.txt">&#60;i&#62;&#38;&#34;q&#34;.txt<\/a>/);
+    assert.doesNotMatch(page, /<i>/);
+  });
+
+  it('refuses 404, "..", encoded slashes, symlinks out of the root and hidden folders', async () => {
+    assert.equal((await get('/missing.txt')).status, 404);
+    assert.equal((await get('/sub/../page.html')).status, 400);
+    assert.equal((await get('/sub/x', { REQUEST_URI: '/sub%2fx' })).status, 400);
+    assert.equal((await get('/escape.txt')).status, 403);
+    const hidden = await get('/cgi-bin/secret.sh');
+    assert.equal(hidden.status, 403);
+    assert.doesNotMatch(hidden.body.toString(), /#!/);
+    assert.equal((await get('//cgi-bin/secret.sh')).status, 403);
+  });
+});

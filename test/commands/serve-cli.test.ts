@@ -1,0 +1,72 @@
+/** `tsgi serve` as a user runs it: the real executable, a real port, SIGTERM at the end. */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { after, before, it } from 'node:test';
+import { copyFixtures } from '../helpers/cgihost-fixtures.js';
+import type { FixtureSite } from '../helpers/cgihost-fixtures.js';
+import { fetchRaw } from '../helpers/http-client.js';
+import { fromRoot } from '../helpers/paths.js';
+
+const cli = fromRoot('dist', 'src', 'cli.js');
+let site: FixtureSite;
+
+before(() => (site = copyFixtures()));
+after(() => site.remove());
+
+/** Starts `tsgi serve ARGS --port 0` and resolves with the child and the port it announced. */
+async function startServe(args: string[]): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [cli, 'serve', ...args, '--port', '0', '--no-access-log'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let text = '';
+    child.stderr!.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      const match = / port (\d+) /.exec(text);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`tsgi serve exited with ${code}: ${text}`)));
+  });
+  return { child, port };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+it('serves files and, with --cgi, runs scripts; stops on SIGTERM', async () => {
+  const { child, port } = await startServe([site.dir, '--cgi']);
+  try {
+    const page = await fetchRaw(`http://127.0.0.1:${port}/`);
+    assert.match(page.text, /index page/);
+    const script = await fetchRaw(`http://127.0.0.1:${port}/cgi-bin/status.sh`);
+    assert.equal(script.status, 418);
+    const htbin = await fetchRaw(`http://127.0.0.1:${port}/htbin/hi.sh`);
+    assert.equal(htbin.text, 'hi from htbin\n');
+  } finally {
+    await stop(child);
+  }
+});
+
+it('without --cgi serves no scripts, only files', async () => {
+  const { child, port } = await startServe([site.dir]);
+  try {
+    const source = await fetchRaw(`http://127.0.0.1:${port}/cgi-bin/status.sh`);
+    assert.equal(source.status, 200);
+    assert.match(source.text, /^#!\/bin\/sh/);
+  } finally {
+    await stop(child);
+  }
+});
+
+it('explains bad command lines', () => {
+  const notDir = spawnSync(process.execPath, [cli, 'serve', '/no/such/dir'], { encoding: 'utf8' });
+  assert.equal(notDir.status, 2);
+  assert.match(notDir.stderr, /is not a folder/);
+  const cgiDir = spawnSync(process.execPath, [cli, 'serve', site.dir, '--cgi', '--cgi-dir', 'cgi-bin'], { encoding: 'utf8' });
+  assert.equal(cgiDir.status, 2);
+  assert.match(cgiDir.stderr, /--cgi-dir entries must be URL paths/);
+  const help = spawnSync(process.execPath, [cli, 'serve', '--help'], { encoding: 'utf8' });
+  assert.match(help.stdout, /--cgi-dir LIST/);
+});
