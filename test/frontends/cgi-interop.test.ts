@@ -1,13 +1,13 @@
 /**
  * The same CGI scripts (environment dump, adding machine, form and upload handlers, crashes
- * with cgitb on, diagnostics) under real
- * servers: python3 -m http.server --cgi, lighttpd mod_cgi, nginx + fcgiwrap, Apache mod_cgi.
+ * with cgitb on, diagnostics) under real servers: python3 -m http.server --cgi, lighttpd
+ * mod_cgi, nginx + fcgiwrap, Apache mod_cgi, and tsgi's own CGI host.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { fixtures } from '../helpers/cgi-scripts.js';
-import { startApache, startLighttpd, startNginxFcgiwrap, startPythonCgi, type CgiServer } from '../helpers/cgi-servers.js';
+import { startApache, startLighttpd, startNginxFcgiwrap, startPythonCgi, startTsgiCgiHost, type CgiServer } from '../helpers/cgi-servers.js';
 import { fetchRaw } from '../helpers/http-client.js';
 
 const scripts = fixtures.replace(/\/$/, '');
@@ -16,6 +16,7 @@ const servers: [string, (dir: string) => Promise<CgiServer>][] = [
   ['lighttpd mod_cgi', startLighttpd],
   ['nginx + fcgiwrap', startNginxFcgiwrap],
   ['Apache mod_cgi', startApache],
+  ["tsgi's own CGI host", startTsgiCgiHost],
 ];
 
 // A 300 KB file with every byte value, a UTF-8 field and a file name that needs care.

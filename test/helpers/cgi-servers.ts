@@ -1,13 +1,17 @@
 /**
  * Starts real web servers that run CGI scripts from one directory, each on a free port in a
  * temp dir, for interop tests: python3 -m http.server --cgi, lighttpd mod_cgi, nginx with
- * fcgiwrap, Apache mod_cgi. Every server runs in its own process group and is killed whole.
+ * fcgiwrap, Apache mod_cgi, and tsgi's own CGI host. Every server runs in its own process
+ * group and is killed whole (tsgi's host runs in the test process and is closed).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cgiHost } from '../../src/apps/cgi-host.js';
+import { mount } from '../../src/apps/mount.js';
+import { makeServer } from '../../src/frontends/http.js';
 
 export interface CgiServer {
   name: string;
@@ -226,4 +230,19 @@ ScriptAlias /cgi-bin/ ${scripts}/
   const child = startProcess('/usr/sbin/apache2', ['-d', dir, '-f', join(dir, 'apache2.conf'), '-DFOREGROUND'], dir, logFile);
   await waitFor(() => listening(port), 'apache2', child, logFile);
   return server('Apache mod_cgi', port, dir, [child], logFile);
+}
+
+/** tsgi's own CGI host (`cgiHost` mounted at /cgi-bin) behind its HTTP front end. */
+export async function startTsgiCgiHost(scripts: string): Promise<CgiServer> {
+  let log = '';
+  const app = mount({ '/cgi-bin': cgiHost({ root: scripts, timeout: 20_000 }) });
+  const server = await makeServer('127.0.0.1', 0, app, { accessLog: false, errors: { write: (text: string) => void (log += text) } });
+  return {
+    name: 'tsgi cgiHost',
+    base: `http://127.0.0.1:${server.port}/cgi-bin`,
+    honoursStatus: true,
+    passesAllHeaders: true,
+    log: () => log,
+    stop: () => server.close(),
+  };
 }
