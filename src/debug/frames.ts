@@ -165,6 +165,7 @@ export interface Frame {
 }
 
 const FRAME = /^\s*at (?:(.*?) \()?(.*?):(\d+):(\d+)\)?$/;
+const MAX_LINE = 500;
 const sources = new Map<string, string[] | null>();
 
 /** The frames of `error`'s stack, innermost first. */
@@ -222,6 +223,10 @@ function around(lines: string[] | null, line: number, context: number): SourceLi
   const first = Math.max(1, line - Math.floor((context - 1) / 2));
   const last = Math.min(lines.length, first + context - 1);
   const result: SourceLine[] = [];
-  for (let number = first; number <= last; number++) result.push({ number, text: lines[number - 1]!, current: number === line });
+  for (let number = first; number <= last; number++) {
+    const text = lines[number - 1]!;
+    // Minified code can put a whole program on one line; a report shows the start of it.
+    result.push({ number, text: text.length > MAX_LINE ? text.slice(0, MAX_LINE) + ' …' : text, current: number === line });
+  }
   return result;
 }
