@@ -11,3 +11,13 @@ export type { CgiHostOptions, CgiOptions, StderrSink, RawOutput, TakeOver } from
 export { staticFiles } from './apps/static.js';
 export type { StaticOptions } from './apps/static.js';
 export { mount } from './apps/mount.js';
+export { runCgi, cgiEnviron, stdinInput } from './frontends/cgi.js';
+export type { RunCgiOptions } from './frontends/cgi.js';
+export * as cgitb from './debug/cgitb.js';
+export { debugMiddleware } from './debug/cgitb.js';
+export type { CgitbOptions, ReportOptions } from './debug/cgitb.js';
+export {
+  diagnosticsApp, diagnosticsPage, printEnviron, printForm, printDirectory, printArguments, printEnvironUsage,
+  environHtml, formHtml, directoryHtml, argumentsHtml, environUsageHtml, searchParamsForm, readRequestForm, CGI_VARIABLES,
+} from './apps/diagnostics.js';
+export type { FormView, FormItemView, FormReader, DiagnosticsOptions } from './apps/diagnostics.js';

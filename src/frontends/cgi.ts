@@ -9,7 +9,7 @@ import type { Application, Environ, HeaderList, InputStream } from '../types.js'
 import { guessScheme, stderrStream } from '../util.js';
 import { crashReporter, guard } from '../debug/guard.js';
 
-export interface CgiOptions {
+export interface RunCgiOptions {
   /** The CGI variables; process.env unless given. */
   env?: Record<string, string | undefined>;
   /**
@@ -178,7 +178,7 @@ class StdoutTarget implements ResponseTarget, ClientState {
  * status 0, or 1 when the application failed. Errors before the headers become a 500 — or
  * a cgitb report when `cgitb.enable()` was called; errors after them cut the response short.
  */
-export async function runCgi(app: Application, options: CgiOptions = {}): Promise<void> {
+export async function runCgi(app: Application, options: RunCgiOptions = {}): Promise<void> {
   // httpoxy: under CGI, HTTP_PROXY in the environment is the client's `Proxy:` header, and HTTP
   // libraries that read their proxy from process.env would send the script's requests through it.
   if (!options.env && process.env.GATEWAY_INTERFACE !== undefined) delete process.env.HTTP_PROXY;
