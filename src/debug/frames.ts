@@ -4,10 +4,13 @@
  * there is one. Nothing here runs until a report is drawn, and it lives in one file on
  * purpose: every extra ES module costs a CGI script ~0.4 ms on every request.
  */
+import { createRequire } from 'node:module';
+
 // Node built-ins, loaded on first use: an ESM `import from 'node:fs'` builds a facade over every
 // export (touching lazy ones like fs.promises), a cost each request would pay for nothing.
-// process.getBuiltinModule (Node >= 20.16) needs no import at all; older Nodes use require.
-const load: (id: string) => unknown = process.getBuiltinModule ?? (await import('node:module')).createRequire(import.meta.url);
+// process.getBuiltinModule (Node >= 20.16), else require; node:module's facade is small, and a
+// top-level await here would keep the package from being require()d from CommonJS.
+const load: (id: string) => unknown = process.getBuiltinModule ?? createRequire(import.meta.url);
 
 export const fs = (): typeof import('node:fs') => load('node:fs') as typeof import('node:fs');
 export const util = (): typeof import('node:util') => load('node:util') as typeof import('node:util');
