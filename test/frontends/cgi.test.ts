@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { cgiEnviron } from '../../src/frontends/cgi.js';
@@ -127,6 +128,16 @@ describe('runCgi', () => {
     assert.equal(header(response, 'Status'), '200 OK');
     assert.equal(response.body.toString(), 'partial');
     assert.match(result.stderr, /late/);
+  });
+
+  it('stops and exits when the server stops reading (EPIPE on stdout), without an unhandled error', async () => {
+    const child = spawn(process.execPath, [modes], { env: { PATH: process.env.PATH ?? '/usr/bin', REQUEST_METHOD: 'GET', QUERY_STRING: 'big' } });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', (exitCode) => resolve(exitCode)));
+    assert.equal(code, 0);
+    assert.doesNotMatch(stderr, /Unhandled|EPIPE|Error/);
   });
 
   it('ends the process even when the application leaves a timer running', async () => {
