@@ -36,7 +36,7 @@ const uploadAnswer = {
 };
 
 for (const [name, start] of servers) {
-  describe(`CGI scripts under ${name}`, () => {
+  describe(`CGI scripts under ${name}`, { timeout: 60_000 }, () => {
     let server: CgiServer;
     before(async () => {
       server = await start(scripts);
