@@ -63,6 +63,12 @@ describe('runCgi', () => {
     assert.equal(result.stdout.toString(), 'Status: 201 Created\r\nContent-Type: text/plain\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\none two\n');
   });
 
+  it('sends what the application gives the legacy write() callable', async () => {
+    const result = await runScript(modes, request('write'));
+    assert.equal(result.code, 0);
+    assert.equal(result.stdout.toString(), 'Status: 200 OK\r\nContent-Type: text/plain\r\n\r\nwritten twice\n');
+  });
+
   it('flushes a 24 MB body to a pipe completely before exiting', async () => {
     const result = await runScript(modes, request('big'));
     assert.equal(result.code, 0);
