@@ -60,9 +60,22 @@ export const REASONS: Record<number, string> = {
   503: 'Service Unavailable', 504: 'Gateway Timeout', 505: 'HTTP Version Not Supported',
 };
 
+// Apps answer with a handful of distinct statuses and header names: checking each once pays on every request.
+const checkedStatuses = new Map<string, [number, string]>();
+const checkedNames = new Set<string>();
+const CACHE_LIMIT = 256;
+
 /** Checks a status line from an application; throws a TypeError naming the broken rule. */
 export function parseStatus(status: unknown): [code: number, reason: string] {
   if (typeof status !== 'string') throw new TypeError(`status must be a string, got ${typeof status}`);
+  const known = checkedStatuses.get(status);
+  if (known) return known;
+  const parsed = parseNewStatus(status);
+  if (checkedStatuses.size < CACHE_LIMIT) checkedStatuses.set(status, parsed);
+  return parsed;
+}
+
+function parseNewStatus(status: string): [code: number, reason: string] {
   const match = STATUS_PATTERN.exec(status);
   if (!match) {
     throw new TypeError(`status ${JSON.stringify(status)} must be three digits, a space and a reason, without control or non-latin-1 characters`);
@@ -80,14 +93,20 @@ export function checkHeaders(headers: unknown): asserts headers is HeaderList {
   for (const pair of headers) {
     if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError(`header ${JSON.stringify(pair)} must be a [name, value] pair`);
     const [name, value] = pair as unknown[];
-    if (typeof name !== 'string' || !TOKEN_PATTERN.test(name)) throw new TypeError(`header name ${JSON.stringify(name)} is not a valid token`);
+    if (typeof name !== 'string') throw new TypeError(`header name ${JSON.stringify(name)} is not a valid token`);
+    if (!checkedNames.has(name)) checkName(name);
     if (typeof value !== 'string') throw new TypeError(`header ${name} must have a string value, got ${typeof value}`);
     if (BAD_VALUE_PATTERN.test(value)) throw new TypeError(`header ${name} has a control or non-latin-1 character in its value`);
-    if (isHopByHop(name)) throw new TypeError(`header ${name} is hop-by-hop: only the server may send it`);
-    if (name.toLowerCase() === 'status') throw new TypeError('a Status header is not allowed: put the status in the status argument');
     // Two lengths on the wire let the client and any proxy in between pick different ones (response smuggling).
-    if (name.toLowerCase() === 'content-length' && ++lengths > 1) throw new TypeError('Content-Length was given twice: send it once');
+    if (name.length === 14 && name.toLowerCase() === 'content-length' && ++lengths > 1) throw new TypeError('Content-Length was given twice: send it once');
   }
+}
+
+function checkName(name: string): void {
+  if (!TOKEN_PATTERN.test(name)) throw new TypeError(`header name ${JSON.stringify(name)} is not a valid token`);
+  if (isHopByHop(name)) throw new TypeError(`header ${name} is hop-by-hop: only the server may send it`);
+  if (name.toLowerCase() === 'status') throw new TypeError('a Status header is not allowed: put the status in the status argument');
+  if (checkedNames.size < CACHE_LIMIT) checkedNames.add(name);
 }
 
 function toBytes(chunk: Chunk): Uint8Array {
@@ -214,18 +233,21 @@ class ResponseRun {
   async run(app: Application): Promise<void> {
     let body: Body | undefined;
     try {
-      body = await app(this.environ, this.startResponse);
+      const result = app(this.environ, this.startResponse);
+      // Most apps answer synchronously: no await, no extra turn of the microtask queue.
+      body = typeof (result as Promise<Body>).then === 'function' ? await result : (result as Body);
       if (typeof body === 'string' || body instanceof Uint8Array) {
         throw new TypeError('the application returned a string or bytes: return an array of chunks instead');
       }
       if (body === null || typeof body !== 'object' || !(Symbol.iterator in body || Symbol.asyncIterator in body)) {
         throw new TypeError(`the application must return an iterable body, got ${body === null ? 'null' : typeof body}`);
       }
-      await this.sendBody(body);
+      const sending = this.sendBody(body);
+      if (sending) await sending;
     } catch (error) {
       this.fail(error);
     } finally {
-      if (body) await this.closeBody(body);
+      if (body && typeof body.close === 'function') await this.closeBody(body);
     }
   }
 
@@ -238,14 +260,14 @@ class ResponseRun {
     }
   }
 
-  private async sendBody(body: Body): Promise<void> {
+  private sendBody(body: Body): void | Promise<void> {
     if (Array.isArray(body)) return this.sendArray(body as Chunk[]);
     if (Symbol.iterator in body && !(Symbol.asyncIterator in body)) return this.sendIterator(body[Symbol.iterator]());
     return this.sendAsyncIterator((body as AsyncIterable<Chunk>)[Symbol.asyncIterator]());
   }
 
   /** An array is complete up front, so its length is known and it goes out in one write. */
-  private async sendArray(chunks: Chunk[]): Promise<void> {
+  private sendArray(chunks: Chunk[]): void | Promise<void> {
     if (this.client?.gone) return;
     const only = chunks.length === 1 ? chunks[0] : undefined;
     if (typeof only === 'string' && this.target.endWithText && !this.headersSent && !this.isHead) {
@@ -267,7 +289,7 @@ class ResponseRun {
     this.checkComplete(total);
     this.sendHeadOnce(this.headersSent ? -1 : total);
     const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
-    await this.finish(data);
+    return this.finish(data);
   }
 
   /** A sync iterator may be pulled ahead one step: a single-chunk body gets a Content-Length. */

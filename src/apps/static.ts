@@ -51,6 +51,19 @@ export function staticFiles(options: StaticOptions): Application {
   const hidden = (options.hide ?? []).map((path) => path.split('/').filter((part) => part !== '' && part !== '.'));
 
   const isHidden = (segments: string[]) => hidden.some((prefix) => prefix.length > 0 && prefix.every((part, i) => segments[i] === part));
+  // The root "/" already ends in a separator.
+  const rootPrefix = root.endsWith(sep) ? root : root + sep;
+  // A symlink elsewhere in the tree can lead into a hidden folder: its real path is checked too.
+  const hiddenReal = hidden.filter((prefix) => prefix.length > 0).map((prefix) => {
+    const folder = rootPrefix + prefix.join(sep);
+    try {
+      return realpathSync(folder);
+    } catch {
+      return folder;
+    }
+  });
+  const isHiddenFile = (file: string) => hiddenReal.some((folder) => file === folder || file.startsWith(folder + sep));
+  const outside = (file: string) => file !== root && !file.startsWith(rootPrefix);
 
   return async (environ, startResponse) => {
     const method = environ.REQUEST_METHOD;
@@ -68,7 +81,8 @@ export function staticFiles(options: StaticOptions): Application {
     } catch {
       return plain(startResponse, 404, 'File not found.');
     }
-    if (real !== root && !real.startsWith(root + sep)) return plain(startResponse, 403, 'This path leads outside the served folder.');
+    if (outside(real)) return plain(startResponse, 403, 'This path leads outside the served folder.');
+    if (isHiddenFile(real)) return plain(startResponse, 403, 'This folder holds CGI scripts; they are run, never served as files.');
 
     const urlPath = (environ.SCRIPT_NAME || '') + '/' + segments.join('/');
     if (info.isDirectory()) {
@@ -79,7 +93,11 @@ export function staticFiles(options: StaticOptions): Application {
         return [];
       }
       for (const name of indexNames) {
-        const candidate = real + sep + name;
+        // An index file may be a symlink too: it gets the same check as the folder did.
+        const candidate = await realpath(real + sep + name).catch(() => undefined);
+        if (candidate === undefined) continue;
+        if (outside(candidate)) return plain(startResponse, 403, 'This path leads outside the served folder.');
+        if (isHiddenFile(candidate)) return plain(startResponse, 403, 'This folder holds CGI scripts; they are run, never served as files.');
         const indexInfo = await stat(candidate).catch(() => undefined);
         if (indexInfo?.isFile()) return sendFile(environ, startResponse, candidate, indexInfo);
       }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, symlinkSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
@@ -94,6 +94,16 @@ for (const spawner of ['python', 'direct'] as const) describe(`scripts started b
       } finally {
         delete process.env.TSGI_TEST_SHARED;
       }
+    });
+
+    it('gives the script the bytes the client sent in a header, not their latin-1 text re-encoded', async () => {
+      // The environ holds header bytes as latin-1 text: "\u00c3\u00a9" is the UTF-8 of "é".
+      const utf8 = Buffer.from('é ü €', 'utf8').toString('latin1');
+      const result = await call(host, at('/env.sh', { HTTP_X_NAME: utf8, HTTP_COOKIE: 'n=' + utf8, QUERY_STRING: 'q=' + utf8 }));
+      const env = parseEnv(result.body.toString('utf8'));
+      assert.equal(env.HTTP_X_NAME, 'é ü €');
+      assert.equal(env.HTTP_COOKIE, 'n=é ü €');
+      assert.equal(env.QUERY_STRING, 'q=é ü €');
     });
 
     it('streams a body with CONTENT_LENGTH to stdin', async () => {
@@ -252,6 +262,14 @@ for (const spawner of ['python', 'direct'] as const) describe(`scripts started b
       assert.equal(env.HTTP_X_ORIGINAL, undefined);
     });
 
+    it('answers 502, not a client error, for a local redirect to a path it would refuse', async () => {
+      for (const location of ['/cgi-bin/%2e%2e/%2e%2e/etc/passwd', '/cgi-bin/a%2fb', '/cgi-bin/a%00b', '/cgi-bin/a\\\\b']) {
+        const body = Buffer.from(`Location: ${location}\n\n`, 'latin1');
+        const result = await call(host, at('/output-body.sh', { REQUEST_METHOD: 'POST', CONTENT_LENGTH: String(body.length) }), { body: [body] });
+        assert.equal(result.status, 502, location);
+      }
+    });
+
     it('stops a local redirect loop with 502', async () => {
       const result = await call(host, at('/redirect-loop.sh'));
       assert.equal(result.status, 502);
@@ -278,6 +296,42 @@ for (const spawner of ['python', 'direct'] as const) describe(`scripts started b
       assert.equal(died.status, 502);
       assert.ok(died.log.some((line) => line.includes('without any output') && line.includes('exit status 0x3')));
       assert.ok(died.log.some((line) => line === 'cgi /cgi-bin/die.sh: about to fail'));
+    });
+
+    it('answers 502 for a Status or Content-Length no HTTP response can carry, and one that disagrees with the output', async () => {
+      const output = (text: string) => {
+        const body = Buffer.from(text, 'latin1');
+        return call(host, at('/output-body.sh', { REQUEST_METHOD: 'POST', CONTENT_LENGTH: String(body.length) }), { body: [body] });
+      };
+      for (const head of [
+        'Status: 101 Switching Protocols\n\n', 'Status: 600 Beyond\nContent-Type: text/plain\n\nx',
+        'Content-Type: text/plain\nContent-Length: 2\nContent-Length: 2\n\nab', 'Content-Type: text/plain\nContent-Length: -1\n\nab',
+        'Content-Type: text/plain\nContent-Length: 2\n\nhello',
+      ]) {
+        const result = await output(head);
+        assert.equal(result.status, 502, head);
+        assert.equal(result.aborted, undefined, head);
+        assert.ok(!result.log.some((line) => line.includes('error in application')), head);
+      }
+      const late = await call(host, at('/late-excess.sh'));
+      assert.equal(late.status, 502);
+      assert.ok(late.log.some((line) => line.includes('more body than its Content-Length of 2')), late.log.join('\n'));
+      const lateShort = await call(host, at('/late-short.sh'));
+      assert.equal(lateShort.status, 502);
+      assert.ok(lateShort.log.some((line) => line.includes('0 bytes of body for its Content-Length of 10')), lateShort.log.join('\n'));
+      // Whether the end of the output is already there when the head goes out is a race: either way the client is told.
+      const short = await output('Content-Type: text/plain\nContent-Length: 10\n\nhello');
+      assert.ok(short.status === 502 || short.aborted !== undefined, `status ${short.status}, not aborted`);
+    });
+
+    it('discards what a script writes after a 204 or 304 head, Content-Length or not', async () => {
+      for (const head of ['Status: 304 Not Modified\nContent-Type: text/plain\nContent-Length: 3\n\nhello', 'Status: 204\nContent-Type: text/plain\nContent-Length: 0\n\nhello']) {
+        const body = Buffer.from(head, 'latin1');
+        const result = await call(host, at('/output-body.sh', { REQUEST_METHOD: 'POST', CONTENT_LENGTH: String(body.length) }), { body: [body] });
+        assert.equal(result.status, Number(head.slice(8, 11)), head);
+        assert.equal(result.body.length, 0, head);
+        assert.ok(!result.log.some((line) => line.includes('error in application')), result.log.join('\n'));
+      }
     });
 
     it('skips and logs bad header lines by name, keeping the good ones', async () => {
@@ -320,6 +374,15 @@ for (const spawner of ['python', 'direct'] as const) describe(`scripts started b
       assert.equal(result.status, 203);
       assert.equal(header(result, 'X-Nph'), 'yes');
       assert.equal(result.body.toString(), 'raw body\n');
+    });
+
+    it('answers 502 for an NPH status line no final response can have, when it re-sends the head', async () => {
+      const script = join(site.cgiBin, 'nph-interim.sh');
+      writeFileSync(script, '#!/bin/sh\nprintf "HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: x\\r\\n\\r\\n"\n');
+      chmodSync(script, 0o755);
+      const result = await call(host, at('/nph-interim.sh'));
+      assert.equal(result.status, 502);
+      assert.ok(!result.log.some((line) => line.includes('error in application')), result.log.join('\n'));
     });
 
     it('hands an NPH script the raw connection when the front end offers it', async () => {
@@ -391,6 +454,72 @@ for (const spawner of ['python', 'direct'] as const) describe(`scripts started b
         // Runs that were starting while it died fail with 502; the next ones get a new spawner.
         for (let i = 0; i < 50 && status !== 418; i++) status = (await call(host, at('/status.sh'))).status;
         assert.equal(status, 418);
+      });
+
+      it('keeps the time limit on a script that was running when it died', async () => {
+        const pidFile = join(site.scratch, 'grandchild.pid');
+        rmSync(pidFile, { force: true });
+        const app = cgiHost({ spawner, root: site.cgiBin, env: { PIDFILE_DIR: site.scratch }, timeout: 1000 });
+        const pending = call(app, at('/sleep.sh'));
+        for (let i = 0; i < 200 && !existsSync(pidFile); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+        const grandchild = Number(readFileSync(pidFile, 'utf8'));
+        const pids = execFileSync('pgrep', ['-P', String(process.pid), 'python3'], { encoding: 'utf8' }).trim().split('\n').map(Number);
+        for (const pid of pids) process.kill(pid, 'SIGKILL');
+        const result = await pending;
+        assert.equal(result.status, 504);
+        await eventually(() => !alive(grandchild), 'the script killed at its time limit');
+      });
+
+      it('cannot be made by a script to report a process group the server would then kill', async () => {
+        // A process in a group of its own, owned by the server's user: a script run as nobody cannot signal it.
+        const victim = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
+        try {
+          const script = join(site.cgiBin, 'forge-frames.py');
+          // Takes the spawner's report channel (its stdout) and claims the victim as the pid of every run.
+          writeFileSync(script, `#!/usr/bin/python3
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+try:
+    fd = libc.syscall(438, os.pidfd_open(os.getppid()), 1, 0)  # pidfd_getfd
+    if fd >= 0:
+        for ident in range(1, 500):
+            os.write(fd, b"S %d %d\\n%s" % (ident, len(sys.argv[1]), sys.argv[1].encode()))
+except OSError:
+    pass
+sys.stdout.write("Content-Type: text/plain\\n\\n")
+sys.stdout.flush()
+import time; time.sleep(5)
+`);
+          chmodSync(script, 0o755);
+          const app = cgiHost({ spawner, root: site.cgiBin, timeout: 500, args: [String(victim.pid)] });
+          await call(app, at('/forge-frames.py'));
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          assert.equal(alive(victim.pid!), true, 'the server killed a process group named by a script');
+        } finally {
+          try {
+            process.kill(-victim.pid!, 'SIGKILL');
+          } catch {
+            // Already gone (the bug).
+          }
+        }
+      });
+
+      it('runs nothing for another process that connects to its socket', async () => {
+        assert.equal((await call(host, at('/status.sh'))).status, 418);
+        const pids = execFileSync('pgrep', ['-P', String(process.pid), 'python3'], { encoding: 'utf8' }).trim().split('\n').map(Number);
+        const sockets = pids.map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').find((arg) => arg.endsWith('/socket'))).filter((path): path is string => !!path);
+        assert.ok(sockets.length > 0);
+        const marker = join(site.scratch, 'foreign-ran');
+        // What a CGI script running as the same user could send: ids are easy to guess.
+        const client = `import json, socket, struct, sys, time
+for path in sys.argv[2:]:
+    s = socket.socket(socket.AF_UNIX); s.connect(path)
+    h = json.dumps({"id": 10**6, "role": "out", "file": "/bin/sh", "args": ["-c", ": > " + sys.argv[1]], "env": {}, "cwd": "/"}).encode()
+    s.sendall(struct.pack(">I", len(h)) + h); s.close()
+time.sleep(0.5)`;
+        execFileSync('/usr/bin/python3', ['-c', client, marker, ...sockets]);
+        assert.equal(existsSync(marker), false, 'a foreign connection got a program run');
+        assert.equal((await call(host, at('/status.sh'))).status, 418);
       });
     });
   }

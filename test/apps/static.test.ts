@@ -22,6 +22,12 @@ before(() => {
   writeFileSync(join(dir, 'site', 'sub', '<i>&"q".txt'), 'x');
   writeFileSync(join(dir, 'outside.txt'), 'outside');
   symlinkSync(join(dir, 'outside.txt'), join(dir, 'site', 'escape.txt'));
+  mkdirSync(join(dir, 'site', 'linked-index'));
+  symlinkSync('cgi-bin', join(dir, 'site', 'scripts'));
+  symlinkSync(join('cgi-bin', 'secret.sh'), join(dir, 'site', 'alias.sh'));
+  mkdirSync(join(dir, 'site', 'script-index'));
+  symlinkSync(join('..', 'cgi-bin', 'secret.sh'), join(dir, 'site', 'script-index', 'index.html'));
+  symlinkSync(join(dir, 'outside.txt'), join(dir, 'site', 'linked-index', 'index.html'));
   utimesSync(join(dir, 'site', 'page.html'), new Date('2024-01-02T03:04:05Z'), new Date('2024-01-02T03:04:05Z'));
   app = staticFiles({ root: join(dir, 'site'), hide: ['/cgi-bin'] });
 });
@@ -87,5 +93,26 @@ describe('staticFiles', () => {
     assert.equal(hidden.status, 403);
     assert.doesNotMatch(hidden.body.toString(), /#!/);
     assert.equal((await get('//cgi-bin/secret.sh')).status, 403);
+  });
+
+  it('does not follow an index.html symlink out of the root', async () => {
+    const result = await get('/linked-index/');
+    assert.equal(result.status, 403);
+    assert.notEqual(result.body.toString(), 'outside');
+  });
+
+  it('never serves a hidden folder\'s files through a symlink that leads into it', async () => {
+    for (const path of ['/scripts/secret.sh', '/alias.sh', '/scripts/', '/script-index/']) {
+      const result = await get(path);
+      assert.equal(result.status, 403, path);
+      assert.doesNotMatch(result.body.toString(), /#!|secret/, path);
+    }
+  });
+
+  it('serves files when the root is / itself', async () => {
+    const whole = staticFiles({ root: '/' });
+    const result = await call(whole, { SCRIPT_NAME: '', PATH_INFO: join(dir, 'site', 'page.html') });
+    assert.equal(result.status, 200);
+    assert.equal(result.body.toString(), '<p>hi</p>');
   });
 });

@@ -40,6 +40,22 @@ function basicUser(authorization: string): string | undefined {
   return colon < 0 ? undefined : decoded.slice(0, colon);
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Request bytes (header values, the query) sit in the environ as latin-1 text, and a child's
+ * environment is written as UTF-8: bytes that are valid UTF-8 are turned into that text so
+ * the script gets them unchanged. Other bytes cannot pass through Node's spawn as they are.
+ */
+function requestBytes(value: string): string {
+  if (!/[\x80-\xff]/.test(value) || /[^\x00-\xff]/.test(value)) return value;
+  try {
+    return strictUtf8.decode(Buffer.from(value, 'latin1'));
+  } catch {
+    return value;
+  }
+}
+
 function joinPath(root: string, pathInfo: string): string {
   return root.replace(/\/+$/, '') + pathInfo;
 }
@@ -66,7 +82,7 @@ export function buildEnvironment(environ: Environ, where: ScriptLocation, settin
   env.SERVER_PORT = environ.SERVER_PORT;
   env.SERVER_PROTOCOL = environ.SERVER_PROTOCOL;
   env.REQUEST_METHOD = environ.REQUEST_METHOD;
-  env.QUERY_STRING = environ.QUERY_STRING ?? '';
+  env.QUERY_STRING = requestBytes(environ.QUERY_STRING ?? '');
   env.SCRIPT_NAME = where.scriptName;
   env.PATH_INFO = where.pathInfo;
   env.SCRIPT_FILENAME = where.filename;
@@ -79,12 +95,12 @@ export function buildEnvironment(environ: Environ, where: ScriptLocation, settin
   }
   const remotePort = str('REMOTE_PORT');
   if (remotePort) env.REMOTE_PORT = remotePort;
-  env.REQUEST_URI = str('REQUEST_URI') ?? requestTarget(environ);
+  env.REQUEST_URI = requestBytes(str('REQUEST_URI') ?? requestTarget(environ));
   // php-cgi refuses to run without it (its force-cgi-redirect guard).
   env.REDIRECT_STATUS = str('REDIRECT_STATUS') ?? '200';
   if (environ['tsgi.url_scheme'] === 'https') env.HTTPS = 'on';
   const contentType = str('CONTENT_TYPE');
-  if (contentType) env.CONTENT_TYPE = contentType;
+  if (contentType) env.CONTENT_TYPE = requestBytes(contentType);
   if (settings.contentLength !== undefined) env.CONTENT_LENGTH = String(settings.contentLength);
 
   const authorization = str('HTTP_AUTHORIZATION');
@@ -105,7 +121,7 @@ export function buildEnvironment(environ: Environ, where: ScriptLocation, settin
       dropped.push(`${key} (not a valid variable name)`);
       continue;
     }
-    env[key] = value;
+    env[key] = requestBytes(value);
   }
   for (const [key, value] of Object.entries(settings.env)) env[key] = value;
 

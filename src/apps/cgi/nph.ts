@@ -27,6 +27,8 @@ export function splitNphHead(head: string): { status: string; headerBlock: strin
   const first = (newline < 0 ? head : head.slice(0, newline)).replace(/\r$/, '');
   const match = STATUS_LINE.exec(first);
   if (!match) throw new BadGateway(`NPH script output does not start with an HTTP status line: ${JSON.stringify(first.slice(0, 80))}`);
+  const code = Number(match[1]);
+  if (code < 200 || code > 599) throw new BadGateway(`NPH status ${code} cannot end a response`);
   return { status: `${match[1]} ${match[2]?.trim() || 'Unknown'}`, headerBlock: newline < 0 ? '' : head.slice(newline + 1) };
 }
 

@@ -89,12 +89,20 @@ export function parseHeaderLines(block: string, warn: (message: string) => void)
     if (key === 'status') {
       const match = STATUS.exec(value);
       if (!match) throw new BadGateway(`malformed Status header ${JSON.stringify(value.slice(0, 80))}`);
-      fields.status = `${match[1]} ${match[2]?.trim() || reasonFor(Number(match[1]))}`;
+      const code = Number(match[1]);
+      // A 1xx cannot end a response, and HTTP has no codes past 599.
+      if (code < 200 || code > 599) throw new BadGateway(`Status ${code} cannot end a response`);
+      fields.status = `${match[1]} ${match[2]?.trim() || reasonFor(code)}`;
       continue;
     }
     if (isHopByHop(name)) {
       warn(`header ${name} skipped: hop-by-hop headers are the server's business`);
       continue;
+    }
+    if (lower === 'content-length') {
+      // Two lengths, or one that is not a number, would let the client and a proxy frame the response differently.
+      if (!/^\d+$/.test(value)) throw new BadGateway(`malformed Content-Length ${JSON.stringify(value.slice(0, 80))}`);
+      if (fields.headers.some(([other]) => other.toLowerCase() === 'content-length')) throw new BadGateway('Content-Length header given twice');
     }
     if (key) fields[key] = value;
     fields.headers.push([name, value]);

@@ -18,6 +18,7 @@ import { prepareBody } from './request-body.js';
 import type { PreparedBody } from './request-body.js';
 import { BadGateway, HeadReader, parseHead, parseHeaderLines } from './response-head.js';
 import { redirectEnviron } from './redirect.js';
+import { pathSegments, rawPathProblem, Refusal } from '../safe-path.js';
 import { logLine } from './settings.js';
 import type { HostSettings } from './settings.js';
 
@@ -116,6 +117,8 @@ class ScriptRun {
     else if (sink === 'log') forEachLine(stderr, (line) => this.log(line));
     else forEachLine(stderr, (line) => sink(line, location.scriptName));
     void proc.exited.then((exit) => {
+      // Its spawner died, not the script: the time limit stays, the only thing that will stop it.
+      if (exit.error?.code === 'ESPAWNER_LOST') return;
       clearTimeout(this.timer);
       // A program that never started is reported with the response it got.
       const problem = exit.error ? undefined : describeExit(exit);
@@ -185,12 +188,22 @@ class ScriptRun {
         if (parts.some((part) => part.length > 0)) this.guard(() => { throw new BadGateway(`a body after "Status: ${parsed.status}" without a Content-Type`); });
       }
       const size = parts.reduce((total, part) => total + part.length, 0);
-      const headers = ended && !this.timedOut && !bodyless(parsed.status) && !hasHeader(parsed.headers, 'content-length')
+      const declared = headerValue(parsed.headers, 'content-length');
+      // Known before the head goes out: more bytes than announced, or an output that ended short.
+      const mismatch = declared !== undefined && (ended && !this.timedOut ? Number(declared) !== size : Number(declared) < size);
+      if (mismatch && !bodyless(parsed.status) && this.request.environ.REQUEST_METHOD !== 'HEAD') {
+        this.guard(() => { throw new BadGateway(`Content-Length ${declared} but ${size} bytes of body`); });
+      }
+      const headers = ended && !this.timedOut && !bodyless(parsed.status) && declared === undefined
         ? [...parsed.headers, ['Content-Length', String(size)] as [string, string]]
         : parsed.headers;
       this.startResponse(parsed.status, headers);
-      if (size > 0) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
-      if (!ended) yield* this.rest(output);
+      // A 204 or 304 has no body, whatever the script wrote: its bytes are read and dropped
+      // (the engine would take them against a Content-Length, which here describes another response).
+      const discard = bodyless(parsed.status);
+      if (size > 0 && !discard) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+      const checked = declared !== undefined && !discard && this.request.environ.REQUEST_METHOD !== 'HEAD';
+      if (!ended) yield* this.rest(output, checked ? { declared: Number(declared), sent: size } : undefined, discard);
       else if (this.timedOut) throw new Error(`CGI script ${this.request.location.scriptName} reached its time limit: response cut short`);
     } finally {
       void stdout.return?.();
@@ -198,9 +211,19 @@ class ScriptRun {
   }
 
   /** The rest of the body, to the end of stdout; the response completes there, the exit is logged when it comes. */
-  private async *rest(output: OutputReader): AsyncGenerator<Chunk, void, undefined> {
-    for (let step = await output.pull(); !step.done; step = await output.pull()) yield step.value;
+  private async *rest(output: OutputReader, length: { declared: number; sent: number } | undefined, discard = false): AsyncGenerator<Chunk, void, undefined> {
+    for (let step = await output.pull(); !step.done; step = await output.pull()) {
+      if (discard) continue;
+      // The engine would refuse the excess too, but as its own error (500, stack trace): this names the script.
+      if (length && (length.sent += step.value.length) > length.declared) {
+        this.guard(() => { throw new BadGateway(`more body than its Content-Length of ${length.declared}`); });
+      }
+      yield step.value;
+    }
     if (this.timedOut) throw new Error(`CGI script ${this.request.location.scriptName} reached its time limit: response cut short`);
+    if (length && length.sent < length.declared) {
+      this.guard(() => { throw new BadGateway(`${length.sent} bytes of body for its Content-Length of ${length.declared}`); });
+    }
   }
 
   private guard<T>(work: () => T): T {
@@ -270,6 +293,9 @@ class ScriptRun {
       throw new HttpError(502, `Bad Gateway: too many local redirects (the limit is ${settings.maxRedirects}).`);
     }
     const next = this.guard(() => redirectEnviron(environ, location, count + 1));
+    // The path is the script's, not the client's: a refusal of it is a bad response (502), not a 400.
+    const refusal = rawPathProblem(next) ?? pathSegments(next.PATH_INFO);
+    if (refusal instanceof Refusal) this.guard(() => { throw new BadGateway(`local redirect to ${JSON.stringify(location.slice(0, 200))} refused: ${refusal.reason}`); });
     let app = settings.dispatch;
     if (app) {
       next.SCRIPT_NAME = '';
@@ -350,6 +376,6 @@ function bodyless(status: string): boolean {
   return code < 200 || code === 204 || code === 304;
 }
 
-function hasHeader(headers: [string, string][], lowerName: string): boolean {
-  return headers.some(([name]) => name.toLowerCase() === lowerName);
+function headerValue(headers: [string, string][], lowerName: string): string | undefined {
+  return headers.find(([name]) => name.toLowerCase() === lowerName)?.[1];
 }

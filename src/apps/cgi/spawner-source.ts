@@ -3,16 +3,18 @@
  * so its cost does not grow with the server's memory, and the server's event loop never
  * waits for an exec). It runs as the user scripts run as, so it holds no privileges itself.
  *
- * Protocol. The server connects to the spawner's Unix socket once or twice per script run;
+ * Protocol. The server first writes a random token and a newline to the spawner's stdin.
+ * Then it connects to the spawner's Unix socket once or twice per script run;
  * each connection starts with a 4-byte big-endian length and a JSON header:
- *   {"id": N, "role": "in"}                      the script's stdin (sent first, only with a body)
- *   {"id": N, "role": "out", "file", "args", "env", "cwd"}   the script's stdout; starts the run
+ *   {"token", "id": N, "role": "in"}                      the script's stdin (sent first, only with a body)
+ *   {"token", "id": N, "role": "out", "file", "args", "env", "cwd"}   the script's stdout; starts the run
+ * A header without the token is dropped: scripts run as the spawner's user and could reach its socket.
  * The spawner reports on its stdout in frames "KIND ID LENGTH\n" + LENGTH bytes:
  *   R ready · S started (pid) · E stderr bytes · Z stderr closed · X exited ("code signal") · F failed (errno name).
  * The script's stdin and stdout are the connections themselves; stderr is relayed in E frames.
  */
 export const SPAWNER_SOURCE = String.raw`
-import errno, json, os, selectors, signal, socket, struct, sys
+import errno, hmac, json, os, selectors, signal, socket, struct, sys
 
 if sys.version_info < (3, 8):
     sys.exit(3)
@@ -51,7 +53,27 @@ def read_header(conn):
     conn.settimeout(None)
     return header
 
+def read_token():
+    data = b''
+    while not data.endswith(b'\n'):
+        part = os.read(0, 256)
+        if not part:
+            sys.exit(0)
+        data += part
+    return data.strip()
+
+def not_dumpable():
+    # Scripts run as this process's user: without this, one could take this process's
+    # descriptors (pidfd_getfd, ptrace) and write reports to the server in its name.
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+    except (OSError, AttributeError):
+        pass
+
 def main(path):
+    not_dumpable()
+    token = read_token()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(1024)
@@ -79,6 +101,9 @@ def main(path):
                 try:
                     header = read_header(conn)
                 except (OSError, ValueError, EOFError):
+                    conn.close()
+                    continue
+                if not isinstance(header, dict) or not hmac.compare_digest(str(header.get('token', '')).encode(), token):
                     conn.close()
                     continue
                 ident = int(header['id'])

@@ -4,6 +4,7 @@
  * its whole address space, and the event loop never waits for an exec.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -53,6 +54,8 @@ class Spawner implements Launcher {
   private buffered: Buffer = Buffer.alloc(0);
   private ready: Promise<void>;
   private dead = false;
+  /** Proves a connection to the socket comes from this server, not from a script running as the same user. */
+  private readonly token = randomBytes(24).toString('hex');
 
   constructor(python: string, runAs: RunAs | undefined, private readonly key: string) {
     this.dir = mkdtempSync(join(tmpdir(), 'tsgi-spawner-'));
@@ -72,6 +75,9 @@ class Spawner implements Launcher {
       fail = reject;
     });
     this.ready.catch(() => {});
+    // A spawner that failed to start makes this write fail; its 'exit' or 'error' reports that.
+    this.child.stdin!.on('error', () => {});
+    this.child.stdin!.write(this.token + '\n');
     this.child.stdout!.on('data', (chunk: Buffer) => this.onData(chunk, markReady));
     this.child.once('error', (error) => this.die(error, fail));
     this.child.once('exit', (code) => this.die(new Error(`the CGI spawner exited (code ${code})`), fail));
@@ -88,7 +94,9 @@ class Spawner implements Launcher {
     for (const run of this.runs.values()) {
       run.stderr.end();
       run.stderrEnded = true;
-      run.resolve({ code: null, signal: null, error: Object.assign(error, { code: 'ESPAWNER' }) });
+      // A script already started runs on without anyone to report its exit: ESPAWNER_LOST tells the host so.
+      const code = run.pid === undefined ? 'ESPAWNER' : 'ESPAWNER_LOST';
+      run.resolve({ code: null, signal: null, error: Object.assign(new Error(error.message), { code }) });
     }
     this.runs.clear();
     rmSync(this.dir, { recursive: true, force: true });
@@ -114,10 +122,14 @@ class Spawner implements Launcher {
     const run = this.runs.get(id);
     if (!run) return;
     switch (kind) {
-      case 'S':
-        run.pid = Number(payload.toString('latin1'));
+      case 'S': {
+        // The server kills -pid as this: 0 or 1 there would mean its own group or every process.
+        const pid = Number(payload.toString('latin1'));
+        if (run.pid !== undefined || !Number.isInteger(pid) || pid <= 1) return;
+        run.pid = pid;
         if (run.killed) this.killGroup(run);
         return;
+      }
       case 'E':
         run.stderr.write(Buffer.from(payload));
         return;
@@ -181,12 +193,12 @@ class Spawner implements Launcher {
       if (request.hasBody) {
         stdin = connect(this.socketPath);
         sockets.push(stdin);
-        stdin.write(header({ id, role: 'in' }));
+        stdin.write(header({ token: this.token, id, role: 'in' }));
         await new Promise<void>((resolve, reject) => stdin!.once('connect', resolve).once('error', reject));
       }
       const stdout = connect(this.socketPath);
       sockets.push(stdout);
-      stdout.write(header({ id, role: 'out', file: request.file, args: request.args, env: request.env, cwd: request.cwd }));
+      stdout.write(header({ token: this.token, id, role: 'out', file: request.file, args: request.args, env: request.env, cwd: request.cwd }));
       stdout.end();
       return { stdin, stdout, stderr, exited, kill };
     } catch (error) {

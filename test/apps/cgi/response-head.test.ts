@@ -51,6 +51,10 @@ describe('parseHead', () => {
     assert.throws(() => parseHead('Status: 20\nContent-Type: text/plain', warn), /malformed Status/);
     assert.throws(() => parseHead('Status: abc\nContent-Type: text/plain', warn), /malformed Status/);
     assert.throws(() => parseHead('Content-Type: a/b\nContent-Type: c/d', warn), /given twice/);
+    assert.throws(() => parseHead('Status: 101 Switching\n', warn), /cannot end a response/);
+    assert.throws(() => parseHead('Status: 600 Beyond\nContent-Type: text/plain', warn), /cannot end a response/);
+    assert.throws(() => parseHead('Content-Type: a/b\nContent-Length: 1\ncontent-length: 1', warn), /given twice/);
+    assert.throws(() => parseHead('Content-Type: a/b\nContent-Length: 0x10', warn), /malformed Content-Length/);
   });
 
   it('tells local from client redirects', () => {
