@@ -6,6 +6,9 @@ export {
 } from './util.js';
 export { runApplication, HttpError, parseStatus, checkHeaders, REASONS } from './handler.js';
 export type { ResponseTarget, ClientState, RunOptions } from './handler.js';
+export { listenFastCgi, createFastCgiServer, type FastCgiOptions } from './frontends/fastcgi/index.js';
+export { listenScgi, createScgiServer, type ScgiOptions } from './frontends/scgi.js';
+export { GatewayServer, parseAddress, type ListenAddress } from './frontends/listen.js';
 export { cgiHost, cgiScript, RAW_OUTPUT_KEY } from './apps/cgi-host.js';
 export type { CgiHostOptions, CgiOptions, StderrSink, RawOutput, TakeOver } from './apps/cgi-host.js';
 export { staticFiles } from './apps/static.js';

@@ -24,3 +24,9 @@ export function parsePort(text: string | undefined, fallback: number): number {
   if (!/^\d+$/.test(text) || port > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got ${JSON.stringify(text)}`);
   return port;
 }
+
+export function parseWorkers(text: string | undefined): number {
+  if (text === undefined) return 1;
+  if (!/^[1-9]\d{0,3}$/.test(text)) throw new UsageError(`--workers must be a whole number from 1 to 9999, got ${JSON.stringify(text)}`);
+  return Number(text);
+}

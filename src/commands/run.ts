@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Application } from '../types.js';
 import { parseCommandLine, parsePort, UsageError } from './args.js';
-import { startServing } from './serving.js';
+import { gatewayHelp, gatewayOptions, gatewayOptionSpec, startServing } from './serving.js';
 
 export const runHelp = `Usage: tsgi run MODULE[:EXPORT] [options]
 
@@ -15,7 +15,7 @@ Options:
   --bind ADDR     address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --port N        port to listen on (default 8000; 0 picks a free one)
   --no-access-log do not log requests on stderr
-  -h, --help      show this help
+${gatewayHelp(18)}  -h, --help      show this help
 `;
 
 const FALLBACK_EXPORTS = ['default', 'app', 'application'];
@@ -54,6 +54,7 @@ export async function runCommand(argv: string[]): Promise<void> {
     bind: { type: 'string' },
     port: { type: 'string' },
     'no-access-log': { type: 'boolean' },
+    ...gatewayOptionSpec,
   });
   if (values.help) {
     process.stdout.write(runHelp);
@@ -61,5 +62,10 @@ export async function runCommand(argv: string[]): Promise<void> {
   }
   if (positionals.length !== 1) throw new UsageError('tsgi run takes exactly one MODULE[:EXPORT]');
   const app = await loadApplication(positionals[0]!);
-  await startServing(app, { bind: values.bind ?? '127.0.0.1', port: parsePort(values.port, 8000), accessLog: !values['no-access-log'] });
+  await startServing(app, {
+    bind: values.bind ?? '127.0.0.1',
+    port: parsePort(values.port, 8000),
+    accessLog: !values['no-access-log'],
+    ...gatewayOptions(values),
+  });
 }

@@ -6,7 +6,7 @@ import { mount } from '../apps/mount.js';
 import { staticFiles } from '../apps/static.js';
 import type { Application } from '../types.js';
 import { parseCommandLine, parsePort, UsageError } from './args.js';
-import { startServing } from './serving.js';
+import { gatewayHelp, gatewayOptions, gatewayOptionSpec, startServing } from './serving.js';
 
 export const serveHelp = `Usage: tsgi serve [DIR] [options]
 
@@ -22,7 +22,7 @@ Options:
   --bind ADDR         address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --port N            port to listen on (default 8000; 0 picks a free one)
   --no-access-log     do not log requests on stderr
-  -h, --help          show this help
+${gatewayHelp(22)}  -h, --help          show this help
 `;
 
 export interface SiteOptions {
@@ -76,6 +76,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     bind: { type: 'string' },
     port: { type: 'string' },
     'no-access-log': { type: 'boolean' },
+    ...gatewayOptionSpec,
   });
   if (values.help) {
     process.stdout.write(serveHelp);
@@ -98,5 +99,10 @@ export async function serveCommand(argv: string[]): Promise<void> {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  await startServing(app, { bind: values.bind ?? '127.0.0.1', port: parsePort(values.port, 8000), accessLog: !values['no-access-log'] });
+  await startServing(app, {
+    bind: values.bind ?? '127.0.0.1',
+    port: parsePort(values.port, 8000),
+    accessLog: !values['no-access-log'],
+    ...gatewayOptions(values),
+  });
 }

@@ -1,17 +1,102 @@
-/** What every serving command shares: where to listen and how to stop. */
-import { makeServer, type HttpServer } from '../frontends/http.js';
+/** What every serving command shares: where to listen, over which protocol, in how many processes, and how to stop. */
+import cluster from 'node:cluster';
+import { listenFastCgi } from '../frontends/fastcgi/index.js';
+import { makeServer } from '../frontends/http.js';
+import { parseAddress, type GatewayServer } from '../frontends/listen.js';
+import { listenScgi } from '../frontends/scgi.js';
 import type { Application } from '../types.js';
+import { parseWorkers, UsageError } from './args.js';
+import { superviseWorkers } from './workers.js';
 
 export interface ServeOptions {
   bind: string;
   port: number;
-  /** Access log on stderr (default true). */
+  /** Access log on stderr (default true). HTTP only: behind a web server, it keeps the log. */
   accessLog?: boolean;
+  /** Speak FastCGI at this address (`HOST:PORT`, a unix socket path, `fd:0`) instead of HTTP. */
+  fastcgi?: string;
+  /** Speak SCGI at this address instead of HTTP. */
+  scgi?: string;
+  /** Processes serving in parallel (node:cluster); 1 serves from this process. */
+  workers?: number;
+  /** FastCGI/SCGI: where the application is mounted, when the web server sends the whole path as SCRIPT_NAME. */
+  scriptName?: string;
 }
 
-/** Serves `app` over HTTP until SIGINT/SIGTERM, then drains in-flight requests and exits. */
-export async function startServing(app: Application, options: ServeOptions): Promise<HttpServer> {
+/** The command-line options every serving command takes for FastCGI, SCGI and workers. */
+export const gatewayOptionSpec = {
+  fastcgi: { type: 'string' },
+  scgi: { type: 'string' },
+  'script-name': { type: 'string' },
+  workers: { type: 'string' },
+} as const;
+
+/** Help lines for `gatewayOptionSpec`, with descriptions starting at `column`. */
+export function gatewayHelp(column: number): string {
+  const lines: [string, string][] = [
+    ['--fastcgi ADDR', 'speak FastCGI instead of HTTP, at HOST:PORT, a unix socket path, or fd:0'],
+    ['', '(the listening socket a web server hands to the programs it starts)'],
+    ['--scgi ADDR', 'speak SCGI instead of HTTP, at HOST:PORT, a unix socket path, or fd:0'],
+    ['--script-name P', 'FastCGI/SCGI: the mount point, when the web server sends the whole'],
+    ['', 'path as SCRIPT_NAME ("" mounts at the root)'],
+    ['--workers N', 'serve from N processes (default 1); a crashed one is replaced,'],
+    ['', 'SIGTERM drains them, SIGHUP replaces them one by one'],
+  ];
+  return lines.map(([flag, text]) => `  ${flag.padEnd(column - 2)}${text}\n`).join('');
+}
+
+/** The ServeOptions fields `gatewayOptionSpec` fills in. */
+export function gatewayOptions(values: { fastcgi?: string; scgi?: string; 'script-name'?: string; workers?: string }): Pick<ServeOptions, 'fastcgi' | 'scgi' | 'scriptName' | 'workers'> {
+  return { fastcgi: values.fastcgi, scgi: values.scgi, scriptName: values['script-name'], workers: parseWorkers(values.workers) };
+}
+
+export interface Serving {
+  close(): Promise<void>;
+}
+
+/** Stops on SIGINT/SIGTERM: refuse new connections, finish what is in flight, then exit. */
+function stopOnSignals(server: GatewayServer): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`tsgi: ${signal}: finishing requests in flight, then stopping\n`);
+    void server.close().then(() => process.exit(0));
+  };
+  // `on`, not `once`: a second signal (a terminal's SIGINT, then the primary's SIGTERM) must not kill the drain.
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+/** Serves `app` until SIGINT/SIGTERM, then drains in-flight requests and exits. */
+export async function startServing(app: Application, options: ServeOptions): Promise<Serving> {
+  if (options.fastcgi !== undefined && options.scgi !== undefined) throw new UsageError('choose one of --fastcgi and --scgi');
+  const workers = options.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1) throw new UsageError(`--workers must be a whole number of at least 1, got ${workers}`);
+  const address = options.fastcgi ?? options.scgi;
+  if (address === undefined && options.scriptName !== undefined) throw new UsageError('--script-name needs --fastcgi or --scgi');
+  if (address !== undefined) {
+    try {
+      parseAddress(address);
+    } catch (error) {
+      throw new UsageError(`--${options.fastcgi !== undefined ? 'fastcgi' : 'scgi'}: ${(error as Error).message}`);
+    }
+  }
+  if (workers > 1 && cluster.isPrimary) {
+    process.stderr.write(`tsgi: starting ${workers} workers\n`);
+    return superviseWorkers(workers);
+  }
+  const gateway = { multiprocess: workers > 1, scriptName: options.scriptName };
+  const where = cluster.isWorker ? ` (worker ${process.pid})` : '';
+  if (options.fastcgi !== undefined || options.scgi !== undefined) {
+    const server = options.fastcgi !== undefined
+      ? await listenFastCgi(options.fastcgi, app, gateway)
+      : await listenScgi(options.scgi!, app, gateway);
+    process.stderr.write(`Serving ${options.fastcgi !== undefined ? 'FastCGI' : 'SCGI'} on ${server.address}${where} ...\n`);
+    stopOnSignals(server);
+    return server;
+  }
   const server = await makeServer(options.bind, options.port, app, { handleSignals: true, accessLog: options.accessLog ?? true });
-  process.stderr.write(`Serving HTTP on ${server.host} port ${server.port} (${server.url}/) ...\n`);
+  process.stderr.write(`Serving HTTP on ${server.host} port ${server.port} (${server.url}/)${where} ...\n`);
   return server;
 }

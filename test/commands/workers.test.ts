@@ -1,0 +1,107 @@
+/** `tsgi run --workers N`: crashed workers are replaced, SIGTERM drains, SIGHUP replaces workers without dropping requests. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cgiParams, FcgiTestClient, parseCgiResponse } from '../helpers/fastcgi-client.js';
+import { freePort, startTsgi, type TsgiProcess } from '../helpers/fastcgi-peers.js';
+import { fromRoot } from '../helpers/paths.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const cli = fromRoot('dist', 'src', 'cli.js');
+const fixture = fromRoot('test', 'fixtures', 'fastcgi', 'app.mjs');
+
+/** One FastCGI request on a fresh connection; resolves with the serving worker's pid. */
+async function ask(port: number, query = ''): Promise<{ status: number; pid: string }> {
+  const client = await FcgiTestClient.connect(port);
+  try {
+    client.request(1, cgiParams('GET', '/pid', { QUERY_STRING: query }), { keepConn: false });
+    const cgi = parseCgiResponse((await client.response(1)).stdout);
+    return { status: cgi.status, pid: cgi.body.toString().split(' ')[0]! };
+  } finally {
+    client.close();
+  }
+}
+
+async function pidsSeen(port: number, want: number, tries = 200): Promise<Set<string>> {
+  const pids = new Set<string>();
+  for (let i = 0; i < tries && pids.size < want; i++) {
+    const replies = await Promise.all([1, 2, 3, 4].map(() => ask(port, 'ms=5')));
+    for (const reply of replies) pids.add(reply.pid);
+  }
+  return pids;
+}
+
+/** Worker pids that announced they were serving, in order. */
+function servingPids(tsgi: TsgiProcess): string[] {
+  return [...tsgi.output().matchAll(/\(worker (\d+)\)/g)].map((match) => match[1]!);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function withWorkers(test: (tsgi: TsgiProcess, port: number) => Promise<void>): Promise<void> {
+  const port = await freePort();
+  const tsgi = await startTsgi(['run', fixture, '--fastcgi', `127.0.0.1:${port}`, '--workers', '2'], port, cli);
+  try {
+    await test(tsgi, port);
+  } finally {
+    await tsgi.stop();
+  }
+}
+
+describe('--workers', { timeout: 60_000 }, () => {
+  it('serves from two workers and replaces one that crashes', async () => {
+    await withWorkers(async (tsgi, port) => {
+      const before = await pidsSeen(port, 2);
+      assert.equal(before.size, 2);
+      const client = await FcgiTestClient.connect(port);
+      client.request(1, cgiParams('GET', '/crash'));
+      await client.closed;
+      // The replacement announces itself; the kernel decides which worker accepts, so asking is no proof.
+      await waitFor(() => servingPids(tsgi).length === 3, 'a replacement worker', 10_000, tsgi.output);
+      for (let i = 0; i < 20; i++) assert.equal((await ask(port)).status, 200);
+      assert.match(tsgi.output(), /died \(exit code 3\); starting a replacement/);
+    });
+  });
+
+  it('SIGTERM lets requests in flight finish, then exits 0', async () => {
+    await withWorkers(async (tsgi, port) => {
+      await pidsSeen(port, 2);
+      const slow = ask(port, 'ms=700');
+      await sleep(200);
+      process.kill(tsgi.child.pid!, 'SIGTERM');
+      assert.equal((await slow).status, 200);
+      assert.equal(await tsgi.exited, 0);
+    });
+  });
+
+  it('SIGHUP replaces every worker one by one without dropping a request', async () => {
+    await withWorkers(async (tsgi, port) => {
+      const before = await pidsSeen(port, 2);
+      const slow = ask(port, 'ms=800');
+      let stop = false;
+      const results: number[] = [];
+      const load = (async () => {
+        while (!stop) results.push((await ask(port, 'ms=2')).status);
+      })();
+      await sleep(100);
+      process.kill(tsgi.child.pid!, 'SIGHUP');
+      assert.equal((await slow).status, 200);
+      // Two new workers announce themselves, and both old ones exit.
+      await waitFor(() => servingPids(tsgi).length === 4 && [...before].every((pid) => !alive(Number(pid))), 'two new workers and the old ones gone', 10_000, tsgi.output);
+      const after = await pidsSeen(port, 2, 10);
+      stop = true;
+      await load;
+      assert.deepEqual([...after].filter((pid) => before.has(pid)), []);
+      assert.ok(results.length > 10);
+      assert.ok(results.every((status) => status === 200));
+      assert.equal(tsgi.child.exitCode, null);
+    });
+  });
+});

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  decodeParams, encodeGetValuesResult, encodeParams, encodeRecord, encodeStream, encodeUnknownType, ProtocolError,
+  RecordReader, RecordType,
+} from '../../../src/frontends/fastcgi/records.js';
+
+function readAll(data: Buffer, pieceSize = data.length): [number, number, Buffer][] {
+  const reader = new RecordReader();
+  const out: [number, number, Buffer][] = [];
+  for (let offset = 0; offset < data.length; offset += pieceSize) {
+    reader.push(data.subarray(offset, offset + pieceSize), (type, id, content) => out.push([type, id, Buffer.from(content)]));
+  }
+  assert.equal(reader.partial, false);
+  return out;
+}
+
+function decodeAll(data: Buffer): [string, string][] {
+  const pairs: [string, string][] = [];
+  decodeParams(data, (name, value) => pairs.push([name, value]));
+  return pairs;
+}
+
+describe('FastCGI records', () => {
+  it('writes an 8-byte header and pads the content to a multiple of 8', () => {
+    const record = encodeRecord(RecordType.Stdout, 0x1234, Buffer.from('hello'));
+    assert.deepEqual([...record.subarray(0, 8)], [1, 6, 0x12, 0x34, 0, 5, 3, 0]);
+    assert.equal(record.length, 16);
+    assert.equal(record.subarray(8, 13).toString(), 'hello');
+  });
+
+  it('reads records back whatever way the bytes are split', () => {
+    const stream = Buffer.concat([
+      encodeRecord(RecordType.Params, 1, Buffer.from('abc')),
+      encodeRecord(RecordType.Stdin, 2, Buffer.alloc(70000 % 65536, 7)),
+      encodeRecord(RecordType.Stdin, 1),
+    ]);
+    for (const size of [1, 3, 7, 8, 9, 100, stream.length]) {
+      const records = readAll(stream, size);
+      assert.deepEqual(records.map(([type, id, content]) => [type, id, content.length]), [[4, 1, 3], [5, 2, 4464], [5, 1, 0]]);
+    }
+  });
+
+  it('refuses a record whose version is not 1', () => {
+    const bad = encodeRecord(RecordType.Stdin, 1, Buffer.from('x'));
+    bad[0] = 2;
+    assert.throws(() => new RecordReader().push(bad, () => {}), (error) => error instanceof ProtocolError && /version 2/.test(error.message));
+  });
+
+  it('splits a stream at 65,535 bytes and ends it with an empty record and END_REQUEST', () => {
+    const data = Buffer.alloc(140000, 1);
+    const head = Buffer.from('Status: 200 OK\r\n\r\n');
+    const encoded = encodeStream(RecordType.Stdout, 3, [head, data], { endRequest: { appStatus: 0, protocolStatus: 0 } });
+    const records = readAll(encoded);
+    assert.deepEqual(records.map(([type, , content]) => [type, content.length]), [
+      [6, 65535], [6, 65535], [6, head.length + data.length - 131070], [6, 0], [3, 8],
+    ]);
+    assert.deepEqual(Buffer.concat(records.slice(0, 3).map((r) => r[2])), Buffer.concat([head, data]));
+    assert.equal(encoded.length % 8, 0);
+  });
+
+  it('encodes name and value lengths in 1 byte below 128 and 4 bytes from 128 on', () => {
+    const short = encodeParams([['A', 'b']]);
+    assert.deepEqual([...short], [1, 1, 65, 98]);
+    const long = encodeParams([['N', 'v'.repeat(128)]]);
+    assert.deepEqual([...long.subarray(0, 5)], [1, 0x80, 0, 0, 128]);
+    const pairs: [string, string][] = [['SHORT', ''], ['X'.repeat(200), 'y'.repeat(70000)], ['LATIN', '\xe9']];
+    assert.deepEqual(decodeAll(encodeParams(pairs)), pairs);
+  });
+
+  it('rejects a pair that overruns the params or is cut inside its length', () => {
+    assert.throws(() => decodeAll(Buffer.from([5, 1, 65])), /overruns/);
+    assert.throws(() => decodeAll(Buffer.from([0x80, 0, 1])), /truncated/);
+  });
+
+  it('answers GET_VALUES with only the known names asked for', () => {
+    const query = encodeParams([['FCGI_MPXS_CONNS', ''], ['FCGI_UNKNOWN', ''], ['FCGI_MAX_REQS', '']]);
+    const [[type, id, content]] = readAll(encodeGetValuesResult(query, { FCGI_MAX_CONNS: 10, FCGI_MAX_REQS: 640, FCGI_MPXS_CONNS: 1 })) as [[number, number, Buffer]];
+    assert.equal(type, RecordType.GetValuesResult);
+    assert.equal(id, 0);
+    assert.deepEqual(decodeAll(content), [['FCGI_MPXS_CONNS', '1'], ['FCGI_MAX_REQS', '640']]);
+  });
+
+  it('echoes the type byte in UNKNOWN_TYPE', () => {
+    const [[type, , content]] = readAll(encodeUnknownType(42)) as [[number, number, Buffer]];
+    assert.equal(type, RecordType.UnknownType);
+    assert.deepEqual([...content], [42, 0, 0, 0, 0, 0, 0, 0]);
+  });
+});

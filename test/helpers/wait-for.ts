@@ -1,0 +1,8 @@
+/** Polls until `check` holds; rejects after `limitMs` naming what it waited for (plus `detail()`, e.g. a child's output). */
+export async function waitFor(check: () => boolean, what: string, limitMs = 5000, detail: () => string = () => ''): Promise<void> {
+  const started = Date.now();
+  while (!check()) {
+    if (Date.now() - started > limitMs) throw new Error(`timed out waiting for ${what}\n${detail()}`.trimEnd());
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
