@@ -21,9 +21,20 @@ if sys.version_info < (3, 8):
 
 out = sys.stdout.buffer
 
+# Frames wait here until the end of the select round: one write (and one wake-up of the
+# server) for everything a round produced, rather than one per frame.
+pending = []
+
 def send(kind, ident, payload=b''):
+    pending.append(b'%s %d %d\n' % (kind, ident, len(payload)) + payload)
+
+def flush():
+    if not pending:
+        return
+    data = b''.join(pending)
+    pending.clear()
     try:
-        out.write(b'%s %d %d\n' % (kind, ident, len(payload)) + payload)
+        out.write(data)
         out.flush()
     except BrokenPipeError:
         # The server is gone; so is the reason to exist.
@@ -90,6 +101,7 @@ def main(path):
     runs = {}
     send(b'R', 0)
     while True:
+        flush()
         for key, _ in selector.select():
             what = key.data
             if what == 'parent':
@@ -98,6 +110,8 @@ def main(path):
                     return
             elif what == 'accept':
                 conn, _ = listener.accept()
+                # Reading the header may block (up to its time limit): what is already due goes first.
+                flush()
                 try:
                     header = read_header(conn)
                 except (OSError, ValueError, EOFError):
