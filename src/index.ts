@@ -24,3 +24,12 @@ export {
   environHtml, formHtml, directoryHtml, argumentsHtml, environUsageHtml, searchParamsForm, readRequestForm, CGI_VARIABLES,
 } from './apps/diagnostics.js';
 export type { FormView, FormItemView, FormReader, DiagnosticsOptions } from './apps/diagnostics.js';
+export {
+  FieldStorage, MiniFieldStorage, parse, parseMultipart, parseHeader, parseQs, parseQsl, unquote, unquotePlus,
+  UrlencodedParser, MultipartParser, validBoundary, parsePartHeaders, UploadFile, FormError,
+} from './form/index.js';
+export type {
+  FieldStorageOptions, FormItem, FieldValue, FormOptions, FormEnviron, ParsedForm, MultipartParams, HeaderParams,
+  ParseHeaderOptions, UrlencodedOptions, UrlencodedParserOptions, MultipartHandlers, MultipartLimits, MultipartOptions,
+  PartInfo, UploadFileOptions, FormErrorCode, DecodeErrors,
+} from './form/index.js';
