@@ -265,11 +265,14 @@ export interface ServerValues {
   FCGI_MPXS_CONNS: 0 | 1;
 }
 
-/** Answers FCGI_GET_VALUES: only the names asked for and known, unknown names left out. */
+/**
+ * Answers FCGI_GET_VALUES: only the names asked for and known, unknown names left out, each
+ * once however often it is asked (answering every repeat could outgrow one record).
+ */
 export function encodeGetValuesResult(query: Buffer, values: ServerValues): Buffer {
-  const answer: [string, string][] = [];
+  const answer = new Map<string, string>();
   decodeParams(query, (name) => {
-    if (Object.hasOwn(values, name)) answer.push([name, String(values[name as keyof ServerValues])]);
+    if (Object.hasOwn(values, name)) answer.set(name, String(values[name as keyof ServerValues]));
   });
   return encodeRecord(RecordType.GetValuesResult, 0, encodeParams(answer));
 }
