@@ -68,8 +68,13 @@ export function environFromParams(
     if (typeof value === 'string') environ[key] = decodePath(value);
   }
   if (environ.REQUEST_METHOD === undefined) environ.REQUEST_METHOD = 'GET';
-  if (environ.SCRIPT_NAME === undefined || environ.SCRIPT_NAME === '/') environ.SCRIPT_NAME = '';
   if (environ.PATH_INFO === undefined) environ.PATH_INFO = '';
+  if (environ.SCRIPT_NAME === undefined) environ.SCRIPT_NAME = '';
+  else if (environ.SCRIPT_NAME === '/') {
+    // SCRIPT_NAME is never "/" alone: the root's slash belongs to PATH_INFO, or "/" would reach the app as "".
+    environ.SCRIPT_NAME = '';
+    if (!String(environ.PATH_INFO).startsWith('/')) environ.PATH_INFO = '/' + String(environ.PATH_INFO);
+  }
   if (options.scriptName !== undefined) remount(environ, options.scriptName);
   if (environ.QUERY_STRING === undefined) environ.QUERY_STRING = '';
   // nginx sends an empty $server_name when its server block names none.
