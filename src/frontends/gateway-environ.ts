@@ -63,6 +63,10 @@ export function environFromParams(
 ): Environ {
   const environ = params;
   if (environ.HTTP_PROXY !== undefined) delete environ.HTTP_PROXY;
+  // nginx's stock scgi_params send no SCRIPT_NAME or PATH_INFO: its decoded $document_uri is the path.
+  if (environ.SCRIPT_NAME === undefined && environ.PATH_INFO === undefined && typeof environ.DOCUMENT_URI === 'string' && environ.DOCUMENT_URI.startsWith('/')) {
+    environ.PATH_INFO = environ.DOCUMENT_URI;
+  }
   for (const key of PATH_KEYS) {
     const value = environ[key];
     if (typeof value === 'string') environ[key] = decodePath(value);

@@ -44,4 +44,14 @@ describe('environFromParams', () => {
     assert.deepEqual(root({ SCRIPT_NAME: '/', PATH_INFO: 'x' }), ['', '/x']);
     assert.deepEqual(root({ SCRIPT_NAME: '/', PATH_INFO: '/x' }), ['', '/x']);
   });
+
+  it("takes the path from DOCUMENT_URI when the web server sends neither SCRIPT_NAME nor PATH_INFO (nginx's stock scgi_params)", () => {
+    const environ = environFromParams({ DOCUMENT_URI: '/app/caf\xc3\xa9', REQUEST_URI: '/app/caf%C3%A9?x=1' }, input, errors);
+    assert.equal(environ.SCRIPT_NAME, '');
+    assert.equal(environ.PATH_INFO, '/app/café');
+    const mounted = environFromParams({ DOCUMENT_URI: '/app/x' }, input, errors, { scriptName: '/app' });
+    assert.deepEqual([mounted.SCRIPT_NAME, mounted.PATH_INFO], ['/app', '/x']);
+    const named = environFromParams({ DOCUMENT_URI: '/ignored', PATH_INFO: '/given' }, input, errors);
+    assert.equal(named.PATH_INFO, '/given');
+  });
 });
