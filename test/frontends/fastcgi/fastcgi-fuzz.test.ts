@@ -1,14 +1,13 @@
 /**
  * Seeded fuzz of the FastCGI and SCGI front ends over real sockets: random and mutated record
  * streams and netstrings, written under random TCP splits, to servers running a validator-wrapped
- * echo app. The process must not crash, warn or leave a rejection unhandled; every FastCGI answer
+ * hashing echo app. The process must not crash, warn or leave a rejection unhandled; every FastCGI answer
  * must be well-formed records and every SCGI answer a CGI response (or a plain close); well-formed
  * requests get exactly the right answer; and a connection opened before the fuzz still works after.
  * Replay or widen with TSGI_FUZZ_SEED and TSGI_FUZZ_CASES; TSGI_FUZZ_DEBUG=1 prints each FastCGI
  * case's records and the validator's findings.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { listenFastCgi } from '../../../src/frontends/fastcgi/index.js';
@@ -17,9 +16,10 @@ import {
 } from '../../../src/frontends/fastcgi/records.js';
 import type { GatewayServer } from '../../../src/frontends/listen.js';
 import { listenScgi } from '../../../src/frontends/scgi.js';
-import type { Application } from '../../../src/types.js';
 import { validator, type ValidatedApplication } from '../../../src/validate.js';
+import { hashBody, sha256 } from '../../helpers/fastcgi-apps.js';
 import { cgiParams, FcgiTestClient, parseCgiResponse } from '../../helpers/fastcgi-client.js';
+import { rng as random } from '../../helpers/form-random.js';
 
 const SEED = Number(process.env.TSGI_FUZZ_SEED ?? 20261121);
 const CASES = Number(process.env.TSGI_FUZZ_CASES ?? 1000);
@@ -32,36 +32,14 @@ const GATEWAY_RULES = new Set([
   'environ.required', 'environ.httpoxy', 'environ.content-headers', 'environ.strings', 'environ.script-name', 'input.complete', 'input.length',
 ]);
 
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 type Rng = () => number;
 const int = (rng: Rng, n: number) => Math.floor(rng() * n);
 const chance = (rng: Rng, p: number) => rng() < p;
 const bytes = (rng: Rng, n: number) => Buffer.from(Array.from({ length: n }, () => int(rng, 256)));
 
-/** Hashes the body and echoes the path: `PATH_INFO LENGTH SHA256`. */
-const echo: Application = async (environ, start) => {
-  const hash = createHash('sha256');
-  let length = 0;
-  for await (const chunk of environ['tsgi.input']) {
-    hash.update(chunk);
-    length += chunk.length;
-  }
-  start('200 OK', [['Content-Type', 'text/plain']]);
-  return [`${environ.PATH_INFO} ${environ.HTTP_PROXY ?? '-'} ${length} ${hash.digest('hex')}`];
-};
-
-function expectedAnswer(path: string, body: Buffer): string {
-  return `${path} - ${body.length} ${createHash('sha256').update(body).digest('hex')}`;
+/** What `hashBody` answers for a request that arrived whole. */
+function expectedAnswer(method: string, path: string, body: Buffer): string {
+  return `${method} ${path} - ${body.length} ${sha256(body)}`;
 }
 
 const processProblems: string[] = [];
@@ -301,8 +279,8 @@ function scgiCase(rng: Rng): { data: Buffer; path: string; body: Buffer; clean: 
 }
 
 describe(`FastCGI and SCGI fuzz (seed ${SEED}, ${CASES} cases each)`, () => {
-  const fcgiApp: ValidatedApplication = validator(echo);
-  const scgiApp: ValidatedApplication = validator(echo);
+  const fcgiApp: ValidatedApplication = validator(hashBody);
+  const scgiApp: ValidatedApplication = validator(hashBody);
   let fastcgi: GatewayServer;
   let scgi: GatewayServer;
   let steady: FcgiTestClient;
@@ -348,7 +326,7 @@ describe(`FastCGI and SCGI fuzz (seed ${SEED}, ${CASES} cases each)`, () => {
     const answer = parseAnswer(received, closed);
     assert.equal(answer.ends.get(7), ProtocolStatus.RequestComplete);
     const stdout = parseStdout(received, 7);
-    assert.equal(parseCgiResponse(stdout).body.toString(), expectedAnswer('/control', body));
+    assert.equal(parseCgiResponse(stdout).body.toString(), expectedAnswer('POST', '/control', body));
   }
 
   it('survives random and mutated FastCGI record streams, answering only with well-formed records', async () => {
@@ -396,7 +374,7 @@ describe(`FastCGI and SCGI fuzz (seed ${SEED}, ${CASES} cases each)`, () => {
           assert.equal(answer.ends.get(request.id), ProtocolStatus.RequestComplete, `case ${index}: request ${request.id} completes`);
           const response = parseCgiResponse(parseStdout(data, request.id));
           assert.equal(response.status, 200, `case ${index}: ${response.body.toString()}`);
-          assert.equal(response.body.toString(), expectedAnswer(request.path, request.body), `case ${index}`);
+          assert.equal(response.body.toString(), expectedAnswer('POST', request.path, request.body), `case ${index}`);
         }
       }
       if (index % 50 === 49) await controlRequest(rng);
@@ -404,7 +382,7 @@ describe(`FastCGI and SCGI fuzz (seed ${SEED}, ${CASES} cases each)`, () => {
     // The connection opened before the fuzz still serves.
     steady.request(1, cgiParams('GET', '/steady'), { body: Buffer.from('still here') });
     const response = parseCgiResponse((await steady.response(1)).stdout);
-    assert.equal(response.body.toString(), expectedAnswer('/steady', Buffer.from('still here')));
+    assert.equal(response.body.toString(), expectedAnswer('GET', '/steady', Buffer.from('still here')));
     assert.deepEqual(processProblems, []);
     const gatewayViolations = fcgiApp.violations.filter((v) => GATEWAY_RULES.has(v.rule)).map((v) => v.message);
     assert.deepEqual(gatewayViolations, []);
@@ -437,7 +415,7 @@ describe(`FastCGI and SCGI fuzz (seed ${SEED}, ${CASES} cases each)`, () => {
       stats.status[response.status] = (stats.status[response.status] ?? 0) + 1;
       if (planned.clean) {
         stats.clean++;
-        assert.equal(response.body.toString(), expectedAnswer(planned.path, planned.body), where);
+        assert.equal(response.body.toString(), expectedAnswer('POST', planned.path, planned.body), where);
       } else {
         // 500: the validator refusing an environ without any path, which a mutated header block can leave.
         assert.ok([200, 400, 500].includes(response.status), `${where}: status ${response.status}: ${response.body.toString().slice(0, 300)} ${logs.slice(-4).join(" | ")}`);
