@@ -156,6 +156,21 @@ describe('FastCGI responder', () => {
     assert.equal(unknown.content[0], 99);
   });
 
+  it('answers a GET_VALUES that asks the same name thousands of times with one answer each, and keeps serving', async () => {
+    const { server, logs } = await serve(echoEnviron);
+    const client = await connect(server);
+    // 4,095 questions fit one record; one answer per question would not (a RangeError out of a data handler).
+    const query = encodeParams(Array.from({ length: 4095 }, () => ['FCGI_MAX_REQS', ''] as const));
+    client.send(encodeRecord(RecordType.GetValues, 0, query));
+    const result = await client.until(() => client.records.find((r) => r.type === RecordType.GetValuesResult), 'GET_VALUES_RESULT');
+    const pairs: string[] = [];
+    decodeParams(result.content, (name, value) => pairs.push(`${name}=${value}`));
+    assert.deepEqual(pairs, ['FCGI_MAX_REQS=65536']);
+    client.request(1, cgiParams('GET', '/after'));
+    assert.equal((await client.response(1)).protocolStatus, ProtocolStatus.RequestComplete);
+    assert.deepEqual(logs, []);
+  });
+
   it('answers FCGI_UNKNOWN_ROLE for FILTER and serves AUTHORIZER without a body', async () => {
     const { server } = await serve((environ, start) => {
       start(environ.HTTP_AUTHORIZATION === 'ok' ? '200 OK' : '403 Forbidden', [['Variable-USER', 'alice']]);
