@@ -106,6 +106,20 @@ describe('FastCGI responder', () => {
     assert.match(cgi.body.toString(), /ended after 5 of its 10 bytes/);
   });
 
+  it('answers 400 without calling the app when CONTENT_LENGTH is not a number', async () => {
+    let called = false;
+    const { server } = await serve((environ, start) => {
+      called = true;
+      return hashBody(environ, start);
+    });
+    const client = await connect(server);
+    client.request(1, cgiParams('POST', '/echo', { CONTENT_LENGTH: '27\u00b2' }), { body: Buffer.from('x'.repeat(27)) });
+    const cgi = parseCgiResponse((await client.response(1)).stdout);
+    assert.equal(cgi.status, 400);
+    assert.match(cgi.body.toString(), /CONTENT_LENGTH "27²" is not a number/);
+    assert.equal(called, false);
+  });
+
   it('keeps the connection for the next request with KEEP_CONN and closes it without', async () => {
     const { server } = await serve(echoEnviron);
     const client = await connect(server);
