@@ -41,4 +41,6 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     process.stderr.write(`tsgi: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exitCode = 1;
   }
+  // A --workers worker's channel to its supervisor would keep it alive, neither serving nor dead, so never replaced.
+  if (process.connected) process.exit();
 });

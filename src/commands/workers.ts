@@ -49,20 +49,27 @@ export function superviseWorkers(count: number, handleSignals = true): WorkerPoo
   let stopping = false;
   let backoff = 0;
   let closing: Promise<void> | undefined;
+  const respawns = new Set<NodeJS.Timeout>();
 
   const fork = (): Worker => {
     const worker = cluster.fork();
     const born = Date.now();
+    let listened = false;
+    worker.once('listening', () => (listened = true));
     workers.add(worker);
     worker.once('exit', (code, signal) => {
       workers.delete(worker);
       if (retiring.delete(worker) || stopping) return;
-      log(`worker ${worker.process.pid} died (${signal ?? `exit code ${code}`}); starting a replacement`);
-      const early = Date.now() - born < EARLY_DEATH_MS;
+      // One that never listened failed to start, however long it took to fail: no tight loop of start-ups.
+      const early = !listened || Date.now() - born < EARLY_DEATH_MS;
       backoff = early ? Math.min(MAX_BACKOFF_MS, Math.max(100, backoff * 2)) : 0;
-      setTimeout(() => {
+      log(`worker ${worker.process.pid} died (${signal ?? `exit code ${code}`}); starting a replacement in ${backoff} ms`);
+      // Not unref'd: with every worker dead, this timer is all that keeps the supervisor from exiting 0.
+      const timer = setTimeout(() => {
+        respawns.delete(timer);
         if (!stopping) fork();
-      }, backoff).unref();
+      }, backoff);
+      respawns.add(timer);
     });
     return worker;
   };
@@ -83,6 +90,8 @@ export function superviseWorkers(count: number, handleSignals = true): WorkerPoo
     close() {
       closing ??= (async () => {
         stopping = true;
+        for (const timer of respawns) clearTimeout(timer);
+        respawns.clear();
         await Promise.all([...workers].map(retire));
       })();
       return closing;

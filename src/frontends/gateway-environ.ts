@@ -63,13 +63,22 @@ export function environFromParams(
 ): Environ {
   const environ = params;
   if (environ.HTTP_PROXY !== undefined) delete environ.HTTP_PROXY;
+  // nginx's stock scgi_params send no SCRIPT_NAME or PATH_INFO: its decoded $document_uri is the path.
+  if (environ.SCRIPT_NAME === undefined && environ.PATH_INFO === undefined && typeof environ.DOCUMENT_URI === 'string' && environ.DOCUMENT_URI.startsWith('/')) {
+    environ.PATH_INFO = environ.DOCUMENT_URI;
+  }
   for (const key of PATH_KEYS) {
     const value = environ[key];
     if (typeof value === 'string') environ[key] = decodePath(value);
   }
   if (environ.REQUEST_METHOD === undefined) environ.REQUEST_METHOD = 'GET';
-  if (environ.SCRIPT_NAME === undefined || environ.SCRIPT_NAME === '/') environ.SCRIPT_NAME = '';
   if (environ.PATH_INFO === undefined) environ.PATH_INFO = '';
+  if (environ.SCRIPT_NAME === undefined) environ.SCRIPT_NAME = '';
+  else if (environ.SCRIPT_NAME === '/') {
+    // SCRIPT_NAME is never "/" alone: the root's slash belongs to PATH_INFO, or "/" would reach the app as "".
+    environ.SCRIPT_NAME = '';
+    if (!String(environ.PATH_INFO).startsWith('/')) environ.PATH_INFO = '/' + String(environ.PATH_INFO);
+  }
   if (options.scriptName !== undefined) remount(environ, options.scriptName);
   if (environ.QUERY_STRING === undefined) environ.QUERY_STRING = '';
   // nginx sends an empty $server_name when its server block names none.

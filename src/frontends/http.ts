@@ -263,7 +263,8 @@ export function createRequestListener(app: Application, options: HttpServerOptio
       'tsgi.file_wrapper': fileWrapper,
     };
     if (scheme === 'https') environ.HTTPS = 'on';
-    addRequestHeaders(environ, req.rawHeaders, errors);
+    const headerProblem = addRequestHeaders(environ, req.rawHeaders, errors);
+    if (headerProblem) return refuseLogged(req, res, 400, headerProblem);
     // llhttp hands such a request over and only fails at its first body byte, after the app has started.
     // (Read from the environ: req.headers is built lazily, and only on demand.)
     const coding = environ.HTTP_TRANSFER_ENCODING;
@@ -309,12 +310,15 @@ function serverNameFor(address: string): string {
  * Copies request headers into HTTP_* variables. Names with "_" are dropped (X_Forwarded_For
  * must not pose as X-Forwarded-For) and Proxy never becomes HTTP_PROXY (httpoxy).
  */
-export function addRequestHeaders(environ: Environ, rawHeaders: string[], errors: ErrorStream): void {
+export function addRequestHeaders(environ: Environ, rawHeaders: string[], errors: ErrorStream): string | undefined {
+  let problem: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
     const value = rawHeaders[i + 1]!;
     const lower = name.toLowerCase();
     if (lower === 'content-type') {
+      // node keeps the first, a proxy may have used the last: the app must not guess which body it got.
+      if (environ.CONTENT_TYPE !== undefined) problem = 'The request has more than one Content-Type header.';
       environ.CONTENT_TYPE = value;
       continue;
     }
@@ -331,6 +335,7 @@ export function addRequestHeaders(environ: Environ, rawHeaders: string[], errors
     const existing = environ[key];
     environ[key] = existing === undefined ? value : existing + (lower === 'cookie' ? '; ' : ', ') + value;
   }
+  return problem;
 }
 
 /** The request body as tsgi.input: sends 100 Continue on first read, enforces the size limit on chunked bodies. */

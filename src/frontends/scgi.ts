@@ -52,6 +52,8 @@ class ScgiConnection implements ResponseTarget, ClientState, Drainable {
   gone = false;
   private buffered: Buffer[] = [];
   private bufferedBytes = 0;
+  /** Bytes up to the end of the header netstring, once its length is known: till then no read copies the buffer again. */
+  private headerEnd = 0;
   private input: StreamedInput | undefined;
   private remaining = 0;
   private started = false;
@@ -113,6 +115,7 @@ class ScgiConnection implements ResponseTarget, ClientState, Drainable {
     if (this.started) return this.onBody(data);
     this.buffered.push(data);
     this.bufferedBytes += data.length;
+    if (this.bufferedBytes < this.headerEnd) return;
     const all = this.buffered.length === 1 ? this.buffered[0]! : Buffer.concat(this.buffered, this.bufferedBytes);
     this.buffered = [all];
     try {
@@ -125,7 +128,8 @@ class ScgiConnection implements ResponseTarget, ClientState, Drainable {
       }
       if (colon < 0) return;
       const length = Number(digits);
-      if (all.length < colon + 2 + length) return;
+      this.headerEnd = colon + 2 + length;
+      if (all.length < this.headerEnd) return;
       if (all[colon + 1 + length] !== 0x2c) throw new BadRequest('the header netstring does not end with a comma');
       const headers = parseScgiHeaders(all.subarray(colon + 1, colon + 1 + length));
       this.buffered = [];

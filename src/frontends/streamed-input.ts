@@ -74,9 +74,12 @@ export class StreamedInput implements InputStream {
     }
   }
 
-  /** Ends the stream with an error the application sees on its next read. */
+  /**
+   * Ends the stream with an error the application sees on its next read. An ended body the
+   * application has not read to the end fails too: dropping its queue must not look like an end.
+   */
   fail(error: unknown): void {
-    if (this.done) return;
+    if (this.failure !== undefined || (this.ended && this.queue.length === 0)) return;
     this.failure = error;
     if (this.rejecter) {
       const reject = this.rejecter;

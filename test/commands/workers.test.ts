@@ -1,5 +1,6 @@
 /** `tsgi run --workers N`: crashed workers are replaced, SIGTERM drains, SIGHUP replaces workers without dropping requests. */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cgiParams, FcgiTestClient, parseCgiResponse } from '../helpers/fastcgi-client.js';
@@ -103,5 +104,28 @@ describe('--workers', { timeout: 60_000 }, () => {
       assert.ok(results.every((status) => status === 200));
       assert.equal(tsgi.child.exitCode, null);
     });
+  });
+
+  it('backs off replacing a worker that dies before it listens, even when its start-up takes over a second', async () => {
+    const port = await freePort();
+    const env = { ...process.env };
+    delete env.NODE_EXTRA_CA_CERTS;
+    const slowCrash = fromRoot('test', 'fixtures', 'fastcgi', 'slow-crash.mjs');
+    const child = spawn(process.execPath, [cli, 'run', slowCrash, '--fastcgi', `127.0.0.1:${port}`, '--workers', '2'], { detached: true, stdio: ['ignore', 'ignore', 'pipe'], env });
+    let output = '';
+    child.stderr!.on('data', (data: Buffer) => (output += data.toString()));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      await waitFor(() => (output.match(/died/g) ?? []).length >= 3, 'three worker deaths', 30_000, () => output);
+      const delays = [...output.matchAll(/starting a replacement in (\d+) ms/g)].map((match) => Number(match[1]));
+      assert.ok(delays.length >= 3 && delays[0]! > 0 && delays[1]! > delays[0]! && delays[2]! > delays[1]!, output);
+    } finally {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await exited;
+    }
   });
 });

@@ -20,7 +20,7 @@ describe('environFromParams', () => {
     assert.equal(environ.SERVER_NAME, 'example.test');
     assert.equal(environ.SERVER_PORT, '443');
     assert.equal(environ.SCRIPT_NAME, '');
-    assert.equal(environ.PATH_INFO, '');
+    assert.equal(environ.PATH_INFO, '/');
     assert.equal(environ.REQUEST_METHOD, 'GET');
     assert.equal(environ['tsgi.url_scheme'], 'https');
   });
@@ -32,5 +32,26 @@ describe('environFromParams', () => {
     const outside = environFromParams({ SCRIPT_NAME: '/application' }, input, errors, { scriptName: '/app' });
     assert.equal(outside.SCRIPT_NAME, '');
     assert.equal(outside.PATH_INFO, '/application');
+  });
+
+  it('keeps the root "/" in PATH_INFO when the web server sends SCRIPT_NAME "/" (nginx stock params, Go-style roots)', () => {
+    const root = (params: Record<string, string>, scriptName?: string) => {
+      const environ = environFromParams(params, input, errors, scriptName === undefined ? {} : { scriptName });
+      return [environ.SCRIPT_NAME, environ.PATH_INFO];
+    };
+    assert.deepEqual(root({ SCRIPT_NAME: '/' }), ['', '/']);
+    assert.deepEqual(root({ SCRIPT_NAME: '/' }, ''), ['', '/']);
+    assert.deepEqual(root({ SCRIPT_NAME: '/', PATH_INFO: 'x' }), ['', '/x']);
+    assert.deepEqual(root({ SCRIPT_NAME: '/', PATH_INFO: '/x' }), ['', '/x']);
+  });
+
+  it("takes the path from DOCUMENT_URI when the web server sends neither SCRIPT_NAME nor PATH_INFO (nginx's stock scgi_params)", () => {
+    const environ = environFromParams({ DOCUMENT_URI: '/app/caf\xc3\xa9', REQUEST_URI: '/app/caf%C3%A9?x=1' }, input, errors);
+    assert.equal(environ.SCRIPT_NAME, '');
+    assert.equal(environ.PATH_INFO, '/app/café');
+    const mounted = environFromParams({ DOCUMENT_URI: '/app/x' }, input, errors, { scriptName: '/app' });
+    assert.deepEqual([mounted.SCRIPT_NAME, mounted.PATH_INFO], ['/app', '/x']);
+    const named = environFromParams({ DOCUMENT_URI: '/ignored', PATH_INFO: '/given' }, input, errors);
+    assert.equal(named.PATH_INFO, '/given');
   });
 });

@@ -101,6 +101,12 @@ describe('HTTP front end: the environ', () => {
     assert.equal(env.HTTP_ACCEPT, 'text/html, text/plain');
   });
 
+  it('answers 400 to a request with two Content-Type headers', async () => {
+    const reply = await rawExchange(server.port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}');
+    assert.match(reply, /^HTTP\/1\.1 400 /);
+    assert.match(reply, /more than one Content-Type/);
+  });
+
   it('answers 400 when the decoded path is not UTF-8', async () => {
     const res = await fetchRaw(`${server.url}/bad%FFbyte`);
     assert.equal(res.status, 400);

@@ -70,6 +70,35 @@ describe('SCGI', () => {
     assert.throws(() => parseScgiHeaders(Buffer.from('CONTENT_LENGTH\x00x\x00SCGI\x001\x00')), /not a number/);
   });
 
+  it('reads a header block trickled in tiny pieces with work linear in its size (every read used to copy all of it again)', async () => {
+    const { server } = await serve(hashBody);
+    const request = scgiRequest('GET', '/trickled', Buffer.alloc(0), [['HTTP_X_LONG', 'x'.repeat(8_000)]]);
+    const socket = connect({ port: server.port, host: '127.0.0.1', noDelay: true });
+    const received: Buffer[] = [];
+    socket.on('data', (data: Buffer) => received.push(data));
+    const closed = new Promise((resolve) => socket.on('close', resolve));
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const concat = Buffer.concat;
+    let copied = 0;
+    Buffer.concat = ((list: readonly Uint8Array[], length?: number) => {
+      const out = concat(list, length);
+      copied += out.length;
+      return out;
+    }) as typeof Buffer.concat;
+    try {
+      for (let offset = 0; offset < request.length; offset += 4) {
+        socket.write(request.subarray(offset, offset + 4));
+        await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await closed;
+    } finally {
+      Buffer.concat = concat;
+    }
+    assert.match(concat(received).toString(), /GET \/trickled - 0 /);
+    assert.ok(copied < 10 * request.length, `Buffer.concat copied ${copied} bytes for a ${request.length}-byte request`);
+  });
+
   it('serves a request whose bytes arrive in pieces, body included, and drops HTTP_PROXY', async () => {
     const { server } = await serve(hashBody);
     const body = randomBytes(2 * 1024 * 1024 + 3);

@@ -16,6 +16,8 @@ import { describeExit, forEachLine } from './process.js';
 import type { ScriptProcess } from './process.js';
 import { prepareBody } from './request-body.js';
 import type { PreparedBody } from './request-body.js';
+import { pullChunks } from './stdout-reader.js';
+import type { Step } from './stdout-reader.js';
 import { BadGateway, HeadReader, parseHead, parseHeaderLines } from './response-head.js';
 import { redirectEnviron } from './redirect.js';
 import { pathSegments, rawPathProblem, Refusal } from '../safe-path.js';
@@ -151,7 +153,7 @@ class ScriptRun {
   }
 
   private async *respond(proc: ScriptProcess): AsyncGenerator<Chunk, void, undefined> {
-    const stdout = proc.stdout[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const stdout = pullChunks(proc.stdout);
     const output = new OutputReader(async () => {
       try {
         return await stdout.next();
@@ -206,7 +208,7 @@ class ScriptRun {
       if (!ended) yield* this.rest(output, checked ? { declared: Number(declared), sent: size } : undefined, discard);
       else if (this.timedOut) throw new Error(`CGI script ${this.request.location.scriptName} reached its time limit: response cut short`);
     } finally {
-      void stdout.return?.();
+      stdout.stop();
     }
   }
 
@@ -337,8 +339,6 @@ function drained(stream: Writable): Promise<boolean> {
 
 const READY_LIMIT = 256 * 1024;
 const LATER = Symbol('later');
-
-type Step = IteratorResult<Buffer, undefined>;
 
 /** A script's stdout: `pull()` waits for the next piece; `ready()` takes only what is already there. */
 class OutputReader {

@@ -11,7 +11,7 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type { Exit, Launcher, ScriptProcess, SpawnRequest } from './process.js';
 import { SPAWNER_SOURCE } from './spawner-source.js';
 import type { RunAs } from './user.js';
@@ -19,7 +19,9 @@ import type { RunAs } from './user.js';
 const PYTHONS = ['/usr/bin/python3', '/usr/local/bin/python3'];
 
 interface Run {
-  stderr: PassThrough;
+  /** The relayed stderr: a plain Readable fed by frames (lighter than a PassThrough, one per run). */
+  stderr: Readable;
+  stderrClosed: boolean;
   /** Like a child's 'close': resolves once the script exited and its stderr has been read to the end. */
   resolve(exit: Exit): void;
   exit?: Exit;
@@ -42,6 +44,12 @@ function errnoError(code: string): NodeJS.ErrnoException {
   const error: NodeJS.ErrnoException = new Error(`${code} (reported by the spawner)`);
   error.code = code;
   return error;
+}
+
+function closeStderr(run: Run): void {
+  if (run.stderrClosed) return;
+  run.stderrClosed = true;
+  run.stderr.push(null);
 }
 
 class Spawner implements Launcher {
@@ -92,7 +100,7 @@ class Spawner implements Launcher {
     this.dead = true;
     fail(error);
     for (const run of this.runs.values()) {
-      run.stderr.end();
+      closeStderr(run);
       run.stderrEnded = true;
       // A script already started runs on without anyone to report its exit: ESPAWNER_LOST tells the host so.
       const code = run.pid === undefined ? 'ESPAWNER' : 'ESPAWNER_LOST';
@@ -131,13 +139,13 @@ class Spawner implements Launcher {
         return;
       }
       case 'E':
-        run.stderr.write(Buffer.from(payload));
+        if (!run.stderrClosed) run.stderr.push(Buffer.from(payload));
         return;
       case 'Z':
-        run.stderr.end();
+        closeStderr(run);
         return;
       case 'F':
-        run.stderr.end();
+        closeStderr(run);
         this.finish(id, run, { code: null, signal: null, error: errnoError(payload.toString('latin1')) });
         return;
       case 'X': {
@@ -171,10 +179,10 @@ class Spawner implements Launcher {
 
   async start(request: SpawnRequest): Promise<ScriptProcess> {
     const id = this.nextId++;
-    const stderr = new PassThrough();
+    const stderr = new Readable({ read() {} });
     let resolveExit: (exit: Exit) => void = () => {};
     const exited = new Promise<Exit>((resolve) => (resolveExit = resolve));
-    const run: Run = { stderr, resolve: resolveExit, killed: false, exited: false, stderrEnded: false };
+    const run: Run = { stderr, stderrClosed: false, resolve: resolveExit, killed: false, exited: false, stderrEnded: false };
     stderr.once('end', () => {
       run.stderrEnded = true;
       if (run.exit) this.settle(id, run);
@@ -203,7 +211,7 @@ class Spawner implements Launcher {
       return { stdin, stdout, stderr, exited, kill };
     } catch (error) {
       for (const socket of sockets) socket.destroy();
-      stderr.end();
+      closeStderr(run);
       const code = (error as NodeJS.ErrnoException).code ?? 'ESPAWNER';
       this.finish(id, run, { code: null, signal: null, error: Object.assign(error as Error, { code }) });
       const stdout = new PassThrough();

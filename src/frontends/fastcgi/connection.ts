@@ -310,7 +310,9 @@ export class FastCgiConnection implements RequestHost {
     const errors: ErrorStream = this.options.stderrToPeer ? request.stderrStream() : (this.options.errors ?? stderrStream);
     const environ = environFromParams(params, input, errors, this.options);
     environ.FCGI_ROLE = request.role === Role.Authorizer ? 'AUTHORIZER' : 'RESPONDER';
-    void runApplication(this.app, environ, request, { client: request }).then(() => {
+    // A length that is not a number leaves the body unbounded: the app never sees such a request.
+    const app = length !== undefined && expected === undefined ? refuseBadLength(length) : this.app;
+    void runApplication(app, environ, request, { client: request }).then(() => {
       // The engine sends nothing for a request that is gone; make sure it is forgotten.
       if (!request.finished) this.release(request);
     });
@@ -333,4 +335,10 @@ export class FastCgiConnection implements RequestHost {
     for (const request of this.requests.values()) if (request.input?.full) return;
     this.resume();
   }
+}
+
+function refuseBadLength(length: unknown): Application {
+  return () => {
+    throw new HttpError(400, `CONTENT_LENGTH ${JSON.stringify(length)} is not a number`);
+  };
 }

@@ -45,6 +45,8 @@ export type RecordHandler = (type: number, requestId: number, content: Buffer) =
 export class RecordReader {
   private parts: Buffer[] = [];
   private buffered = 0;
+  /** The partial record's full size once its header is in (0 before): worked out once, not on every read. */
+  private need = 0;
 
   /** Feeds bytes; calls `onRecord` for every complete record. Throws ProtocolError on a bad header. */
   push(data: Buffer, onRecord: RecordHandler): void {
@@ -56,6 +58,7 @@ export class RecordReader {
       buffer = Buffer.concat(this.parts, this.buffered);
       this.parts = [];
       this.buffered = 0;
+      this.need = 0;
     }
     let offset = 0;
     while (buffer.length - offset >= HEADER_LENGTH) {
@@ -80,9 +83,12 @@ export class RecordReader {
   }
 
   private needed(): number {
-    const first = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, Math.min(this.buffered, HEADER_LENGTH * 2));
-    if (first.length < HEADER_LENGTH) return HEADER_LENGTH;
-    return HEADER_LENGTH + first.readUInt16BE(4) + first[6]!;
+    if (this.need === 0) {
+      if (this.buffered < HEADER_LENGTH) return HEADER_LENGTH;
+      const first = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, HEADER_LENGTH);
+      this.need = HEADER_LENGTH + first.readUInt16BE(4) + first[6]!;
+    }
+    return this.need;
   }
 }
 
@@ -265,11 +271,14 @@ export interface ServerValues {
   FCGI_MPXS_CONNS: 0 | 1;
 }
 
-/** Answers FCGI_GET_VALUES: only the names asked for and known, unknown names left out. */
+/**
+ * Answers FCGI_GET_VALUES: only the names asked for and known, unknown names left out, each
+ * once however often it is asked (answering every repeat could outgrow one record).
+ */
 export function encodeGetValuesResult(query: Buffer, values: ServerValues): Buffer {
-  const answer: [string, string][] = [];
+  const answer = new Map<string, string>();
   decodeParams(query, (name) => {
-    if (Object.hasOwn(values, name)) answer.push([name, String(values[name as keyof ServerValues])]);
+    if (Object.hasOwn(values, name)) answer.set(name, String(values[name as keyof ServerValues]));
   });
   return encodeRecord(RecordType.GetValuesResult, 0, encodeParams(answer));
 }

@@ -106,6 +106,20 @@ describe('FastCGI responder', () => {
     assert.match(cgi.body.toString(), /ended after 5 of its 10 bytes/);
   });
 
+  it('answers 400 without calling the app when CONTENT_LENGTH is not a number', async () => {
+    let called = false;
+    const { server } = await serve((environ, start) => {
+      called = true;
+      return hashBody(environ, start);
+    });
+    const client = await connect(server);
+    client.request(1, cgiParams('POST', '/echo', { CONTENT_LENGTH: '27\u00b2' }), { body: Buffer.from('x'.repeat(27)) });
+    const cgi = parseCgiResponse((await client.response(1)).stdout);
+    assert.equal(cgi.status, 400);
+    assert.match(cgi.body.toString(), /CONTENT_LENGTH "27²" is not a number/);
+    assert.equal(called, false);
+  });
+
   it('keeps the connection for the next request with KEEP_CONN and closes it without', async () => {
     const { server } = await serve(echoEnviron);
     const client = await connect(server);
@@ -154,6 +168,21 @@ describe('FastCGI responder', () => {
     assert.deepEqual(pairs, ['FCGI_MAX_CONNS=7', 'FCGI_MAX_REQS=21', 'FCGI_MPXS_CONNS=1']);
     const unknown = await client.until(() => client.records.find((r) => r.type === RecordType.UnknownType), 'UNKNOWN_TYPE');
     assert.equal(unknown.content[0], 99);
+  });
+
+  it('answers a GET_VALUES that asks the same name thousands of times with one answer each, and keeps serving', async () => {
+    const { server, logs } = await serve(echoEnviron);
+    const client = await connect(server);
+    // 4,095 questions fit one record; one answer per question would not (a RangeError out of a data handler).
+    const query = encodeParams(Array.from({ length: 4095 }, () => ['FCGI_MAX_REQS', ''] as const));
+    client.send(encodeRecord(RecordType.GetValues, 0, query));
+    const result = await client.until(() => client.records.find((r) => r.type === RecordType.GetValuesResult), 'GET_VALUES_RESULT');
+    const pairs: string[] = [];
+    decodeParams(result.content, (name, value) => pairs.push(`${name}=${value}`));
+    assert.deepEqual(pairs, ['FCGI_MAX_REQS=65536']);
+    client.request(1, cgiParams('GET', '/after'));
+    assert.equal((await client.response(1)).protocolStatus, ProtocolStatus.RequestComplete);
+    assert.deepEqual(logs, []);
   });
 
   it('answers FCGI_UNKNOWN_ROLE for FILTER and serves AUTHORIZER without a body', async () => {

@@ -41,6 +41,26 @@ describe('FastCGI records', () => {
     }
   });
 
+  it('reads a record trickled in one byte at a time with work linear in its size (it was quadratic: minutes of CPU for 64 KiB)', () => {
+    const record = encodeRecord(RecordType.Stdin, 1, Buffer.alloc(4_096, 7));
+    // Counts the buffers Buffer.concat walks: the reader used to walk every piece so far on every push.
+    const concat = Buffer.concat;
+    let walked = 0;
+    Buffer.concat = ((list: readonly Uint8Array[], length?: number) => {
+      walked += list.length;
+      return concat(list, length);
+    }) as typeof Buffer.concat;
+    let records: [number, number, Buffer][];
+    try {
+      records = readAll(record, 1);
+    } finally {
+      Buffer.concat = concat;
+    }
+    assert.equal(records.length, 1);
+    assert.deepEqual(records[0]![2], Buffer.alloc(4_096, 7));
+    assert.ok(walked <= 3 * record.length, `Buffer.concat walked ${walked} buffers for ${record.length} pieces`);
+  });
+
   it('refuses a record whose version is not 1', () => {
     const bad = encodeRecord(RecordType.Stdin, 1, Buffer.from('x'));
     bad[0] = 2;
