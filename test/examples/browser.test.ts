@@ -1,8 +1,12 @@
 /**
- * The demo site in a real browser: walk the index, run a CGI script, browse the bookshelf,
- * run the calculator from its form and its links. Screenshots land in test-artifacts/browser/.
+ * The demo site in a real browser: walk the index, follow every example, submit the forms,
+ * upload files and check their SHA-256, run the calculator. Screenshots land in
+ * test-artifacts/browser/.
  */
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -14,6 +18,7 @@ describe('the demo site in Chromium', () => {
   let browser: Browser;
   let page: Page;
   let base = '';
+  const files = mkdtempSync(join(tmpdir(), 'tsgi-upload-'));
 
   before(async () => {
     // What `npm start` runs, on a free port.
@@ -26,6 +31,7 @@ describe('the demo site in Chromium', () => {
   after(async () => {
     await browser?.close();
     await server?.stop();
+    rmSync(files, { recursive: true, force: true });
   });
 
   const shoot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
@@ -38,6 +44,74 @@ describe('the demo site in Chromium', () => {
       assert.equal(await page.locator(`#link-${id}`).count(), 1, id);
     }
     await shoot('index');
+  });
+
+  it('fills the environment page from the CGI environment', async () => {
+    await page.goto(base + '/');
+    await page.click('#link-environment');
+    await page.waitForSelector('#environment');
+    assert.equal(await page.textContent('#server'), '127.0.0.1');
+    assert.equal(await page.textContent('#port'), String(server.port));
+    assert.equal(await page.textContent('#client'), '127.0.0.1');
+    assert.equal(await page.textContent('#script'), '/cgi-bin/environment.js');
+    assert.equal(await page.textContent('#path'), '/some/path');
+    assert.equal(await page.textContent('#query-string'), 'name=Ada&lang=en');
+    assert.match((await page.textContent('#browser')) ?? '', /Chrome\//);
+    assert.match((await page.textContent('#query')) ?? '', /nameAda/);
+    await shoot('environment');
+  });
+
+  it('adds the operands of the adding machine form', async () => {
+    await page.goto(base + '/');
+    await page.fill('input[aria-label="third operand"]', '100');
+    await Promise.all([page.waitForURL(/adder\.js\?/), page.click('#adder-form button')]);
+    assert.equal((await page.textContent('body'))?.trim(), '12 + 30 + 100 = 142');
+    await shoot('adder');
+    const response = await page.goto(base + '/cgi-bin/adder.js?operand=1&operand=one');
+    assert.equal(response?.status(), 400);
+    assert.match((await page.textContent('body')) ?? '', /Cannot add "one": it is not an integer/);
+  });
+
+  it('uploads files and reports their names, sizes and SHA-256', async () => {
+    const binary = randomBytes(300 * 1024);
+    const text = Buffer.from('Zwölf Boxkämpfer jagen Viktor quer über den großen Sylter Deich.\n');
+    writeFileSync(join(files, 'random.bin'), binary);
+    writeFileSync(join(files, 'pangram <de>.txt'), text);
+    await page.goto(base + '/');
+    await page.setInputFiles('#upload-form input[type=file]', [join(files, 'random.bin'), join(files, 'pangram <de>.txt')]);
+    await page.fill('#upload-form input[name=note]', 'two files & a note');
+    await Promise.all([page.waitForURL(/upload\.js$/), page.click('#upload-form button')]);
+    const rows = await page.$$eval('#files tr', (trs) => trs.slice(1).map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    const digest = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+    assert.deepEqual(rows, [
+      ['random.bin', String(binary.length), digest(binary)],
+      ['pangram <de>.txt', String(text.length), digest(text)],
+    ]);
+    assert.equal(await page.textContent('#note'), 'two files & a note');
+    await shoot('upload');
+  });
+
+  it('shows the cgi.test() diagnostics', async () => {
+    await page.goto(base + '/');
+    await page.click('#link-diagnostics');
+    await page.waitForSelector('h1');
+    assert.equal(await page.textContent('h1'), 'CGI diagnostics');
+    const text = (await page.textContent('body')) ?? '';
+    assert.match(text, /QUERY_STRING/);
+    assert.match(text, /second/);
+    await shoot('diagnostics');
+  });
+
+  it('greets through the Hono and the Express apps running as CGI scripts', async () => {
+    for (const framework of ['hono', 'express']) {
+      await page.goto(base + '/');
+      await page.click(`#link-${framework}`);
+      await page.waitForSelector('h1');
+      await page.fill('input[name=name]', 'Grace <Hopper>');
+      await Promise.all([page.waitForURL(new RegExp(`/cgi-bin/${framework}\\.js/greet\\?`)), page.click('form button')]);
+      assert.equal(await page.textContent('#greeting'), 'Hello, Grace <Hopper>!');
+      await shoot(`${framework}-greeter`);
+    }
   });
 
   it('runs the CGI script in sh', async () => {
