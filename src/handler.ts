@@ -313,9 +313,7 @@ class ResponseRun {
         if (pending) await pending;
       }
       completed = true;
-      this.checkComplete();
-      this.sendHeadOnce(this.headersSent ? -1 : 0);
-      await this.finish();
+      await this.endStream();
     } finally {
       if (!completed) iterator.return?.();
     }
@@ -334,15 +332,20 @@ class ResponseRun {
         if (pending) await pending;
       }
       completed = true;
-      this.checkComplete();
-      this.sendHeadOnce(this.headersSent ? -1 : 0);
-      await this.finish();
+      await this.endStream();
     } finally {
       if (!completed) {
         // Not awaited: an iterator stuck on an await would hold the request forever.
         Promise.resolve(iterator.return?.()).catch((error: unknown) => this.log(`tsgi: the body's return() failed: ${errorMessage(error)}`));
       }
     }
+  }
+
+  /** A streamed body ran out: an empty one still gets its head (with Content-Length 0), then the end. */
+  private endStream(): Promise<void> {
+    this.checkComplete();
+    this.sendHeadOnce(this.headersSent ? -1 : 0);
+    return this.finish();
   }
 
   /** Resolves undefined when the client goes away while the app is still producing. */

@@ -1,6 +1,7 @@
 /** Starts `tsgi` commands as child processes for the example tests, and stops them with their process group. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fromRoot } from './paths.js';
+import { stopProcessGroup } from './process-group.js';
 
 export interface RunningTsgi {
   /** The port tsgi reported it listens on. */
@@ -25,24 +26,7 @@ export function startNode(script: string, args: string[], ready: RegExp = /port 
   });
   let stderr = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(-child.pid!, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-      const timer = setTimeout(() => {
-        try {
-          process.kill(-child.pid!, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }, 5000);
-      await exited;
-      clearTimeout(timer);
-    }
-  };
+  const stop = (): Promise<void> => stopProcessGroup(child, exited, 5000);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       void stop();

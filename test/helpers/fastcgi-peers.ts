@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stopProcessGroup } from './process-group.js';
 
 export const isRoot = process.getuid?.() === 0;
 
@@ -70,22 +71,7 @@ function startPeer(what: string, command: string, args: string[], dir: string, p
       return text;
     },
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        try {
-          process.kill(-child.pid!, 'SIGTERM');
-        } catch {
-          // already gone
-        }
-        const timer = setTimeout(() => {
-          try {
-            process.kill(-child.pid!, 'SIGKILL');
-          } catch {
-            // already gone
-          }
-        }, 3000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await stopProcessGroup(child, exited, 3000);
       rmSync(dir, { recursive: true, force: true });
     },
   };
