@@ -146,8 +146,11 @@ export class UrlencodedParser {
   readonly #maxNumFields: number;
   readonly #maxFieldSize: number;
   readonly #maxBodySize: number;
-  #pending: Buffer | null = null;
+  /** Bytes after the last separator, kept as received: joined once, when a separator comes. */
+  #pending: Buffer[] = [];
+  #pendingLength = 0;
   #pieces = 0;
+  #sawSeparator = false;
   #bytes = 0;
   #ended = false;
 
@@ -177,16 +180,21 @@ export class UrlencodedParser {
       throw new FormError('BODY_TOO_LARGE', `urlencoded body larger than ${this.#maxBodySize} bytes (maxBodySize)`);
     }
     let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    if (this.#pending) {
-      buf = Buffer.concat([this.#pending, buf]);
-      this.#pending = null;
+    if (this.#pendingLength > 0 && !this.#completesField(buf)) {
+      // Joining the held bytes on every write would make a long field in small chunks quadratic.
+      this.#hold(buf);
+      return;
+    }
+    if (this.#pendingLength > 0) {
+      buf = Buffer.concat([...this.#pending, buf]);
+      this.#pending = [];
+      this.#pendingLength = 0;
     }
     // Decode everything up to the last separator at once: the separator is ASCII, so no
     // character straddles it, and one decode is much cheaper than one per field.
     const last = buf.lastIndexOf(this.#separator);
     if (last < 0) {
-      if (buf.length > this.#maxFieldSize) this.#tooLarge();
-      this.#pending = Buffer.from(buf);
+      this.#hold(buf);
       return;
     }
     const text = decodeRange(buf, 0, last, this.#options.encoding, this.#options.errors);
@@ -198,17 +206,43 @@ export class UrlencodedParser {
       if (end < 0) break;
       start = end + separator.length;
     }
-    const rest = last + this.#separator.length;
-    if (buf.length - rest > this.#maxFieldSize) this.#tooLarge();
-    this.#pending = Buffer.from(buf.subarray(rest)); // possibly empty: a field follows the separator
+    this.#hold(buf.subarray(last + this.#separator.length));
+    this.#sawSeparator = true; // a field follows the separator, possibly an empty one
   }
 
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
-    const rest = this.#pending;
-    this.#pending = null;
-    if (rest) this.#piece(decodeRange(rest, 0, rest.length, this.#options.encoding, this.#options.errors));
+    if (this.#pendingLength === 0 && !this.#sawSeparator) return;
+    const rest = Buffer.concat(this.#pending);
+    this.#pending = [];
+    this.#pendingLength = 0;
+    this.#piece(decodeRange(rest, 0, rest.length, this.#options.encoding, this.#options.errors));
+  }
+
+  /** Keeps a copy of `buf` (the caller may reuse its chunk) after the held bytes. */
+  #hold(buf: Buffer): void {
+    if (this.#pendingLength + buf.length > this.#maxFieldSize) this.#tooLarge();
+    if (buf.length === 0) return;
+    this.#pending.push(Buffer.from(buf));
+    this.#pendingLength += buf.length;
+  }
+
+  /** Whether a separator ends in `buf`, counting one that starts in the held bytes. */
+  #completesField(buf: Buffer): boolean {
+    const separator = this.#separator;
+    if (buf.indexOf(separator) >= 0) return true;
+    if (separator.length === 1) return false;
+    const overlap = separator.length - 1;
+    const tail: Buffer[] = [];
+    let have = 0;
+    for (let i = this.#pending.length - 1; i >= 0 && have < overlap; i--) {
+      tail.unshift(this.#pending[i]!);
+      have += this.#pending[i]!.length;
+    }
+    const joined = Buffer.concat(tail);
+    const probe = Buffer.concat([joined.subarray(Math.max(0, joined.length - overlap)), buf.subarray(0, overlap)]);
+    return probe.indexOf(separator) >= 0;
   }
 
   #tooLarge(): never {

@@ -90,4 +90,33 @@ describe('UrlencodedParser', () => {
     assert.throws(() => parser.write(Buffer.from('a=1&b=2&c=3&d=4&e=5')), /Max number of fields exceeded/);
     assert.equal(seen, 3);
   });
+
+  it('copies a long field arriving in small chunks a bounded number of times, not once per chunk', () => {
+    // Re-joining everything held back on every write made a 1 MiB field sent in tiny TCP
+    // segments cost gigabytes of copying: quadratic time for one request.
+    const concat = Buffer.concat;
+    let copied = 0;
+    Buffer.concat = ((list: readonly Uint8Array[], total?: number) => {
+      const out = concat(list, total);
+      copied += out.length;
+      return out;
+    }) as typeof Buffer.concat;
+    try {
+      const value = 'x'.repeat(256 * 1024);
+      for (const separator of ['&', ';;']) {
+        copied = 0;
+        const body = `a=${value}${separator}b=2`;
+        assert.deepEqual(streamed(body, 64, { separator }), [['a', value], ['b', '2']]);
+        assert.ok(copied <= 4 * body.length, `copied ${copied} bytes for a ${body.length}-byte body`);
+      }
+    } finally {
+      Buffer.concat = concat;
+    }
+  });
+
+  it('finds a two-byte separator split across small chunks', () => {
+    for (let split = 1; split <= 4; split++) {
+      assert.deepEqual(streamed('a=1;;b=2;;c=3', split, { separator: ';;' }), [['a', '1'], ['b', '2'], ['c', '3']]);
+    }
+  });
 });
