@@ -95,7 +95,9 @@ export class MultipartParser {
   readonly #maxBodySize: number;
 
   #state = State.Preamble;
-  #pending: Buffer | null = null;
+  /** Bytes held back from earlier writes, as received: joined once, when they can be parsed. */
+  #pending: Buffer[] = [];
+  #pendingLength = 0;
   /** A delimiter may start at the next byte without a line ending before it. */
   #atLineStart = true;
   #headerBytes = 0;
@@ -155,10 +157,14 @@ export class MultipartParser {
     try {
       this.#checkBodySize();
       let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      if (this.#pending) {
-        buf = Buffer.concat([this.#pending, buf]);
-        this.#pending = null;
+      if (this.#pendingLength > 0 && this.#state === State.Headers && buf.indexOf(LF) < 0) {
+        // A header line still without its end: joining it on every write would be quadratic.
+        if (this.#headerBytes + this.#pendingLength + buf.length > this.#maxHeaderSize) this.#headerTooLarge();
+        this.#pending.push(Buffer.from(buf));
+        this.#pendingLength += buf.length;
+        return;
       }
+      if (this.#pendingLength > 0) buf = Buffer.concat([...this.#takePending(), buf]);
       this.#run(buf, false);
     } catch (error) {
       this.#fail(error);
@@ -170,9 +176,7 @@ export class MultipartParser {
     if (this.#state === State.Failed) throw this.#error;
     if (this.#done !== 0) return;
     try {
-      const buf = this.#pending ?? Buffer.alloc(0);
-      this.#pending = null;
-      this.#run(buf, true);
+      this.#run(Buffer.concat(this.#takePending()), true);
       this.#finishAtEof();
     } catch (error) {
       this.#fail(error);
@@ -182,8 +186,19 @@ export class MultipartParser {
   #fail(error: unknown): never {
     this.#state = State.Failed;
     this.#error = error;
-    this.#pending = null;
+    this.#takePending();
     throw error;
+  }
+
+  #takePending(): Buffer[] {
+    const pending = this.#pending;
+    this.#pending = [];
+    this.#pendingLength = 0;
+    return pending;
+  }
+
+  #headerTooLarge(): never {
+    throw new FormError('HEADER_TOO_LARGE', `part header block larger than ${this.#maxHeaderSize} bytes (maxHeaderSize)`);
   }
 
   #checkBodySize(): void {
@@ -209,7 +224,10 @@ export class MultipartParser {
 
   /** Keeps `buf[from..]` for the next write (copied: the caller may reuse its chunk). */
   #hold(buf: Buffer, from: number): number {
-    if (from < buf.length) this.#pending = Buffer.from(buf.subarray(from));
+    if (from < buf.length) {
+      this.#pending = [Buffer.from(buf.subarray(from))];
+      this.#pendingLength = buf.length - from;
+    }
     return -1;
   }
 
@@ -314,9 +332,7 @@ export class MultipartParser {
     for (;;) {
       const lf = buf.indexOf(LF, p);
       const lineEnd = lf < 0 ? buf.length : lf + 1;
-      if (this.#headerBytes + (lineEnd - p) > this.#maxHeaderSize) {
-        throw new FormError('HEADER_TOO_LARGE', `part header block larger than ${this.#maxHeaderSize} bytes (maxHeaderSize)`);
-      }
+      if (this.#headerBytes + (lineEnd - p) > this.#maxHeaderSize) this.#headerTooLarge();
       if (lf < 0) {
         if (eof && p < buf.length && buf.indexOf(0x3a, p) >= 0) this.#headerLines.push(this.#decodeLine(buf, p, buf.length));
         return this.#hold(buf, p);
