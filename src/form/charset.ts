@@ -10,7 +10,7 @@ function isUtf8(encoding: string): boolean {
   return e === 'utf-8' || e === 'utf8';
 }
 
-function isLatin1(encoding: string): boolean {
+export function isLatin1(encoding: string): boolean {
   // WHATWG maps "latin1" to windows-1252; Python's latin-1 is ISO-8859-1 byte for byte.
   const e = encoding.toLowerCase().replace(/_/g, '-');
   return e === 'latin1' || e === 'latin-1' || e === 'iso-8859-1' || e === 'iso8859-1' || e === 'l1';

@@ -31,6 +31,8 @@ describe('parseHeader', () => {
 
   it('decodes ISO-8859-1 extended values byte for byte', () => {
     assert.equal(params(`attachment; filename*=iso-8859-1'en'%E9t%E9.txt`)['filename'], 'été.txt');
+    // ISO-8859-1 is byte for byte, not the WHATWG windows-1252 alias (0x80 is U+0080, not €).
+    assert.equal(params(`attachment; filename*=ISO-8859-1''%80%9F%E9.txt`)['filename'], '\u0080\u009fé.txt');
   });
 
   it('joins RFC 2231 continuations in order, encoded or not', () => {
