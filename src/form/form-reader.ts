@@ -176,6 +176,7 @@ export class FormReader {
     return {
       write: (chunk) => file.write(chunk),
       end: () => {
+        file.finish();
         form.done = form.contentLength >= 0 && this.#read < form.contentLength ? -1 : 1;
       },
     };
@@ -215,6 +216,7 @@ export class FormReader {
       },
       onPartEnd: (complete) => {
         if (nested) nested.end();
+        part!.file?.finish();
         part!.done = !complete ? -1 : parser.done === 1 ? 1 : 0;
         part = null;
         nested = null;

@@ -96,6 +96,7 @@ export class UploadFile {
   write(data: Uint8Array): void {
     if (this.#closed) throw new Error('I/O operation on closed file');
     if (data.length === 0) return;
+    if (this.#path !== null && this.#fd === null) this.#fd = openSync(this.#path, 'r+');
     if (this.#fd === null && this.#size + data.length > this.#threshold) this.#spill();
     if (this.#fd !== null) {
       let offset = 0;
@@ -136,15 +137,31 @@ export class UploadFile {
     const n = size < 0 ? available : Math.min(size, available);
     const start = this.#position;
     this.#position += n;
-    if (this.#fd === null) return Buffer.from(this.#inMemory().subarray(start, start + n));
+    if (this.#path === null) return Buffer.from(this.#inMemory().subarray(start, start + n));
+    const fd = this.#fd ?? openSync(this.#path, 'r');
     const out = Buffer.allocUnsafe(n);
     let done = 0;
-    while (done < n) {
-      const got = readSync(this.#fd, out, done, n - done, start + done);
-      if (got === 0) break;
-      done += got;
+    try {
+      while (done < n) {
+        const got = readSync(fd, out, done, n - done, start + done);
+        if (got === 0) break;
+        done += got;
+      }
+    } finally {
+      if (fd !== this.#fd) closeSync(fd);
     }
     return done === n ? out : out.subarray(0, done);
+  }
+
+  /**
+   * The content is complete: closes the temporary file's descriptor, so a form with many file
+   * parts does not hold one per part (reads open it briefly; a later write reopens it).
+   */
+  finish(): void {
+    if (this.#fd === null) return;
+    const fd = this.#fd;
+    this.#fd = null;
+    closeSync(fd);
   }
 
   /** Moves the position: whence 0 from the start, 1 from here, 2 from the end. Returns it. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { FieldStorage, FormError, MiniFieldStorage, type FormEnviron } from '../../src/form/index.js';
@@ -229,5 +229,26 @@ describe('FieldStorage', () => {
   it('also takes the body from memory in the synchronous constructor', () => {
     const form = new FieldStorage({ environ: { REQUEST_METHOD: 'POST' }, input: 'x=1' });
     assert.equal(form.getValue('x'), '1');
+  });
+
+  it('holds no file descriptor per spilled part once the part is complete', () => {
+    // One open temporary file per part let a single form of many small files use up to
+    // maxNumFields descriptors until close(), starving the process (EMFILE) under load.
+    const openFds = (): number => readdirSync('/proc/self/fd').length;
+    const files = Array.from({ length: 40 }, (_, i) => part(`f${i}`, Buffer.alloc(300, 0x61 + (i % 26)), `f${i}.bin`));
+    const body = assemble(B, files);
+    const before = openFds();
+    const form = new FieldStorage({ environ: multipartEnviron(body), input: body, memoryThreshold: 100 });
+    try {
+      assert.ok(openFds() - before <= 2, `${openFds() - before} descriptors held by a parsed form`);
+      const item = form.get('f7') as FieldStorage;
+      assert.ok(item.file!.path);
+      assert.deepEqual(item.value, Buffer.alloc(300, 0x61 + 7));
+      assert.deepEqual(item.file!.read(5), Buffer.alloc(5, 0x61 + 7));
+      assert.ok(openFds() - before <= 2, 'reading a part keeps no descriptor open');
+    } finally {
+      form.close();
+    }
+    assert.equal(openFds(), before);
   });
 });
