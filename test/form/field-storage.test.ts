@@ -251,4 +251,15 @@ describe('FieldStorage', () => {
     }
     assert.equal(openFds(), before);
   });
+
+  it('reports a file name with path characters as sent and never uses it as a path', () => {
+    const names = ['../../etc/passwd', '..\\..\\boot.ini', '/abs/x', 'a\u0000b'];
+    const body = assemble(B, names.map((name, i) => part(`f${i}`, Buffer.alloc(200, 0x61), name)));
+    using form = new FieldStorage({ environ: multipartEnviron(body), input: body, memoryThreshold: 100 });
+    names.forEach((name, i) => {
+      const item = form.get(`f${i}`) as FieldStorage;
+      assert.equal(item.filename, name);
+      assert.match(item.file!.path!, /\/tsgi-upload-\d+-\d+-[a-z0-9]+$/);
+    });
+  });
 });
