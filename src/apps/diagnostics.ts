@@ -125,7 +125,13 @@ export function environHtml(environ: Record<string, unknown> = process.env): str
 /** The form's fields, sorted by name, with the type and value of each (Python's print_form). */
 export function formHtml(form: FormView | undefined): string {
   let out = '<h3>Form Contents:</h3>\n';
-  const keys = form ? [...form.keys()].sort() : [];
+  let keys: string[];
+  try {
+    keys = form ? [...form.keys()].sort() : [];
+  } catch (error) {
+    // FieldStorage over a body that is not a form (JSON, say) has no keys: Python's test() shows that error too.
+    return out + `<p>The request body is not a form: ${escapeHtml(error instanceof Error ? error.message : String(error))}</p>\n`;
+  }
   if (keys.length === 0) return out + '<p>No form fields.</p>\n';
   out += '<dl>\n';
   for (const key of keys) {

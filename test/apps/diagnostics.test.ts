@@ -90,6 +90,19 @@ describe('diagnosticsApp', () => {
     assert.match(target.body, /<dt>up: <i>file<\/i><\/dt><dd>file &quot;&lt;evil&gt;\.txt&quot; \(text\/plain, 5 bytes\)<\/dd>/);
   });
 
+  it('answers a POST whose body is not a form (JSON) with the page, saying so, instead of failing', async () => {
+    const body = Buffer.from('{"a":"<b>"}');
+    const environ = setupTestingDefaults({
+      REQUEST_METHOD: 'POST', CONTENT_TYPE: 'application/json', CONTENT_LENGTH: String(body.length),
+      'tsgi.input': Readable.from([body]),
+    });
+    const target = new RecordingTarget();
+    await runApplication(diagnosticsApp(), environ, target);
+    assert.equal(target.head?.status, 200);
+    assert.match(target.body, /<h3>Form Contents:<\/h3>\n<p>The request body is not a form: not indexable<\/p>/);
+    assert.match(target.body, /<dt>CONTENT_TYPE<\/dt><dd>application\/json<\/dd>/);
+  });
+
   it('uses the form reader it is given', async () => {
     const app = diagnosticsApp({ readForm: async () => searchParamsForm(new URLSearchParams('from=reader')) });
     const target = new RecordingTarget();
