@@ -246,7 +246,7 @@ export function test(form?: FormView, environ: Record<string, unknown> = process
     }
   }
   try {
-    out.write('Content-Type: text/html; charset=utf-8\r\n\r\n' + diagnosticsPage(environ, shown).replace('<h3>Form Contents:', `${problem}<h3>Form Contents:`));
+    out.write('Content-Type: text/html; charset=utf-8\r\n\r\n' + diagnosticsPage(environ, shown).replace('<h3>Form Contents:', (heading) => problem + heading));
   } finally {
     if (!form) closeForm(shown);
   }

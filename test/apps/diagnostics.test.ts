@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { Readable } from 'node:stream';
 import {
   CGI_VARIABLES, diagnosticsApp, environHtml, formHtml, printEnvironUsage, searchParamsForm, test as cgiTest,
@@ -59,6 +60,17 @@ describe('diagnostics helpers', () => {
     assert.match(out.text, /^Content-Type: text\/html; charset=utf-8\r\n\r\n<!DOCTYPE html>/);
     assert.match(out.text, /<dt>q: <i>MiniFieldStorage<\/i><\/dt><dd>&quot;&lt;b&gt;&quot;<\/dd>/);
     assert.match(out.text, /Current Working Directory:<\/h3>\n<pre>[^<]+<\/pre>/);
+  });
+
+  it('test() shows a form error quoting the client\'s text as it is, even with $` in it (no replacement patterns)', () => {
+    // The sync FieldStorage reads fd 0, so the script runs in a child with the body on its stdin.
+    const module = new URL('../../src/apps/diagnostics.js', import.meta.url).href;
+    const script = `import { test } from ${JSON.stringify(module)};
+      test(undefined, { REQUEST_METHOD: 'POST', CONTENT_TYPE: 'multipart/form-data; boundary="$\`"', CONTENT_LENGTH: '5' });`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { input: 'hello', encoding: 'utf8' });
+    assert.equal(child.status, 0, child.stderr);
+    assert.equal(child.stdout.match(/<h1>/g)?.length, 1, 'the page appears once');
+    assert.match(child.stdout, /The form could not be read:<\/h3>\n<pre>[^<]*\$`/);
   });
 });
 
