@@ -115,6 +115,19 @@ describe('diagnosticsApp', () => {
     assert.match(target.body, /<dt>CONTENT_TYPE<\/dt><dd>application\/json<\/dd>/);
   });
 
+  it('shows a malformed form body as the error it gave, escaped, instead of a bare 500', async () => {
+    const body = Buffer.from('<garbage>');
+    const environ = setupTestingDefaults({
+      REQUEST_METHOD: 'POST', CONTENT_TYPE: 'multipart/form-data; boundary=b', CONTENT_LENGTH: String(body.length),
+      'tsgi.input': Readable.from([body]),
+    });
+    const target = new RecordingTarget();
+    await runApplication(diagnosticsApp(), environ, target);
+    assert.equal(target.head?.status, 200);
+    assert.match(target.body, /<h3>The form could not be read:<\/h3>\n<pre>[^<]+<\/pre>\n<h3>Form Contents:/);
+    assert.match(target.body, /<dt>CONTENT_TYPE<\/dt><dd>multipart\/form-data; boundary=b<\/dd>/);
+  });
+
   it('uses the form reader it is given', async () => {
     const app = diagnosticsApp({ readForm: async () => searchParamsForm(new URLSearchParams('from=reader')) });
     const target = new RecordingTarget();
