@@ -341,10 +341,13 @@ class ResponseRun {
     }
   }
 
-  /** A streamed body ran out: an empty one still gets its head (with Content-Length 0), then the end. */
+  /**
+   * A streamed body ran out: an empty one still gets its head (with Content-Length 0), then the end.
+   * Not for HEAD: an app (or a node:http listener) may stream nothing for HEAD, and 0 would contradict GET.
+   */
   private endStream(): Promise<void> {
     this.checkComplete();
-    this.sendHeadOnce(this.headersSent ? -1 : 0);
+    this.sendHeadOnce(this.headersSent || this.isHead ? -1 : 0);
     return this.finish();
   }
 

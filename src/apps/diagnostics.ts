@@ -125,7 +125,13 @@ export function environHtml(environ: Record<string, unknown> = process.env): str
 /** The form's fields, sorted by name, with the type and value of each (Python's print_form). */
 export function formHtml(form: FormView | undefined): string {
   let out = '<h3>Form Contents:</h3>\n';
-  const keys = form ? [...form.keys()].sort() : [];
+  let keys: string[];
+  try {
+    keys = form ? [...form.keys()].sort() : [];
+  } catch (error) {
+    // FieldStorage over a body that is not a form (JSON, say) has no keys: Python's test() shows that error too.
+    return out + `<p>The request body is not a form: ${escapeHtml(error instanceof Error ? error.message : String(error))}</p>\n`;
+  }
   if (keys.length === 0) return out + '<p>No form fields.</p>\n';
   out += '<dl>\n';
   for (const key of keys) {
@@ -180,15 +186,31 @@ export interface DiagnosticsOptions {
 export function diagnosticsApp(options: DiagnosticsOptions = {}): Application {
   const readForm = options.readForm ?? readRequestForm;
   return async (environ, startResponse) => {
-    const form = await readForm(environ);
+    let form: FormView | undefined;
+    let problem = '';
     try {
-      const page = diagnosticsPage(environ, form);
+      form = await readForm(environ);
+    } catch (error) {
+      // A diagnostics page exists to show what arrived, a malformed body included.
+      problem = formProblemHtml(error);
+    }
+    try {
+      const page = withFormProblem(diagnosticsPage(environ, form), problem);
       startResponse('200 OK', [['Content-Type', 'text/html; charset=utf-8']]);
       return [page];
     } finally {
       closeForm(form);
     }
   };
+}
+
+function formProblemHtml(error: unknown): string {
+  return `<h3>The form could not be read:</h3>\n<pre>${escapeHtml(error instanceof Error ? error.message : String(error))}</pre>\n`;
+}
+
+/** Puts the form's error above the form section; a replacer function, so `$` in the error stays literal. */
+function withFormProblem(page: string, problem: string): string {
+  return problem ? page.replace('<h3>Form Contents:', (heading) => problem + heading) : page;
 }
 
 /** Removes an upload's temporary files once the page is drawn, for forms that have them. */
@@ -236,11 +258,11 @@ export function test(form?: FormView, environ: Record<string, unknown> = process
     try {
       shown = new FieldStorage({ environ });
     } catch (error) {
-      problem = `<h3>The form could not be read:</h3>\n<pre>${escapeHtml(error instanceof Error ? error.message : String(error))}</pre>\n`;
+      problem = formProblemHtml(error);
     }
   }
   try {
-    out.write('Content-Type: text/html; charset=utf-8\r\n\r\n' + diagnosticsPage(environ, shown).replace('<h3>Form Contents:', `${problem}<h3>Form Contents:`));
+    out.write('Content-Type: text/html; charset=utf-8\r\n\r\n' + withFormProblem(diagnosticsPage(environ, shown), problem));
   } finally {
     if (!form) closeForm(shown);
   }

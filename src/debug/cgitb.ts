@@ -100,7 +100,7 @@ function drawReport(error: unknown, settings: Settings, rendering: Rendering, fr
     const message = `<p>A problem occurred while handling this request.</p>${noteHtml}`;
     return fragment ? `<div>${message}</div>` : `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Error</title></head><body>${message}</body></html>\n`;
   }
-  return fragment ? htmlFragment(error, settings) + noteHtml : html(error, settings).replace('</body>', `${noteHtml}</body>`);
+  return fragment ? htmlFragment(error, settings) + noteHtml : html(error, settings).replace('</body>', (end) => noteHtml + end);
 }
 
 function logLine(error: unknown): string {

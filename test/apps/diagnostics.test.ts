@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { Readable } from 'node:stream';
 import {
   CGI_VARIABLES, diagnosticsApp, environHtml, formHtml, printEnvironUsage, searchParamsForm, test as cgiTest,
@@ -60,6 +61,17 @@ describe('diagnostics helpers', () => {
     assert.match(out.text, /<dt>q: <i>MiniFieldStorage<\/i><\/dt><dd>&quot;&lt;b&gt;&quot;<\/dd>/);
     assert.match(out.text, /Current Working Directory:<\/h3>\n<pre>[^<]+<\/pre>/);
   });
+
+  it('test() shows a form error quoting the client\'s text as it is, even with $` in it (no replacement patterns)', () => {
+    // The sync FieldStorage reads fd 0, so the script runs in a child with the body on its stdin.
+    const module = new URL('../../src/apps/diagnostics.js', import.meta.url).href;
+    const script = `import { test } from ${JSON.stringify(module)};
+      test(undefined, { REQUEST_METHOD: 'POST', CONTENT_TYPE: 'multipart/form-data; boundary="$\`"', CONTENT_LENGTH: '5' });`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { input: 'hello', encoding: 'utf8' });
+    assert.equal(child.status, 0, child.stderr);
+    assert.equal(child.stdout.match(/<h1>/g)?.length, 1, 'the page appears once');
+    assert.match(child.stdout, /The form could not be read:<\/h3>\n<pre>[^<]*\$`/);
+  });
 });
 
 describe('diagnosticsApp', () => {
@@ -88,6 +100,32 @@ describe('diagnosticsApp', () => {
     const target = new RecordingTarget();
     await runApplication(diagnosticsApp(), environ, target);
     assert.match(target.body, /<dt>up: <i>file<\/i><\/dt><dd>file &quot;&lt;evil&gt;\.txt&quot; \(text\/plain, 5 bytes\)<\/dd>/);
+  });
+
+  it('answers a POST whose body is not a form (JSON) with the page, saying so, instead of failing', async () => {
+    const body = Buffer.from('{"a":"<b>"}');
+    const environ = setupTestingDefaults({
+      REQUEST_METHOD: 'POST', CONTENT_TYPE: 'application/json', CONTENT_LENGTH: String(body.length),
+      'tsgi.input': Readable.from([body]),
+    });
+    const target = new RecordingTarget();
+    await runApplication(diagnosticsApp(), environ, target);
+    assert.equal(target.head?.status, 200);
+    assert.match(target.body, /<h3>Form Contents:<\/h3>\n<p>The request body is not a form: not indexable<\/p>/);
+    assert.match(target.body, /<dt>CONTENT_TYPE<\/dt><dd>application\/json<\/dd>/);
+  });
+
+  it('shows a malformed form body as the error it gave, escaped, instead of a bare 500', async () => {
+    const body = Buffer.from('<garbage>');
+    const environ = setupTestingDefaults({
+      REQUEST_METHOD: 'POST', CONTENT_TYPE: 'multipart/form-data; boundary=b', CONTENT_LENGTH: String(body.length),
+      'tsgi.input': Readable.from([body]),
+    });
+    const target = new RecordingTarget();
+    await runApplication(diagnosticsApp(), environ, target);
+    assert.equal(target.head?.status, 200);
+    assert.match(target.body, /<h3>The form could not be read:<\/h3>\n<pre>[^<]+<\/pre>\n<h3>Form Contents:/);
+    assert.match(target.body, /<dt>CONTENT_TYPE<\/dt><dd>multipart\/form-data; boundary=b<\/dd>/);
   });
 
   it('uses the form reader it is given', async () => {

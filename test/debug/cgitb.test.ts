@@ -203,6 +203,17 @@ describe('debugMiddleware', () => {
     assert.match(String(target.aborted), /too late/);
   });
 
+  it('names a logdir with $` or $& in it as it is (the note is not a replacement pattern)', async () => {
+    const logdir = join(tmpdir(), 'no-such-dir-$`-$&');
+    const app = debugMiddleware(() => {
+      throw new Error('boom');
+    }, { logdir });
+    const target = new RecordingTarget();
+    await runApplication(app, setupTestingDefaults({ 'tsgi.errors': quiet }), target);
+    assert.equal(target.body.match(/<!DOCTYPE/g)?.length, 1, 'the page appears once');
+    assert.ok(target.body.includes(`in ${logdir.replace(/&/g, '&amp;')}, but failed`), target.body.slice(-400));
+  });
+
   it('with display off shows nothing of the error', async () => {
     const app = debugMiddleware(() => {
       throw new Error('private <stuff>');
