@@ -70,3 +70,39 @@ export function table(rows: [string, number][], baseline: string): void {
     console.log(`  ${name.padEnd(34)} ${value.toFixed(0).padStart(9)} req/s   ${(value / base).toFixed(2)}x ${baseline}`);
   }
 }
+
+export interface RoundsResult {
+  /** The best req/s of each server kind. */
+  best: Map<string, number>;
+  tool: string;
+  rounds: number;
+  seconds: number;
+}
+
+/**
+ * Starts `node serverFile KIND` for each kind in turn, loads `path` on it, and keeps each
+ * kind's best round. Rounds alternate the order, so neither side always runs on a warmer
+ * machine. BENCH_ROUNDS and BENCH_SECONDS override the defaults (2 rounds of 4 s).
+ */
+export async function bestOfRounds(serverFile: string, kinds: readonly string[], path = '/'): Promise<RoundsResult> {
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+  const seconds = Number(process.env.BENCH_SECONDS ?? 4);
+  const best = new Map<string, number>();
+  let tool = '';
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? kinds : [...kinds].reverse();
+    for (const kind of order) {
+      const { port, child } = await startServerProcess(serverFile, [kind]);
+      try {
+        const url = `http://127.0.0.1:${port}${path}`;
+        await load(url, 1); // warm-up: JIT and connection setup
+        const result = await load(url, seconds);
+        tool = result.tool;
+        best.set(kind, Math.max(best.get(kind) ?? 0, result.requestsPerSecond));
+      } finally {
+        await stopProcess(child);
+      }
+    }
+  }
+  return { best, tool, rounds, seconds };
+}
