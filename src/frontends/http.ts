@@ -114,7 +114,7 @@ class NodeResponse implements ResponseTarget, ClientState {
   private raw = false;
 
   constructor(private readonly res: ServerResponse) {
-    res.once('close', () => {
+    res.on('close', () => {
       if (res.writableFinished) return;
       this.gone = true;
       for (const listener of this.goneListeners ?? []) listener();
@@ -239,19 +239,19 @@ export function createRequestListener(app: Application, options: HttpServerOptio
     if (pathInfo === undefined) return refuseLogged(req, res, 400, 'The request path is not valid UTF-8 once percent-decoded.');
 
     const socket = req.socket;
-    const local = localAddress(socket);
+    const peers = connectionFacts(socket, options.serverName);
     const environ: Environ = {
       REQUEST_METHOD: req.method ?? 'GET',
       SCRIPT_NAME: '',
       PATH_INFO: pathInfo,
       QUERY_STRING: query,
-      SERVER_NAME: options.serverName ?? serverNameFor(local.address),
-      SERVER_PORT: String(local.port),
+      SERVER_NAME: peers.serverName,
+      SERVER_PORT: peers.serverPort,
       SERVER_PROTOCOL: 'HTTP/' + req.httpVersion,
       SERVER_SOFTWARE,
       GATEWAY_INTERFACE: 'CGI/1.1',
-      REMOTE_ADDR: clientAddress(socket),
-      REMOTE_PORT: String(socket.remotePort ?? ''),
+      REMOTE_ADDR: peers.remoteAddr,
+      REMOTE_PORT: peers.remotePort,
       REQUEST_URI: rawUrl,
       'tsgi.version': [1, 0],
       'tsgi.url_scheme': scheme,
@@ -290,20 +290,46 @@ export function createRequestListener(app: Application, options: HttpServerOptio
   };
 }
 
-const LOCAL_ADDRESS = Symbol('tsgi.localAddress');
+const CONNECTION_FACTS = Symbol('tsgi.connectionFacts');
 
-/** The socket's own address, asked of the kernel once per connection rather than once per request. */
-function localAddress(socket: Socket): AddressInfo {
-  const cached = (socket as Socket & { [LOCAL_ADDRESS]?: AddressInfo })[LOCAL_ADDRESS];
+interface ConnectionFacts {
+  serverName: string;
+  serverPort: string;
+  remoteAddr: string;
+  remotePort: string;
+}
+
+/** The addresses of both ends, asked of the kernel once per connection rather than once per request. */
+function connectionFacts(socket: Socket, serverName: string | undefined): ConnectionFacts {
+  const holder = socket as Socket & { [CONNECTION_FACTS]?: ConnectionFacts };
+  const cached = holder[CONNECTION_FACTS];
   if (cached) return cached;
-  const address = socket.address() as AddressInfo;
-  (socket as Socket & { [LOCAL_ADDRESS]?: AddressInfo })[LOCAL_ADDRESS] = address;
-  return address;
+  const local = socket.address() as AddressInfo;
+  const facts: ConnectionFacts = {
+    serverName: serverName ?? serverNameFor(local.address),
+    serverPort: String(local.port),
+    remoteAddr: clientAddress(socket),
+    remotePort: String(socket.remotePort ?? ''),
+  };
+  holder[CONNECTION_FACTS] = facts;
+  return facts;
 }
 
 function serverNameFor(address: string): string {
   if (address === '0.0.0.0' || address === '::' || address === '') return hostname();
   return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+// Clients send the same few header names over and over: map each spelling to its variable once.
+const headerNames = new Map<string, `HTTP_${string}`>();
+
+function cgiHeaderName(name: string): `HTTP_${string}` {
+  let key = headerNames.get(name);
+  if (key === undefined) {
+    key = `HTTP_${name.toUpperCase().replace(/-/g, '_')}`;
+    if (headerNames.size < 512) headerNames.set(name, key);
+  }
+  return key;
 }
 
 /**
@@ -331,7 +357,7 @@ export function addRequestHeaders(environ: Environ, rawHeaders: string[], errors
       errors.write(`tsgi: dropped request header ${name}: names with "_" could pose as names with "-"\n`);
       continue;
     }
-    const key = `HTTP_${name.toUpperCase().replace(/-/g, '_')}` as const;
+    const key = cgiHeaderName(name);
     const existing = environ[key];
     environ[key] = existing === undefined ? value : existing + (lower === 'cookie' ? '; ' : ', ') + value;
   }
