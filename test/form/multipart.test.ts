@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FormError, MultipartParser, validBoundary, type MultipartOptions, type PartInfo } from '../../src/form/index.js';
-import { concatBytesDuring } from '../helpers/form-copies.js';
+import { concatBytesDuring } from '../helpers/concat-watch.js';
 
 interface Parsed {
   parts: { name: string | null; filename: string | null; type: string; data: string; complete: boolean }[];

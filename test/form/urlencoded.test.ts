@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FormError, parseQs, parseQsl, unquote, UrlencodedParser, type UrlencodedParserOptions } from '../../src/form/index.js';
-import { concatBytesDuring } from '../helpers/form-copies.js';
+import { concatBytesDuring } from '../helpers/concat-watch.js';
 
 function streamed(body: string, split: number, options: UrlencodedParserOptions = {}): [string, string][] {
   const pairs: [string, string][] = [];

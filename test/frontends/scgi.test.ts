@@ -8,6 +8,7 @@ import { validator, type ValidatedApplication } from '../../src/validate.js';
 import type { Application } from '../../src/types.js';
 import { hashBody, sha256 } from '../helpers/fastcgi-apps.js';
 import { parseCgiResponse } from '../helpers/fastcgi-client.js';
+import { watchConcat } from '../helpers/concat-watch.js';
 
 const servers: GatewayServer[] = [];
 const validated: ValidatedApplication[] = [];
@@ -78,13 +79,7 @@ describe('SCGI', () => {
     socket.on('data', (data: Buffer) => received.push(data));
     const closed = new Promise((resolve) => socket.on('close', resolve));
     await new Promise((resolve) => socket.once('connect', resolve));
-    const concat = Buffer.concat;
-    let copied = 0;
-    Buffer.concat = ((list: readonly Uint8Array[], length?: number) => {
-      const out = concat(list, length);
-      copied += out.length;
-      return out;
-    }) as typeof Buffer.concat;
+    const watch = watchConcat();
     try {
       for (let offset = 0; offset < request.length; offset += 4) {
         socket.write(request.subarray(offset, offset + 4));
@@ -93,10 +88,10 @@ describe('SCGI', () => {
       }
       await closed;
     } finally {
-      Buffer.concat = concat;
+      watch.stop();
     }
-    assert.match(concat(received).toString(), /GET \/trickled - 0 /);
-    assert.ok(copied < 10 * request.length, `Buffer.concat copied ${copied} bytes for a ${request.length}-byte request`);
+    assert.match(Buffer.concat(received).toString(), /GET \/trickled - 0 /);
+    assert.ok(watch.bytes < 10 * request.length, `Buffer.concat copied ${watch.bytes} bytes for a ${request.length}-byte request`);
   });
 
   it('serves a request whose bytes arrive in pieces, body included, and drops HTTP_PROXY', async () => {

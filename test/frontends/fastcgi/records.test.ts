@@ -4,6 +4,7 @@ import {
   decodeParams, encodeGetValuesResult, encodeParams, encodeRecord, encodeStream, encodeUnknownType, ProtocolError,
   RecordReader, RecordType,
 } from '../../../src/frontends/fastcgi/records.js';
+import { watchConcat } from '../../helpers/concat-watch.js';
 
 function readAll(data: Buffer, pieceSize = data.length): [number, number, Buffer][] {
   const reader = new RecordReader();
@@ -44,21 +45,16 @@ describe('FastCGI records', () => {
   it('reads a record trickled in one byte at a time with work linear in its size (it was quadratic: minutes of CPU for 64 KiB)', () => {
     const record = encodeRecord(RecordType.Stdin, 1, Buffer.alloc(4_096, 7));
     // Counts the buffers Buffer.concat walks: the reader used to walk every piece so far on every push.
-    const concat = Buffer.concat;
-    let walked = 0;
-    Buffer.concat = ((list: readonly Uint8Array[], length?: number) => {
-      walked += list.length;
-      return concat(list, length);
-    }) as typeof Buffer.concat;
+    const watch = watchConcat();
     let records: [number, number, Buffer][];
     try {
       records = readAll(record, 1);
     } finally {
-      Buffer.concat = concat;
+      watch.stop();
     }
     assert.equal(records.length, 1);
     assert.deepEqual(records[0]![2], Buffer.alloc(4_096, 7));
-    assert.ok(walked <= 3 * record.length, `Buffer.concat walked ${walked} buffers for ${record.length} pieces`);
+    assert.ok(watch.buffers <= 3 * record.length, `Buffer.concat walked ${watch.buffers} buffers for ${record.length} pieces`);
   });
 
   it('refuses a record whose version is not 1', () => {
