@@ -235,7 +235,7 @@ class ResponseRun {
     try {
       const result = app(this.environ, this.startResponse);
       // Most apps answer synchronously: no await, no extra turn of the microtask queue.
-      body = typeof (result as Promise<Body>).then === 'function' ? await result : (result as Body);
+      body = result != null && typeof (result as Promise<Body>).then === 'function' ? await result : (result as Body);
       if (typeof body === 'string' || body instanceof Uint8Array) {
         throw new TypeError('the application returned a string or bytes: return an array of chunks instead');
       }
@@ -247,12 +247,12 @@ class ResponseRun {
     } catch (error) {
       this.fail(error);
     } finally {
-      if (body && typeof body.close === 'function') await this.closeBody(body);
+      if (body && typeof body.close === 'function') await this.closeBody(body as Body & { close(): void | Promise<void> });
     }
   }
 
-  private async closeBody(body: Body): Promise<void> {
-    if (typeof body.close !== 'function') return;
+  /** Only for a body that has close(): the caller checks, so most responses skip this await. */
+  private async closeBody(body: Body & { close(): void | Promise<void> }): Promise<void> {
     try {
       await body.close();
     } catch (error) {

@@ -282,6 +282,12 @@ describe('response engine', () => {
     assert.match(log, /string or bytes/);
   });
 
+  it('names the rule when the app returns null', async () => {
+    const { target, log } = await run((() => null) as unknown as Application);
+    assert.equal(target.head?.status, 500);
+    assert.match(log, /must return an iterable body, got null/);
+  });
+
   it('refuses a body that starts before startResponse', async () => {
     const { target, log } = await run(() => ['x']);
     assert.equal(target.head?.status, 500);
