@@ -62,7 +62,7 @@ export function decodePath(raw: string): string | undefined {
   let n = 0;
   for (let i = 0; i < bytes.length; i++) {
     const byte = bytes[i]!;
-    if (byte === 0x25 && i + 2 < bytes.length + 0 && isHex(bytes[i + 1]) && isHex(bytes[i + 2])) {
+    if (byte === 0x25 && i + 2 < bytes.length && isHex(bytes[i + 1]) && isHex(bytes[i + 2])) {
       out[n++] = parseInt(String.fromCharCode(bytes[i + 1]!, bytes[i + 2]!), 16);
       i += 2;
     } else {
@@ -80,8 +80,8 @@ function isHex(byte: number | undefined): boolean {
   return byte !== undefined && ((byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x46) || (byte >= 0x61 && byte <= 0x66));
 }
 
-function clientAddress(socket: Socket): string {
-  const address = socket.remoteAddress ?? '';
+/** An IPv4 peer on a dual-stack socket shows as ::ffff:a.b.c.d; CGI variables want a.b.c.d. */
+function plainAddress(address: string): string {
   return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
 
@@ -223,7 +223,7 @@ export function createRequestListener(app: Application, options: HttpServerOptio
   const refuseLogged = (req: IncomingMessage, res: ServerResponse, status: number, message: string): void => {
     const bytes = refuse(res, status, message);
     accessLog?.(commonLogLine({
-      REQUEST_METHOD: req.method ?? '-', REQUEST_URI: req.url, PATH_INFO: '', SERVER_PROTOCOL: `HTTP/${req.httpVersion}`, REMOTE_ADDR: clientAddress(req.socket),
+      REQUEST_METHOD: req.method ?? '-', REQUEST_URI: req.url, PATH_INFO: '', SERVER_PROTOCOL: `HTTP/${req.httpVersion}`, REMOTE_ADDR: plainAddress(req.socket.remoteAddress ?? ''),
     }, status, bytes));
   };
 
@@ -308,7 +308,7 @@ function connectionFacts(socket: Socket, serverName: string | undefined): Connec
   const facts: ConnectionFacts = {
     serverName: serverName ?? serverNameFor(local.address),
     serverPort: String(local.port),
-    remoteAddr: clientAddress(socket),
+    remoteAddr: plainAddress(socket.remoteAddress ?? ''),
     remotePort: String(socket.remotePort ?? ''),
   };
   holder[CONNECTION_FACTS] = facts;
@@ -317,7 +317,7 @@ function connectionFacts(socket: Socket, serverName: string | undefined): Connec
 
 function serverNameFor(address: string): string {
   if (address === '0.0.0.0' || address === '::' || address === '') return hostname();
-  return address.startsWith('::ffff:') ? address.slice(7) : address;
+  return plainAddress(address);
 }
 
 // Clients send the same few header names over and over: map each spelling to its variable once.
