@@ -10,7 +10,7 @@ import { call, copyFixtures, eventually, header, parseEnv } from '../helpers/cgi
 import type { FixtureSite } from '../helpers/cgihost-fixtures.js';
 
 // Every behaviour holds whichever way scripts are started.
-for (const spawner of ['python', 'direct'] as const) describe(`scripts started by ${spawner === 'python' ? 'the spawner' : 'Node directly'}`, () => {
+for (const spawner of ['native', 'python', 'direct'] as const) describe(`scripts started by ${{ native: 'the native addon', python: 'the spawner', direct: 'Node directly' }[spawner]}`, () => {
   let site: FixtureSite;
   let host: Application;
 

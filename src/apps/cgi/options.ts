@@ -51,11 +51,12 @@ export interface CgiOptions {
   /** Treat scripts whose name starts with `nph-` as non-parsed-header scripts. Default true. */
   nph?: boolean;
   /**
-   * How scripts are started. 'auto' (default): through a small Python helper (posix_spawn) when
-   * /usr/bin/python3 3.8+ exists, else directly; 'python': always the helper; 'direct': Node's spawn.
-   * The helper's cost per script does not grow with the server's memory; see docs/cgi-host.md.
+   * How scripts are started. 'auto' (default): the native addon when `npm install` built it,
+   * else a small Python helper (posix_spawn) when /usr/bin/python3 3.8+ exists, else directly.
+   * 'native', 'python': only that one (an error at startup when it is missing); 'direct':
+   * Node's own spawn, which forks the whole server per script. See docs/cgi-host.md.
    */
-  spawner?: 'auto' | 'python' | 'direct';
+  spawner?: 'auto' | 'native' | 'python' | 'direct';
 }
 
 export const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';

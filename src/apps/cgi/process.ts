@@ -1,11 +1,15 @@
 /**
  * Starts a script with no shell, in a process group of its own so that a time limit or a
  * client that left can kill everything it started, and turns its stderr into log lines.
- * `startScript` spawns directly from the server; spawner.ts does the same through a helper.
+ * `startScript` spawns directly from the server; native-launcher.ts and spawner.ts do the
+ * same without forking the server.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
 import type { Readable, Writable } from 'node:stream';
+import { pullChunks } from './stdout-reader.js';
+import type { ChunkPuller } from './stdout-reader.js';
 import type { RunAs } from './user.js';
 
 export interface SpawnRequest {
@@ -30,8 +34,9 @@ export interface Exit {
 export interface ScriptProcess {
   /** Where the body goes, or null when stdin was given as a descriptor or there is no body. */
   stdin: Writable | null;
-  stdout: Readable;
-  stderr: Readable;
+  stdout: ChunkPuller;
+  /** Hands each piece of stderr to `onChunk`, then calls `onEnd`; called once, at once after the start. */
+  readStderr(onChunk: (chunk: Buffer) => void, onEnd: () => void): void;
   /** Resolves once the process has exited and its stdio closed, or failed to start. */
   exited: Promise<Exit>;
   /** Kills the whole process group (SIGKILL); harmless after exit. */
@@ -82,32 +87,48 @@ export function startScript(request: SpawnRequest): ScriptProcess {
       }
     }
   };
-  return { stdin: child.stdin as Writable | null, stdout: child.stdout, stderr: child.stderr, exited, kill };
+  return { stdin: child.stdin as Writable | null, ...fromStreams(child.stdout, child.stderr), exited, kill };
+}
+
+/** The stdout and stderr of a ScriptProcess, from streams. */
+export function fromStreams(stdout: Readable, stderr: Readable): Pick<ScriptProcess, 'stdout' | 'readStderr'> {
+  return {
+    stdout: pullChunks(stdout),
+    readStderr(onChunk, onEnd) {
+      stderr.on('data', onChunk);
+      stderr.on('end', onEnd);
+      stderr.on('error', () => {});
+    },
+  };
 }
 
 const MAX_LINE = 8 * 1024;
 
-/** Calls `emit` for each line of `stream` (long lines are cut into pieces, nothing is lost). */
-export function forEachLine(stream: Readable, emit: (line: string) => void): void {
-  let pending = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (text: string) => {
-    pending += text;
+/** Cuts text into lines for `emit` (long lines into pieces, nothing is lost); `end()` emits what is left. */
+export class LineSplitter {
+  private pending = '';
+  private readonly decoder = new StringDecoder('utf8');
+
+  constructor(private readonly emit: (line: string) => void) {}
+
+  push(chunk: Buffer): void {
+    this.pending += this.decoder.write(chunk);
     let newline: number;
-    while ((newline = pending.indexOf('\n')) >= 0) {
-      emit(pending.slice(0, newline).replace(/\r$/, ''));
-      pending = pending.slice(newline + 1);
+    while ((newline = this.pending.indexOf('\n')) >= 0) {
+      this.emit(this.pending.slice(0, newline).replace(/\r$/, ''));
+      this.pending = this.pending.slice(newline + 1);
     }
-    while (pending.length > MAX_LINE) {
-      emit(pending.slice(0, MAX_LINE));
-      pending = pending.slice(MAX_LINE);
+    while (this.pending.length > MAX_LINE) {
+      this.emit(this.pending.slice(0, MAX_LINE));
+      this.pending = this.pending.slice(MAX_LINE);
     }
-  });
-  stream.on('end', () => {
-    if (pending) emit(pending);
-    pending = '';
-  });
-  stream.on('error', () => {});
+  }
+
+  end(): void {
+    const rest = this.pending + this.decoder.end();
+    this.pending = '';
+    if (rest) this.emit(rest);
+  }
 }
 
 /** How the log describes an exit, or undefined for a clean one. */

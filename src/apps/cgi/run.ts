@@ -12,11 +12,10 @@ import { buildEnvironment } from './environment.js';
 import type { ScriptLocation } from './environment.js';
 import { RAW_OUTPUT_KEY, isNphScript, splitNphHead } from './nph.js';
 import type { TakeOver } from './nph.js';
-import { describeExit, forEachLine } from './process.js';
+import { describeExit, LineSplitter } from './process.js';
 import type { ScriptProcess } from './process.js';
 import { prepareBody } from './request-body.js';
 import type { PreparedBody } from './request-body.js';
-import { pullChunks } from './stdout-reader.js';
 import type { Step } from './stdout-reader.js';
 import { BadGateway, HeadReader, parseHead, parseHeaderLines } from './response-head.js';
 import { redirectEnviron } from './redirect.js';
@@ -112,12 +111,15 @@ class ScriptRun {
       proc.kill();
     }, settings.timeout);
     this.timer.unref();
-    const stderr = proc.stderr;
     const sink = settings.stderr;
-    if (sink === 'ignore') stderr.resume();
-    else if (sink === 'inherit') stderr.on('data', (chunk: Buffer) => process.stderr.write(chunk));
-    else if (sink === 'log') forEachLine(stderr, (line) => this.log(line));
-    else forEachLine(stderr, (line) => sink(line, location.scriptName));
+    if (sink === 'ignore') {
+      proc.readStderr(() => {}, () => {});
+    } else if (sink === 'inherit') {
+      proc.readStderr((chunk) => process.stderr.write(chunk), () => {});
+    } else {
+      const lines = new LineSplitter(sink === 'log' ? (line) => this.log(line) : (line) => sink(line, location.scriptName));
+      proc.readStderr((chunk) => lines.push(chunk), () => lines.end());
+    }
     void proc.exited.then((exit) => {
       // Its spawner died, not the script: the time limit stays, the only thing that will stop it.
       if (exit.error?.code === 'ESPAWNER_LOST') return;
@@ -153,7 +155,7 @@ class ScriptRun {
   }
 
   private async *respond(proc: ScriptProcess): AsyncGenerator<Chunk, void, undefined> {
-    const stdout = pullChunks(proc.stdout);
+    const stdout = proc.stdout;
     const output = new OutputReader(async () => {
       try {
         return await stdout.next();

@@ -4,6 +4,7 @@ import {
   DEFAULT_BODY_LIMIT, DEFAULT_INHERIT, DEFAULT_MAX_REDIRECTS, DEFAULT_PATH, DEFAULT_TIMEOUT,
 } from './options.js';
 import type { CgiOptions, StderrSink } from './options.js';
+import { nativeLauncher, nativeUnavailable } from './native-launcher.js';
 import { directLauncher } from './process.js';
 import type { Launcher } from './process.js';
 import { spawnerFor } from './spawner.js';
@@ -29,12 +30,21 @@ export interface HostSettings {
   refuseFunctionValues: boolean;
   passAuthorization: boolean;
   nph: boolean;
-  /** How scripts are started: the spawner when available (started on first use), else directly. */
+  /** How scripts are started: the native addon or the spawner when available, else directly. */
   launcher: () => Launcher;
 }
 
 function chooseLauncher(mode: CgiOptions['spawner'], runAs: RunAs | undefined): () => Launcher {
   if (mode === 'direct') return () => directLauncher;
+  if (mode === 'native') {
+    const native = nativeLauncher();
+    if (!native) throw new Error(`spawner: "native": ${nativeUnavailable()}`);
+    return () => native;
+  }
+  if (mode === undefined || mode === 'auto') {
+    const native = nativeLauncher();
+    if (native) return () => native;
+  }
   // Asked each time: a spawner that died is replaced on the next run.
   return () => {
     const spawner = spawnerFor(runAs);

@@ -12,6 +12,7 @@ import type { Socket } from 'node:net';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import { fromStreams } from './process.js';
 import type { Exit, Launcher, ScriptProcess, SpawnRequest } from './process.js';
 import { SPAWNER_SOURCE } from './spawner-source.js';
 import type { RunAs } from './user.js';
@@ -208,7 +209,7 @@ class Spawner implements Launcher {
       sockets.push(stdout);
       stdout.write(header({ token: this.token, id, role: 'out', file: request.file, args: request.args, env: request.env, cwd: request.cwd }));
       stdout.end();
-      return { stdin, stdout, stderr, exited, kill };
+      return { stdin, ...fromStreams(stdout, stderr), exited, kill };
     } catch (error) {
       for (const socket of sockets) socket.destroy();
       closeStderr(run);
@@ -216,7 +217,7 @@ class Spawner implements Launcher {
       this.finish(id, run, { code: null, signal: null, error: Object.assign(error as Error, { code }) });
       const stdout = new PassThrough();
       stdout.end();
-      return { stdin: null, stdout, stderr, exited, kill };
+      return { stdin: null, ...fromStreams(stdout, stderr), exited, kill };
     }
   }
 

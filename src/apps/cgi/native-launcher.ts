@@ -1,0 +1,253 @@
+/**
+ * Starts scripts through tsgi's native addon (native/spawn.c): a clone that shares the
+ * server's page tables instead of copying them as fork() does, made on a thread of libuv's
+ * pool, with stdout, stderr and the exit watched in C and handed over one event at a time.
+ * Built by `npm install` where a C compiler is present; without it, the other launchers serve.
+ */
+import { createRequire } from 'node:module';
+import { Socket } from 'node:net';
+import { constants } from 'node:os';
+import type { Exit, Launcher, ScriptProcess, SpawnRequest } from './process.js';
+import type { ChunkPuller, Step } from './stdout-reader.js';
+
+type EventListener = (kind: number, value: Buffer | number, extra: number) => void;
+
+interface NativeBinding {
+  spawn(file: string, argv: string[], env: string[], cwd: string, stdin: number, uid: number, gid: number, onEvent: EventListener): { stdin: number; handle: object };
+  pause(handle: object): void;
+  resume(handle: object): void;
+  release(handle: object, which: number): void;
+}
+
+const enum Event { Stdout, StdoutEnd, Stderr, StderrEnd, Exit, Started, Failed }
+const STDOUT = 1;
+const STDERR = 2;
+const NEW_PIPE = -2;
+const DEV_NULL = -1;
+/** Bytes of stdout read ahead of the response before reading pauses. */
+const READ_AHEAD = 256 * 1024;
+
+const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, number]) => [number, name]));
+const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([name, number]) => [number, name as NodeJS.Signals]));
+
+function errnoError(errno: number, what: string): NodeJS.ErrnoException {
+  const code = ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
+  return Object.assign(new Error(`${what}: ${code}`), { code, errno: -errno });
+}
+
+let binding: NativeBinding | undefined;
+let loadError: string | undefined;
+
+/** The addon, or undefined (with the reason in `nativeUnavailable()`) when it was not built here. */
+function loadBinding(): NativeBinding | undefined {
+  if (binding || loadError) return binding;
+  if (process.platform !== 'linux') {
+    loadError = 'the native launcher is for Linux only';
+    return undefined;
+  }
+  try {
+    // From dist/src/apps/cgi/ to the package root, where node-gyp puts build/.
+    binding = createRequire(import.meta.url)('../../../../build/Release/tsgi_spawn.node') as NativeBinding;
+    if (typeof binding.spawn !== 'function') throw new Error('the addon has no spawn()');
+  } catch (error) {
+    binding = undefined;
+    loadError = `the native launcher was not built (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); npm install builds it where a C compiler is present`;
+  }
+  return binding;
+}
+
+/** Why the native launcher cannot be used, or undefined when it can. */
+export function nativeUnavailable(): string | undefined {
+  loadBinding();
+  return loadError;
+}
+
+const hasNul = (text: string) => text.includes('\0');
+
+class NativeScript implements ScriptProcess, ChunkPuller {
+  stdin: Socket | null = null;
+  readonly stdout: ChunkPuller = this;
+  readonly exited: Promise<Exit>;
+  private resolveExit: (exit: Exit) => void = () => {};
+  private handle: object | undefined;
+  private pid: number | undefined;
+  private exit: Exit | undefined;
+  private killed = false;
+  // stdout, read ahead up to READ_AHEAD bytes
+  private readonly chunks: Buffer[] = [];
+  private queued = 0;
+  private paused = false;
+  private stdoutDone = false;
+  private stdoutFailure: Error | undefined;
+  private waiter: { resolve(step: Step): void; reject(error: Error): void } | undefined;
+  // stderr, held until readStderr is called
+  private stderrChunk: ((chunk: Buffer) => void) | undefined;
+  private stderrEnd: (() => void) | undefined;
+  private readonly earlyStderr: Buffer[] = [];
+  private stderrDone = false;
+
+  constructor(private readonly native: NativeBinding) {
+    this.exited = new Promise<Exit>((resolve) => (this.resolveExit = resolve));
+  }
+
+  start(request: SpawnRequest): this {
+    const env = Object.entries(request.env).map(([name, value]) => `${name}=${value}`);
+    const argv = [request.file, ...request.args];
+    // C strings end at NUL: such a value would reach the script cut short.
+    if ([request.file, request.cwd, ...argv, ...env].some(hasNul)) {
+      this.fail(Object.assign(new Error('an argument or variable contains NUL'), { code: 'EINVAL' }));
+      return this;
+    }
+    const stdinMode = request.stdinFd ?? (request.hasBody ? NEW_PIPE : DEV_NULL);
+    try {
+      const started = this.native.spawn(request.file, argv, env, request.cwd, stdinMode, request.runAs?.uid ?? -1, request.runAs?.gid ?? -1, this.onEvent);
+      this.handle = started.handle;
+      if (started.stdin >= 0) {
+        this.stdin = new Socket({ fd: started.stdin, readable: false, writable: true });
+        // A script that stops reading makes writes fail with EPIPE; the pump notices by itself.
+        this.stdin.on('error', () => {});
+      }
+    } catch (error) {
+      this.fail(error as NodeJS.ErrnoException);
+    }
+    return this;
+  }
+
+  private readonly onEvent: EventListener = (kind, value, extra) => {
+    switch (kind) {
+      case Event.Stdout:
+        this.chunks.push(value as Buffer);
+        this.queued += (value as Buffer).length;
+        if (this.queued >= READ_AHEAD && !this.paused && this.handle) {
+          this.paused = true;
+          this.native.pause(this.handle);
+        }
+        this.settle();
+        return;
+      case Event.StdoutEnd:
+        if (value !== 0) this.stdoutFailure = errnoError(value as number, 'reading the script\'s stdout');
+        this.stdoutDone = true;
+        this.settle();
+        return this.maybeExited();
+      case Event.Stderr:
+        if (this.stderrChunk) this.stderrChunk(value as Buffer);
+        else this.earlyStderr.push(value as Buffer);
+        return;
+      case Event.StderrEnd:
+        this.endStderr();
+        return this.maybeExited();
+      case Event.Exit:
+        this.exit = { code: (value as number) >= 0 ? (value as number) : null, signal: extra ? (SIGNAL_NAMES.get(extra) ?? 'SIGKILL') : null };
+        // Killed, but something it started (with setsid) may hold the pipes open: they are let go.
+        if (this.killed) this.releaseAll();
+        return this.maybeExited();
+      case Event.Started:
+        this.pid = value as number;
+        if (this.killed) this.kill();
+        return;
+      case Event.Failed:
+        this.fail(errnoError(value as number, 'could not start the script'));
+        return;
+    }
+  };
+
+  private fail(error: NodeJS.ErrnoException): void {
+    this.exit = { code: null, signal: null, error };
+    this.stdoutDone = true;
+    this.settle();
+    this.endStderr();
+    this.stdin?.destroy();
+    this.maybeExited();
+  }
+
+  /** Like a child's 'close': the exit, once both pipes have been read to their end (or let go). */
+  private maybeExited(): void {
+    if (this.exit && this.stdoutDone && this.stderrDone) this.resolveExit(this.exit);
+  }
+
+  private endStderr(): void {
+    if (this.stderrDone) return;
+    this.stderrDone = true;
+    this.stderrEnd?.();
+  }
+
+  private settle(): void {
+    const waiter = this.waiter;
+    if (!waiter) return;
+    const chunk = this.take();
+    if (chunk) {
+      this.waiter = undefined;
+      waiter.resolve({ done: false, value: chunk });
+    } else if (this.stdoutFailure) {
+      this.waiter = undefined;
+      waiter.reject(this.stdoutFailure);
+    } else if (this.stdoutDone) {
+      this.waiter = undefined;
+      waiter.resolve({ done: true, value: undefined });
+    }
+  }
+
+  private take(): Buffer | undefined {
+    const chunk = this.chunks.shift();
+    if (!chunk) return undefined;
+    this.queued -= chunk.length;
+    if (this.paused && this.queued < READ_AHEAD / 2 && this.handle) {
+      this.paused = false;
+      this.native.resume(this.handle);
+    }
+    return chunk;
+  }
+
+  next(): Promise<Step> {
+    const chunk = this.take();
+    if (chunk) return Promise.resolve({ done: false, value: chunk });
+    if (this.stdoutFailure) return Promise.reject(this.stdoutFailure);
+    if (this.stdoutDone) return Promise.resolve({ done: true, value: undefined });
+    return new Promise<Step>((resolve, reject) => (this.waiter = { resolve, reject }));
+  }
+
+  /** Stops reading stdout (the script gets EPIPE if it writes on); the exit is still awaited. */
+  stop(): void {
+    this.chunks.length = 0;
+    this.queued = 0;
+    if (this.stdoutDone) return;
+    if (this.handle) this.native.release(this.handle, STDOUT);
+    this.stdoutDone = true;
+    this.stdoutFailure ??= Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+    this.settle();
+    this.maybeExited();
+  }
+
+  readStderr(onChunk: (chunk: Buffer) => void, onEnd: () => void): void {
+    this.stderrChunk = onChunk;
+    this.stderrEnd = onEnd;
+    for (const chunk of this.earlyStderr.splice(0)) onChunk(chunk);
+    if (this.stderrDone) onEnd();
+  }
+
+  kill(): void {
+    this.killed = true;
+    if (this.exit) return this.releaseAll();
+    if (this.pid === undefined) return; // killed as soon as it has started
+    try {
+      process.kill(-this.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+
+  private releaseAll(): void {
+    this.stop();
+    if (this.stderrDone) return;
+    if (this.handle) this.native.release(this.handle, STDERR);
+    this.endStderr();
+    this.maybeExited();
+  }
+}
+
+/** The native launcher, or undefined when the addon is not built or not supported here. */
+export function nativeLauncher(): Launcher | undefined {
+  const native = loadBinding();
+  if (!native) return undefined;
+  return { takesFd: true, start: (request) => new NativeScript(native).start(request) };
+}
