@@ -1,9 +1,9 @@
 {
   "targets": [
     {
-      "target_name": "tsgi_spawn",
+      "target_name": "tsgi_launcher",
       "conditions": [
-        ["OS=='linux'", { "sources": ["native/spawn.c"], "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"] }]
+        ["OS=='linux'", { "sources": ["native/child.c", "native/launcher.c"], "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"] }]
       ]
     }
   ]

@@ -10,16 +10,18 @@ import { constants } from 'node:os';
 import type { Exit, Launcher, ScriptProcess, SpawnRequest } from './process.js';
 import type { ChunkPuller, Step } from './stdout-reader.js';
 
-type EventListener = (kind: number, value: Buffer | number, extra: number) => void;
+type Dispatcher = (id: number, kind: number, value: Buffer | number) => void;
 
 interface NativeBinding {
-  spawn(file: string, argv: string[], env: string[], cwd: string, stdin: number, uid: number, gid: number, onEvent: EventListener): { stdin: number; handle: object };
-  pause(handle: object): void;
-  resume(handle: object): void;
-  release(handle: object, which: number): void;
+  setDispatcher(dispatch: Dispatcher): void;
+  spawn(file: string, argv: string[], env: string[], cwd: string, stdin: number, uid: number, gid: number): [id: number, stdinFd: number];
+  pause(id: number): void;
+  resume(id: number): void;
+  release(id: number, which: number): void;
+  kill(id: number): void;
 }
 
-const enum Event { Stdout, StdoutEnd, Stderr, StderrEnd, Exit, Started, Failed }
+const enum Event { Stdout, StdoutEnd, Stderr, StderrEnd, Exit, Failed }
 const STDOUT = 1;
 const STDERR = 2;
 const NEW_PIPE = -2;
@@ -35,6 +37,9 @@ function errnoError(errno: number, what: string): NodeJS.ErrnoException {
   return Object.assign(new Error(`${what}: ${code}`), { code, errno: -errno });
 }
 
+/** Runs the addon is reporting on, by id. */
+const runs = new Map<number, NativeScript>();
+
 let binding: NativeBinding | undefined;
 let loadError: string | undefined;
 
@@ -47,8 +52,8 @@ function loadBinding(): NativeBinding | undefined {
   }
   try {
     // From dist/src/apps/cgi/ to the package root, where node-gyp puts build/.
-    binding = createRequire(import.meta.url)('../../../../build/Release/tsgi_spawn.node') as NativeBinding;
-    if (typeof binding.spawn !== 'function') throw new Error('the addon has no spawn()');
+    binding = createRequire(import.meta.url)('../../../../build/Release/tsgi_launcher.node') as NativeBinding;
+    binding.setDispatcher((id, kind, value) => runs.get(id)?.onEvent(kind, value));
   } catch (error) {
     binding = undefined;
     loadError = `the native launcher was not built (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); npm install builds it where a C compiler is present`;
@@ -69,8 +74,7 @@ class NativeScript implements ScriptProcess, ChunkPuller {
   readonly stdout: ChunkPuller = this;
   readonly exited: Promise<Exit>;
   private resolveExit: (exit: Exit) => void = () => {};
-  private handle: object | undefined;
-  private pid: number | undefined;
+  private id = -1;
   private exit: Exit | undefined;
   private killed = false;
   // stdout, read ahead up to READ_AHEAD bytes
@@ -100,10 +104,11 @@ class NativeScript implements ScriptProcess, ChunkPuller {
     }
     const stdinMode = request.stdinFd ?? (request.hasBody ? NEW_PIPE : DEV_NULL);
     try {
-      const started = this.native.spawn(request.file, argv, env, request.cwd, stdinMode, request.runAs?.uid ?? -1, request.runAs?.gid ?? -1, this.onEvent);
-      this.handle = started.handle;
-      if (started.stdin >= 0) {
-        this.stdin = new Socket({ fd: started.stdin, readable: false, writable: true });
+      const [id, stdinFd] = this.native.spawn(request.file, argv, env, request.cwd, stdinMode, request.runAs?.uid ?? -1, request.runAs?.gid ?? -1);
+      this.id = id;
+      runs.set(id, this);
+      if (stdinFd >= 0) {
+        this.stdin = new Socket({ fd: stdinFd, readable: false, writable: true });
         // A script that stops reading makes writes fail with EPIPE; the pump notices by itself.
         this.stdin.on('error', () => {});
       }
@@ -113,17 +118,16 @@ class NativeScript implements ScriptProcess, ChunkPuller {
     return this;
   }
 
-  private readonly onEvent: EventListener = (kind, value, extra) => {
+  onEvent(kind: number, value: Buffer | number): void {
     switch (kind) {
       case Event.Stdout:
         this.chunks.push(value as Buffer);
         this.queued += (value as Buffer).length;
-        if (this.queued >= READ_AHEAD && !this.paused && this.handle) {
+        if (this.queued >= READ_AHEAD && !this.paused) {
           this.paused = true;
-          this.native.pause(this.handle);
+          this.native.pause(this.id);
         }
-        this.settle();
-        return;
+        return this.settle();
       case Event.StdoutEnd:
         if (value !== 0) this.stdoutFailure = errnoError(value as number, 'reading the script\'s stdout');
         this.stdoutDone = true;
@@ -136,20 +140,17 @@ class NativeScript implements ScriptProcess, ChunkPuller {
       case Event.StderrEnd:
         this.endStderr();
         return this.maybeExited();
-      case Event.Exit:
-        this.exit = { code: (value as number) >= 0 ? (value as number) : null, signal: extra ? (SIGNAL_NAMES.get(extra) ?? 'SIGKILL') : null };
+      case Event.Exit: {
+        const status = value as number;
+        this.exit = { code: status >= 0 ? status : null, signal: status < 0 ? (SIGNAL_NAMES.get(-status) ?? 'SIGKILL') : null };
         // Killed, but something it started (with setsid) may hold the pipes open: they are let go.
         if (this.killed) this.releaseAll();
         return this.maybeExited();
-      case Event.Started:
-        this.pid = value as number;
-        if (this.killed) this.kill();
-        return;
+      }
       case Event.Failed:
-        this.fail(errnoError(value as number, 'could not start the script'));
-        return;
+        return this.fail(errnoError(value as number, 'could not start the script'));
     }
-  };
+  }
 
   private fail(error: NodeJS.ErrnoException): void {
     this.exit = { code: null, signal: null, error };
@@ -162,7 +163,11 @@ class NativeScript implements ScriptProcess, ChunkPuller {
 
   /** Like a child's 'close': the exit, once both pipes have been read to their end (or let go). */
   private maybeExited(): void {
-    if (this.exit && this.stdoutDone && this.stderrDone) this.resolveExit(this.exit);
+    if (!this.exit || !this.stdoutDone || !this.stderrDone) return;
+    // The addon has forgotten the run: its id may name another one from now on.
+    runs.delete(this.id);
+    this.id = -1;
+    this.resolveExit(this.exit);
   }
 
   private endStderr(): void {
@@ -191,9 +196,9 @@ class NativeScript implements ScriptProcess, ChunkPuller {
     const chunk = this.chunks.shift();
     if (!chunk) return undefined;
     this.queued -= chunk.length;
-    if (this.paused && this.queued < READ_AHEAD / 2 && this.handle) {
+    if (this.paused && this.queued < READ_AHEAD / 2) {
       this.paused = false;
-      this.native.resume(this.handle);
+      this.native.resume(this.id);
     }
     return chunk;
   }
@@ -211,7 +216,7 @@ class NativeScript implements ScriptProcess, ChunkPuller {
     this.chunks.length = 0;
     this.queued = 0;
     if (this.stdoutDone) return;
-    if (this.handle) this.native.release(this.handle, STDOUT);
+    this.native.release(this.id, STDOUT);
     this.stdoutDone = true;
     this.stdoutFailure ??= Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
     this.settle();
@@ -228,18 +233,13 @@ class NativeScript implements ScriptProcess, ChunkPuller {
   kill(): void {
     this.killed = true;
     if (this.exit) return this.releaseAll();
-    if (this.pid === undefined) return; // killed as soon as it has started
-    try {
-      process.kill(-this.pid, 'SIGKILL');
-    } catch {
-      // Already gone.
-    }
+    this.native.kill(this.id);
   }
 
   private releaseAll(): void {
     this.stop();
     if (this.stderrDone) return;
-    if (this.handle) this.native.release(this.handle, STDERR);
+    this.native.release(this.id, STDERR);
     this.endStderr();
     this.maybeExited();
   }

@@ -1,0 +1,23 @@
+/* The child's side of a start: what runs between clone() and execve(). */
+#ifndef TSGI_CHILD_H
+#define TSGI_CHILD_H
+
+/* Everything the child needs, prepared by the parent: until it calls execve the child shares
+ * the parent's memory, so it must not allocate, take a lock or touch anything else. */
+typedef struct {
+  const char *file;
+  char **argv;
+  char **sh_argv; /* "/bin/sh", file, args...: a file without #! is a shell script, as execvp does */
+  char **envp;
+  const char *cwd;
+  int stdin_fd;   /* -1: /dev/null */
+  int stdout_fd, stderr_fd;
+  int uid, gid;   /* -1: unchanged */
+  volatile int error; /* set by the child when it fails before execve */
+} child_args_t;
+
+/* Starts args->file in a new session with the given descriptors. Blocks the calling thread
+ * until the child has called execve (or failed: then returns -1 with errno set). */
+int start_child(child_args_t *args);
+
+#endif

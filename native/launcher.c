@@ -1,0 +1,671 @@
+/*
+ * tsgi's native CGI launcher, the addon behind src/apps/cgi/native-launcher.ts.
+ *
+ * A run's start (child.c) waits on a thread of libuv's pool. Its stdout, stderr and pidfd go
+ * into one epoll set of the launcher's own, which libuv watches as a single descriptor: a run
+ * costs no libuv handle, and everything the set reports in one wake-up reaches JavaScript in
+ * one callback scope, so promise jobs run once per wake-up rather than once per event.
+ *
+ * JavaScript API:
+ *   setDispatcher(fn): fn(id, kind, value) receives every event, in order per run:
+ *     kind 0 stdout bytes (value: Buffer), 1 stdout ended (value: 0 or the errno of a failed
+ *     read), 2 stderr bytes, 3 stderr ended, 4 exited (value: exit status, or -signal),
+ *     5 could not start (value: errno; nothing follows). Once a run has reported its exit
+ *     and both pipes have ended or been released, its id is dead and nothing more comes.
+ *   spawn(file, argv, env, cwd, stdin, uid, gid) -> [id, stdinFd]
+ *     stdin: a descriptor to become fd 0, -1 for /dev/null, -2 for a new pipe (its write
+ *     end is stdinFd, JavaScript's to close; otherwise -1). uid/gid: -1 keeps the server's.
+ *     Throws for bad arguments or when no pipe can be made.
+ *   pause(id), resume(id): stop and restart reading stdout (flow control).
+ *   release(id, which): stop reading stdout (1), stderr (2) or both (3) and close them; no
+ *     end event follows for a released pipe.
+ *   kill(id): SIGKILL to the run's process group, at once or as soon as it has started.
+ * Calls with a dead id do nothing.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <node_api.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "child.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+#define CHUNK (64 * 1024)
+#define READS_PER_WAKEUP 4
+#define EVENTS_PER_WAKEUP 64
+#define SLOT_BITS 20
+#define MAX_SLOTS (1u << SLOT_BITS)
+
+enum { EV_STDOUT, EV_STDOUT_END, EV_STDERR, EV_STDERR_END, EV_EXIT, EV_FAILED };
+enum { PIPE_OUT, PIPE_ERR, PIPE_EXIT };
+
+typedef struct instance instance_t;
+
+typedef struct {
+  instance_t *instance;
+  uv_work_t work;
+  uint32_t slot, generation;
+  double id;
+  child_args_t child;
+  int start_error;
+  int child_ends[3]; /* the child's stdin, stdout, stderr ends, closed once it has started */
+  int fds[3];        /* stdout, stderr, pidfd: ours, -1 once closed */
+  int pid;
+  int started, exited, paused, kill_requested;
+} run_t;
+
+struct instance {
+  napi_env env;
+  napi_ref dispatcher;
+  napi_ref resource;
+  napi_async_context context;
+  uv_poll_t poll;
+  int epoll_fd;
+  int starting; /* starts on the pool: the instance outlives its environment until they are back */
+  int closing;  /* the environment is gone */
+  int closed;   /* and the poll handle closed */
+  int watched; /* runs with descriptors in the set: the poll keeps the loop alive while > 0 */
+  run_t **slots;
+  uint32_t capacity, used;
+  uint32_t *free_slots;
+  uint32_t free_count;
+  uint32_t *generations;
+  unsigned char buffer[CHUNK];
+};
+
+/* ---------- helpers ---------- */
+
+static void throw_errno(napi_env env, int code, const char *what) {
+  napi_value message, error, code_value;
+  const char *name = uv_err_name(-code);
+  char text[256];
+  snprintf(text, sizeof text, "%s: %s (%s)", what, strerror(code), name);
+  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &message);
+  napi_create_error(env, NULL, message, &error);
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code_value);
+  napi_set_named_property(env, error, "code", code_value);
+  napi_throw(env, error);
+}
+
+static void close_fd(int *fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+/* A pipe made while the server's own fd 0, 1 or 2 is closed could take that number, and the
+ * child's dup2 onto 0, 1 and 2 would then overwrite it: such ends are moved above 2. */
+static int above_stdio(int fd) {
+  if (fd > 2) return fd;
+  int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  int failure = errno;
+  close(fd);
+  errno = failure;
+  return moved;
+}
+
+static int make_pipe(int ends[2]) {
+  if (pipe2(ends, O_CLOEXEC) < 0) return -1;
+  ends[0] = above_stdio(ends[0]);
+  ends[1] = above_stdio(ends[1]);
+  if (ends[0] >= 0 && ends[1] >= 0) return 0;
+  int failure = errno;
+  close_fd(&ends[0]);
+  close_fd(&ends[1]);
+  errno = failure;
+  return -1;
+}
+
+static char *get_string(napi_env env, napi_value value) {
+  size_t length;
+  if (napi_get_value_string_utf8(env, value, NULL, 0, &length) != napi_ok) return NULL;
+  char *text = malloc(length + 1);
+  if (text) napi_get_value_string_utf8(env, value, text, length + 1, &length);
+  return text;
+}
+
+/* A NULL-terminated copy of a JavaScript array of strings. */
+static char **get_string_array(napi_env env, napi_value value, uint32_t *count) {
+  uint32_t length;
+  if (napi_get_array_length(env, value, &length) != napi_ok) return NULL;
+  char **array = calloc(length + 1, sizeof(char *));
+  if (!array) return NULL;
+  for (uint32_t i = 0; i < length; i++) {
+    napi_value item;
+    napi_get_element(env, value, i, &item);
+    array[i] = get_string(env, item);
+    if (!array[i]) {
+      for (uint32_t j = 0; j < i; j++) free(array[j]);
+      free(array);
+      return NULL;
+    }
+  }
+  if (count) *count = length;
+  return array;
+}
+
+static void free_string_array(char **array) {
+  if (!array) return;
+  for (char **item = array; *item; item++) free(*item);
+  free(array);
+}
+
+static void free_child_args(child_args_t *child) {
+  free((void *)child->file);
+  free((void *)child->cwd);
+  free_string_array(child->argv);
+  /* sh_argv borrows "/bin/sh" and the file name; the rest are its own copies. */
+  if (child->sh_argv) {
+    for (char **item = child->sh_argv + 2; *item; item++) free(*item);
+    free(child->sh_argv);
+  }
+  free_string_array(child->envp);
+  memset(child, 0, sizeof *child);
+}
+
+/* ---------- the run table: ids are slot + generation, so a dead id never names a new run ---------- */
+
+static double make_id(uint32_t slot, uint32_t generation) {
+  return (double)generation * MAX_SLOTS + slot;
+}
+
+static run_t *find_run(instance_t *instance, double id) {
+  if (!(id >= 0)) return NULL;
+  uint64_t number = (uint64_t)id;
+  uint32_t slot = (uint32_t)(number % MAX_SLOTS);
+  if (slot >= instance->capacity) return NULL;
+  run_t *run = instance->slots[slot];
+  return run && run->id == id ? run : NULL;
+}
+
+static int add_run(instance_t *instance, run_t *run) {
+  uint32_t slot;
+  if (instance->free_count > 0) {
+    slot = instance->free_slots[--instance->free_count];
+  } else {
+    if (instance->used == instance->capacity) {
+      uint32_t capacity = instance->capacity ? instance->capacity * 2 : 64;
+      if (capacity > MAX_SLOTS) return -1;
+      run_t **slots = realloc(instance->slots, capacity * sizeof *slots);
+      if (!slots) return -1;
+      instance->slots = slots;
+      uint32_t *free_slots = realloc(instance->free_slots, capacity * sizeof *free_slots);
+      if (!free_slots) return -1;
+      instance->free_slots = free_slots;
+      uint32_t *generations = realloc(instance->generations, capacity * sizeof *generations);
+      if (!generations) return -1;
+      memset(generations + instance->capacity, 0, (capacity - instance->capacity) * sizeof *generations);
+      instance->generations = generations;
+      instance->capacity = capacity;
+    }
+    slot = instance->used++;
+  }
+  run->slot = slot;
+  run->generation = ++instance->generations[slot];
+  run->id = make_id(slot, run->generation);
+  instance->slots[slot] = run;
+  return 0;
+}
+
+static void watch_count(instance_t *instance, int change) {
+  int before = instance->watched;
+  instance->watched += change;
+  if (before == 0 && instance->watched > 0) uv_ref((uv_handle_t *)&instance->poll);
+  if (before > 0 && instance->watched == 0) uv_unref((uv_handle_t *)&instance->poll);
+}
+
+/* Takes a descriptor out of the set before closing it: a child that another thread is just
+ * starting may hold a copy of it until its execve, and epoll forgets a file only when every
+ * copy is closed. */
+static void stop_fd(run_t *run, int which) {
+  if (run->fds[which] < 0) return;
+  if (run->started) epoll_ctl(run->instance->epoll_fd, EPOLL_CTL_DEL, run->fds[which], NULL);
+  close_fd(&run->fds[which]);
+}
+
+/* A run is over once it has exited and both pipes are closed: its slot is freed. */
+static void maybe_free_run(run_t *run) {
+  if (run->work.data && !run->started) return; /* the start is still on the pool */
+  if (!run->exited || run->fds[PIPE_OUT] >= 0 || run->fds[PIPE_ERR] >= 0) return;
+  instance_t *instance = run->instance;
+  close_fd(&run->fds[PIPE_EXIT]);
+  if (run->started) watch_count(instance, -1);
+  instance->slots[run->slot] = NULL;
+  instance->free_slots[instance->free_count++] = run->slot;
+  free_child_args(&run->child);
+  free(run);
+}
+
+/* ---------- calling JavaScript ---------- */
+
+typedef struct {
+  napi_callback_scope scope;
+  napi_handle_scope handles;
+  napi_value dispatcher, receiver;
+} dispatch_t;
+
+static void open_dispatch(instance_t *instance, dispatch_t *dispatch) {
+  napi_value resource;
+  napi_open_handle_scope(instance->env, &dispatch->handles);
+  napi_get_reference_value(instance->env, instance->resource, &resource);
+  napi_open_callback_scope(instance->env, resource, instance->context, &dispatch->scope);
+  napi_get_reference_value(instance->env, instance->dispatcher, &dispatch->dispatcher);
+  napi_get_undefined(instance->env, &dispatch->receiver);
+}
+
+/* Closing the callback scope runs the promise jobs and next-tick callbacks the events queued. */
+static void close_dispatch(instance_t *instance, dispatch_t *dispatch) {
+  napi_close_callback_scope(instance->env, dispatch->scope);
+  napi_close_handle_scope(instance->env, dispatch->handles);
+}
+
+static void emit(instance_t *instance, dispatch_t *dispatch, double id, int kind, const void *bytes, size_t size, int value) {
+  napi_env env = instance->env;
+  napi_value argv[3];
+  napi_create_double(env, id, &argv[0]);
+  napi_create_int32(env, kind, &argv[1]);
+  if (bytes) napi_create_buffer_copy(env, size, bytes, NULL, &argv[2]);
+  else napi_create_int32(env, value, &argv[2]);
+  if (napi_call_function(env, dispatch->receiver, dispatch->dispatcher, 3, argv, NULL) == napi_pending_exception) {
+    napi_value exception;
+    napi_get_and_clear_last_exception(env, &exception);
+    napi_fatal_exception(env, exception);
+  }
+}
+
+/* ---------- reading what the set reports ---------- */
+
+static void read_pipe(instance_t *instance, dispatch_t *dispatch, run_t *run, int which) {
+  double id = run->id;
+  int data_event = which == PIPE_OUT ? EV_STDOUT : EV_STDERR;
+  for (int i = 0; i < READS_PER_WAKEUP; i++) {
+    ssize_t size = read(run->fds[which], instance->buffer, CHUNK);
+    if (size > 0) {
+      emit(instance, dispatch, id, data_event, instance->buffer, (size_t)size, 0);
+      /* The dispatcher may have paused, released or finished this run. */
+      run = find_run(instance, id);
+      if (!run || run->fds[which] < 0 || (which == PIPE_OUT && run->paused)) return;
+      continue;
+    }
+    if (size < 0 && errno == EINTR) continue;
+    if (size < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    int failure = size < 0 ? errno : 0;
+    stop_fd(run, which);
+    maybe_free_run(run);
+    emit(instance, dispatch, id, data_event + 1, NULL, 0, failure);
+    return;
+  }
+}
+
+static void reap(instance_t *instance, dispatch_t *dispatch, run_t *run) {
+  siginfo_t info;
+  memset(&info, 0, sizeof info);
+  if (syscall(SYS_waitid, P_PIDFD, run->fds[PIPE_EXIT], &info, WEXITED | WNOHANG, NULL) < 0) {
+    if (errno == EINTR || errno == EAGAIN) return;
+  } else if (info.si_pid == 0) {
+    return;
+  }
+  int status = info.si_code == CLD_EXITED ? info.si_status : -info.si_status;
+  double id = run->id;
+  run->exited = 1;
+  stop_fd(run, PIPE_EXIT);
+  maybe_free_run(run);
+  emit(instance, dispatch, id, EV_EXIT, NULL, 0, status);
+}
+
+static void on_ready(uv_poll_t *poll, int status, int events) {
+  (void)status;
+  (void)events;
+  instance_t *instance = poll->data;
+  struct epoll_event ready[EVENTS_PER_WAKEUP];
+  int count = epoll_wait(instance->epoll_fd, ready, EVENTS_PER_WAKEUP, 0);
+  if (count <= 0) return;
+  dispatch_t dispatch;
+  open_dispatch(instance, &dispatch);
+  for (int i = 0; i < count; i++) {
+    uint64_t data = ready[i].data.u64;
+    int which = (int)(data & 3);
+    run_t *run = find_run(instance, (double)(data >> 2));
+    if (!run || run->fds[which] < 0) continue;
+    if (which == PIPE_EXIT) reap(instance, &dispatch, run);
+    else read_pipe(instance, &dispatch, run, which);
+  }
+  close_dispatch(instance, &dispatch);
+}
+
+/* ---------- starting ---------- */
+
+static void start_on_pool(uv_work_t *work) {
+  run_t *run = work->data;
+  int pid = start_child(&run->child);
+  if (pid < 0) {
+    run->start_error = errno;
+    return;
+  }
+  run->pid = pid;
+  run->fds[PIPE_EXIT] = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (run->fds[PIPE_EXIT] < 0) {
+    run->start_error = errno;
+    kill(-pid, SIGKILL);
+    int wait_status;
+    while (waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {}
+  }
+}
+
+static int add_to_set(run_t *run, int which, uint32_t events) {
+  struct epoll_event event;
+  memset(&event, 0, sizeof event);
+  event.events = events;
+  event.data.u64 = ((uint64_t)run->id << 2) | (uint64_t)which;
+  return epoll_ctl(run->instance->epoll_fd, EPOLL_CTL_ADD, run->fds[which], &event);
+}
+
+static void free_instance(instance_t *instance) {
+  free(instance->slots);
+  free(instance->free_slots);
+  free(instance->generations);
+  free(instance);
+}
+
+static void started(uv_work_t *work, int status) {
+  run_t *run = work->data;
+  instance_t *instance = run->instance;
+  instance->starting--;
+  for (int i = 0; i < 3; i++) close_fd(&run->child_ends[i]);
+  free_child_args(&run->child);
+  if (instance->closing) {
+    /* Nobody is left to report to: the script loses its pipes and runs on. */
+    for (int i = 0; i < 3; i++) close_fd(&run->fds[i]);
+    free(run);
+    if (instance->closed && instance->starting == 0) free_instance(instance);
+    return;
+  }
+  int failure = status == UV_ECANCELED ? ECANCELED : run->start_error;
+  if (!failure) {
+    run->started = 1;
+    watch_count(instance, 1);
+    if (run->kill_requested) kill(-run->pid, SIGKILL);
+    if (add_to_set(run, PIPE_EXIT, EPOLLIN) < 0 ||
+        (run->fds[PIPE_OUT] >= 0 && add_to_set(run, PIPE_OUT, run->paused ? 0 : EPOLLIN) < 0) ||
+        (run->fds[PIPE_ERR] >= 0 && add_to_set(run, PIPE_ERR, EPOLLIN) < 0)) {
+      /* Cannot watch it: the script is killed and reaped, and JavaScript told why. */
+      failure = errno;
+      kill(-run->pid, SIGKILL);
+      int wait_status;
+      while (waitpid(run->pid, &wait_status, 0) < 0 && errno == EINTR) {}
+      for (int i = 0; i < 3; i++) stop_fd(run, i);
+    }
+  }
+  if (!failure) return;
+  close_fd(&run->fds[PIPE_OUT]);
+  close_fd(&run->fds[PIPE_ERR]);
+  run->exited = 1;
+  double id = run->id;
+  run->work.data = NULL;
+  maybe_free_run(run);
+  dispatch_t dispatch;
+  open_dispatch(instance, &dispatch);
+  emit(instance, &dispatch, id, EV_FAILED, NULL, 0, failure);
+  close_dispatch(instance, &dispatch);
+}
+
+static instance_t *get_instance(napi_env env) {
+  instance_t *instance = NULL;
+  napi_get_instance_data(env, (void **)&instance);
+  return instance;
+}
+
+static napi_value spawn_script(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value args[7], result = NULL;
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+  instance_t *instance = get_instance(env);
+  if (!instance->dispatcher) {
+    napi_throw_error(env, NULL, "spawn: setDispatcher() first");
+    return NULL;
+  }
+  if (argc < 7) {
+    napi_throw_type_error(env, NULL, "spawn(file, argv, env, cwd, stdin, uid, gid)");
+    return NULL;
+  }
+  run_t *run = calloc(1, sizeof *run);
+  if (!run) {
+    napi_throw_error(env, NULL, "spawn: out of memory");
+    return NULL;
+  }
+  run->instance = instance;
+  run->child_ends[0] = run->child_ends[1] = run->child_ends[2] = -1;
+  run->fds[0] = run->fds[1] = run->fds[2] = -1;
+  int stdin_write = -1;
+  child_args_t *child = &run->child;
+  uint32_t argv_count = 0;
+  child->file = get_string(env, args[0]);
+  child->argv = get_string_array(env, args[1], &argv_count);
+  child->envp = get_string_array(env, args[2], NULL);
+  child->cwd = get_string(env, args[3]);
+  int stdin_mode = -1, uid = -1, gid = -1;
+  napi_get_value_int32(env, args[4], &stdin_mode);
+  napi_get_value_int32(env, args[5], &uid);
+  napi_get_value_int32(env, args[6], &gid);
+  child->uid = uid;
+  child->gid = gid;
+  if (!child->file || !child->argv || !child->envp || !child->cwd || argv_count == 0) {
+    napi_throw_type_error(env, NULL, "spawn: file and cwd must be strings, argv (not empty) and env arrays of strings");
+    goto fail;
+  }
+  /* For a file without #!: /bin/sh gets the script as its first argument, then the rest of argv. */
+  child->sh_argv = calloc(argv_count + 2, sizeof(char *));
+  if (!child->sh_argv) goto out_of_memory;
+  child->sh_argv[0] = "/bin/sh";
+  child->sh_argv[1] = (char *)child->file;
+  for (uint32_t i = 1; i < argv_count; i++) {
+    child->sh_argv[i + 1] = strdup(child->argv[i]);
+    if (!child->sh_argv[i + 1]) goto out_of_memory;
+  }
+  int ends[2];
+  if (make_pipe(ends) < 0) goto system_error;
+  run->fds[PIPE_OUT] = ends[0];
+  run->child_ends[1] = child->stdout_fd = ends[1];
+  if (make_pipe(ends) < 0) goto system_error;
+  run->fds[PIPE_ERR] = ends[0];
+  run->child_ends[2] = child->stderr_fd = ends[1];
+  if (stdin_mode == -2) {
+    if (make_pipe(ends) < 0) goto system_error;
+    run->child_ends[0] = child->stdin_fd = ends[0];
+    stdin_write = ends[1];
+  } else {
+    child->stdin_fd = stdin_mode < 0 ? -1 : stdin_mode;
+  }
+  fcntl(run->fds[PIPE_OUT], F_SETFL, O_NONBLOCK);
+  fcntl(run->fds[PIPE_ERR], F_SETFL, O_NONBLOCK);
+  if (add_run(instance, run) < 0) goto out_of_memory;
+  run->work.data = run;
+  uv_loop_t *loop;
+  napi_get_uv_event_loop(env, &loop);
+  int status = uv_queue_work(loop, &run->work, start_on_pool, started);
+  if (status == 0) instance->starting++;
+  if (status < 0) {
+    instance->slots[run->slot] = NULL;
+    instance->free_slots[instance->free_count++] = run->slot;
+    throw_errno(env, -status, "spawn: uv_queue_work");
+    goto fail;
+  }
+  napi_value values[2];
+  napi_create_array_with_length(env, 2, &result);
+  napi_create_double(env, run->id, &values[0]);
+  napi_create_int32(env, stdin_write, &values[1]);
+  napi_set_element(env, result, 0, values[0]);
+  napi_set_element(env, result, 1, values[1]);
+  return result;
+
+out_of_memory:
+  napi_throw_error(env, NULL, "spawn: out of memory");
+  goto fail;
+system_error:
+  throw_errno(env, errno, "spawn: pipe");
+fail:
+  close_fd(&stdin_write);
+  for (int i = 0; i < 3; i++) {
+    close_fd(&run->fds[i]);
+    close_fd(&run->child_ends[i]);
+  }
+  free_child_args(child);
+  free(run);
+  return NULL;
+}
+
+/* ---------- control ---------- */
+
+static run_t *run_argument(napi_env env, napi_callback_info info, int32_t *second) {
+  size_t argc = 2;
+  napi_value args[2];
+  double id = -1;
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+  if (argc < 1 || napi_get_value_double(env, args[0], &id) != napi_ok) {
+    napi_throw_type_error(env, NULL, "expected a run id returned by spawn()");
+    return NULL;
+  }
+  if (second && (argc < 2 || napi_get_value_int32(env, args[1], second) != napi_ok)) {
+    napi_throw_type_error(env, NULL, "release(id, which): which is 1 (stdout), 2 (stderr) or 3 (both)");
+    return NULL;
+  }
+  return find_run(get_instance(env), id);
+}
+
+static void set_stdout_events(run_t *run, uint32_t events) {
+  if (!run->started || run->fds[PIPE_OUT] < 0) return;
+  struct epoll_event event;
+  memset(&event, 0, sizeof event);
+  event.events = events;
+  event.data.u64 = ((uint64_t)run->id << 2) | PIPE_OUT;
+  epoll_ctl(run->instance->epoll_fd, EPOLL_CTL_MOD, run->fds[PIPE_OUT], &event);
+}
+
+static napi_value pause_stdout(napi_env env, napi_callback_info info) {
+  run_t *run = run_argument(env, info, NULL);
+  if (run && !run->paused) {
+    run->paused = 1;
+    set_stdout_events(run, 0);
+  }
+  return NULL;
+}
+
+static napi_value resume_stdout(napi_env env, napi_callback_info info) {
+  run_t *run = run_argument(env, info, NULL);
+  if (run && run->paused) {
+    run->paused = 0;
+    set_stdout_events(run, EPOLLIN);
+  }
+  return NULL;
+}
+
+static napi_value release_pipes(napi_env env, napi_callback_info info) {
+  int32_t which = 0;
+  run_t *run = run_argument(env, info, &which);
+  if (!run) return NULL;
+  if (which & 1) stop_fd(run, PIPE_OUT);
+  if (which & 2) stop_fd(run, PIPE_ERR);
+  maybe_free_run(run);
+  return NULL;
+}
+
+static napi_value kill_group(napi_env env, napi_callback_info info) {
+  run_t *run = run_argument(env, info, NULL);
+  if (!run || run->exited) return NULL;
+  if (run->started) kill(-run->pid, SIGKILL);
+  else run->kill_requested = 1;
+  return NULL;
+}
+
+static napi_value set_dispatcher(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value fn;
+  napi_valuetype type;
+  napi_get_cb_info(env, info, &argc, &fn, NULL, NULL);
+  if (argc < 1 || napi_typeof(env, fn, &type) != napi_ok || type != napi_function) {
+    napi_throw_type_error(env, NULL, "setDispatcher(fn)");
+    return NULL;
+  }
+  instance_t *instance = get_instance(env);
+  if (instance->dispatcher) napi_delete_reference(env, instance->dispatcher);
+  napi_create_reference(env, fn, 1, &instance->dispatcher);
+  return NULL;
+}
+
+/* ---------- the module ---------- */
+
+static void on_poll_closed(uv_handle_t *handle) {
+  instance_t *instance = handle->data;
+  instance->closed = 1;
+  if (instance->starting == 0) free_instance(instance);
+}
+
+/* When the environment goes away (a worker thread ends), runs still going are let go. */
+static void cleanup(void *data) {
+  instance_t *instance = data;
+  instance->closing = 1;
+  for (uint32_t slot = 0; slot < instance->used; slot++) {
+    run_t *run = instance->slots[slot];
+    if (!run || (run->work.data && !run->started)) continue; /* a start in flight keeps its run */
+    for (int i = 0; i < 3; i++) close_fd(&run->fds[i]);
+    free_child_args(&run->child);
+    free(run);
+  }
+  close_fd(&instance->epoll_fd);
+  if (instance->dispatcher) napi_delete_reference(instance->env, instance->dispatcher);
+  napi_delete_reference(instance->env, instance->resource);
+  napi_async_destroy(instance->env, instance->context);
+  uv_close((uv_handle_t *)&instance->poll, on_poll_closed);
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  instance_t *instance = calloc(1, sizeof *instance);
+  uv_loop_t *loop;
+  if (!instance) {
+    napi_throw_error(env, NULL, "tsgi_launcher: out of memory");
+    return NULL;
+  }
+  instance->env = env;
+  instance->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+  if (instance->epoll_fd < 0) {
+    throw_errno(env, errno, "tsgi_launcher: epoll_create1");
+    free(instance);
+    return NULL;
+  }
+  napi_get_uv_event_loop(env, &loop);
+  uv_poll_init(loop, &instance->poll, instance->epoll_fd);
+  instance->poll.data = instance;
+  uv_poll_start(&instance->poll, UV_READABLE, on_ready);
+  uv_unref((uv_handle_t *)&instance->poll);
+  napi_value resource, resource_name;
+  napi_create_object(env, &resource);
+  napi_create_reference(env, resource, 1, &instance->resource);
+  napi_create_string_utf8(env, "tsgi.cgi.scripts", NAPI_AUTO_LENGTH, &resource_name);
+  napi_async_init(env, resource, resource_name, &instance->context);
+  napi_set_instance_data(env, instance, NULL, NULL);
+  napi_add_env_cleanup_hook(env, cleanup, instance);
+  napi_property_descriptor functions[] = {
+    {"setDispatcher", NULL, set_dispatcher, NULL, NULL, NULL, napi_default, NULL},
+    {"spawn", NULL, spawn_script, NULL, NULL, NULL, napi_default, NULL},
+    {"pause", NULL, pause_stdout, NULL, NULL, NULL, napi_default, NULL},
+    {"resume", NULL, resume_stdout, NULL, NULL, NULL, napi_default, NULL},
+    {"release", NULL, release_pipes, NULL, NULL, NULL, napi_default, NULL},
+    {"kill", NULL, kill_group, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
