@@ -178,9 +178,9 @@ class ScriptRun {
         yield* this.redirect(parsed.location);
         return;
       }
-      // Whatever output is already there goes out with the headers; when that is all of it,
+      // Output that follows within a moment goes out with the headers; when that is all of it,
       // the response gets a Content-Length and leaves in one write instead of chunks.
-      const ready = await output.ready(READY_LIMIT);
+      const ready = await output.ready(READY_LIMIT, READY_WAIT);
       const parts = rest.length > 0 ? [rest, ...ready.parts] : ready.parts;
       let ended = ready.ended;
       if (parsed.kind === 'document' && parsed.needsEmptyBody) {
@@ -339,10 +339,18 @@ function drained(stream: Writable): Promise<boolean> {
   });
 }
 
+/** Output held back with the headers, hoping for the end of it: at most this many bytes... */
 const READY_LIMIT = 256 * 1024;
+/**
+ * ...for at most this long. A script's end of output comes a little after its last write (the
+ * kernel closes its pipe only once its memory is torn down), and a response sent before it
+ * would go out chunked, in two writes; waiting briefly for it costs a streaming script only
+ * this delay before its first bytes.
+ */
+const READY_WAIT = 10;
 const LATER = Symbol('later');
 
-/** A script's stdout: `pull()` waits for the next piece; `ready()` takes only what is already there. */
+/** A script's stdout: `pull()` waits for the next piece; `ready()` takes what comes within a moment. */
 class OutputReader {
   private pending: Promise<Step> | undefined;
 
@@ -354,22 +362,29 @@ class OutputReader {
     return step;
   }
 
-  /** The pieces that arrive within this turn of the event loop (up to `limit` bytes), and whether the output ended. */
-  async ready(limit: number): Promise<{ parts: Buffer[]; ended: boolean }> {
+  /** The pieces that arrive within `wait` ms (up to `limit` bytes), and whether the output ended. */
+  async ready(limit: number, wait: number): Promise<{ parts: Buffer[]; ended: boolean }> {
     const parts: Buffer[] = [];
     let size = 0;
-    while (size < limit) {
-      const step = this.pull();
-      const first = await Promise.race([step, new Promise<typeof LATER>((resolve) => setImmediate(resolve, LATER))]);
-      if (first === LATER) {
-        this.pending = step;
-        return { parts, ended: false };
+    let timer: NodeJS.Timeout | undefined;
+    let later: Promise<typeof LATER> | undefined;
+    try {
+      while (size < limit) {
+        const step = this.pull();
+        later ??= new Promise<typeof LATER>((resolve) => (timer = setTimeout(resolve, wait, LATER)));
+        const first = await Promise.race([step, later]);
+        if (first === LATER) {
+          this.pending = step;
+          return { parts, ended: false };
+        }
+        if (first.done) return { parts, ended: true };
+        parts.push(first.value);
+        size += first.value.length;
       }
-      if (first.done) return { parts, ended: true };
-      parts.push(first.value);
-      size += first.value.length;
+      return { parts, ended: false };
+    } finally {
+      clearTimeout(timer);
     }
-    return { parts, ended: false };
   }
 }
 
