@@ -1,10 +1,10 @@
 /*
  * tsgi's native CGI launcher, the addon behind src/apps/cgi/native-launcher.ts.
  *
- * A run's start (child.c) waits on a thread of libuv's pool. Its stdout, stderr and pidfd go
- * into one epoll set of the launcher's own, which libuv watches as a single descriptor: a run
- * costs no libuv handle, and everything the set reports in one wake-up reaches JavaScript in
- * one callback scope, so promise jobs run once per wake-up rather than once per event.
+ * A run is started by a starter thread (starter.c, child.c), which puts its stdout, stderr and
+ * pidfd into one epoll set of the launcher's own; libuv watches the set as a single descriptor.
+ * A run costs no libuv handle, and everything the set reports in one wake-up reaches
+ * JavaScript in one callback scope, so promise jobs run once per wake-up, not once per event.
  *
  * JavaScript API:
  *   setDispatcher(fn): fn(id, kind, value) receives every event, in order per run:
@@ -32,59 +32,24 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
 
-#include "child.h"
+#include "runs.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
 
-#define CHUNK (64 * 1024)
 #define READS_PER_WAKEUP 4
 #define EVENTS_PER_WAKEUP 64
 #define SLOT_BITS 20
 #define MAX_SLOTS (1u << SLOT_BITS)
 
 enum { EV_STDOUT, EV_STDOUT_END, EV_STDERR, EV_STDERR_END, EV_EXIT, EV_FAILED };
-enum { PIPE_OUT, PIPE_ERR, PIPE_EXIT };
-
-typedef struct instance instance_t;
-
-typedef struct {
-  instance_t *instance;
-  uv_work_t work;
-  uint32_t slot, generation;
-  double id;
-  child_args_t child;
-  int start_error;
-  int child_ends[3]; /* the child's stdin, stdout, stderr ends, closed once it has started */
-  int fds[3];        /* stdout, stderr, pidfd: ours, -1 once closed */
-  int pid;
-  int started, exited, paused, kill_requested;
-} run_t;
-
-struct instance {
-  napi_env env;
-  napi_ref dispatcher;
-  napi_ref resource;
-  napi_async_context context;
-  uv_poll_t poll;
-  int epoll_fd;
-  int starting; /* starts on the pool: the instance outlives its environment until they are back */
-  int closing;  /* the environment is gone */
-  int closed;   /* and the poll handle closed */
-  int watched; /* runs with descriptors in the set: the poll keeps the loop alive while > 0 */
-  run_t **slots;
-  uint32_t capacity, used;
-  uint32_t *free_slots;
-  uint32_t free_count;
-  uint32_t *generations;
-  unsigned char buffer[CHUNK];
-};
 
 /* ---------- helpers ---------- */
 
@@ -219,33 +184,43 @@ static int add_run(instance_t *instance, run_t *run) {
   return 0;
 }
 
-static void watch_count(instance_t *instance, int change) {
-  int before = instance->watched;
-  instance->watched += change;
-  if (before == 0 && instance->watched > 0) uv_ref((uv_handle_t *)&instance->poll);
-  if (before > 0 && instance->watched == 0) uv_unref((uv_handle_t *)&instance->poll);
+static void count_active(instance_t *instance, int change) {
+  int before = instance->active;
+  instance->active += change;
+  if (before == 0 && instance->active > 0) uv_ref((uv_handle_t *)&instance->poll);
+  if (before > 0 && instance->active == 0) uv_unref((uv_handle_t *)&instance->poll);
 }
 
-/* Takes a descriptor out of the set before closing it: a child that another thread is just
- * starting may hold a copy of it until its execve, and epoll forgets a file only when every
- * copy is closed. */
+static int state_of(run_t *run) {
+  return __atomic_load_n(&run->state, __ATOMIC_ACQUIRE);
+}
+
+/* Takes a descriptor of a started run out of the set before closing it: a child that a
+ * starter is just starting may hold a copy of it until its execve, and epoll forgets a file
+ * only when every copy is closed. */
 static void stop_fd(run_t *run, int which) {
   if (run->fds[which] < 0) return;
-  if (run->started) epoll_ctl(run->instance->epoll_fd, EPOLL_CTL_DEL, run->fds[which], NULL);
+  epoll_ctl(run->instance->epoll_fd, EPOLL_CTL_DEL, run->fds[which], NULL);
   close_fd(&run->fds[which]);
 }
 
-/* A run is over once it has exited and both pipes are closed: its slot is freed. */
-static void maybe_free_run(run_t *run) {
-  if (run->work.data && !run->started) return; /* the start is still on the pool */
-  if (!run->exited || run->fds[PIPE_OUT] >= 0 || run->fds[PIPE_ERR] >= 0) return;
+static void free_run(run_t *run) {
   instance_t *instance = run->instance;
-  close_fd(&run->fds[PIPE_EXIT]);
-  if (run->started) watch_count(instance, -1);
+  for (int i = 0; i < 3; i++) {
+    close_fd(&run->fds[i]);
+    close_fd(&run->child_ends[i]);
+  }
   instance->slots[run->slot] = NULL;
   instance->free_slots[instance->free_count++] = run->slot;
+  count_active(instance, -1);
   free_child_args(&run->child);
   free(run);
+}
+
+/* A started run is over once it has exited and both pipes are closed: its slot is freed. */
+static void maybe_free_run(run_t *run) {
+  if (!run->exited || run->fds[PIPE_OUT] >= 0 || run->fds[PIPE_ERR] >= 0) return;
+  free_run(run);
 }
 
 /* ---------- calling JavaScript ---------- */
@@ -325,6 +300,22 @@ static void reap(instance_t *instance, dispatch_t *dispatch, run_t *run) {
   emit(instance, dispatch, id, EV_EXIT, NULL, 0, status);
 }
 
+static void report_failures(instance_t *instance, dispatch_t *dispatch) {
+  uint64_t count;
+  if (read(instance->failure_fd, &count, sizeof count) < 0) {
+    /* Nothing to read: another wake-up took the list already. */
+  }
+  run_t *run = take_failed(instance);
+  while (run) {
+    run_t *next = run->next;
+    double id = run->id;
+    int failure = run->start_error;
+    free_run(run);
+    emit(instance, dispatch, id, EV_FAILED, NULL, 0, failure);
+    run = next;
+  }
+}
+
 static void on_ready(uv_poll_t *poll, int status, int events) {
   (void)status;
   (void)events;
@@ -336,9 +327,20 @@ static void on_ready(uv_poll_t *poll, int status, int events) {
   open_dispatch(instance, &dispatch);
   for (int i = 0; i < count; i++) {
     uint64_t data = ready[i].data.u64;
+    if (data == FAILURE_KEY) {
+      report_failures(instance, &dispatch);
+      continue;
+    }
     int which = (int)(data & 3);
     run_t *run = find_run(instance, (double)(data >> 2));
-    if (!run || run->fds[which] < 0) continue;
+    if (!run) continue;
+    if (state_of(run) != RUN_STARTED) {
+      /* Its starter put it in the set a moment ago and is about to hand it over. */
+      pthread_mutex_lock(&instance->lock);
+      pthread_mutex_unlock(&instance->lock);
+      if (state_of(run) != RUN_STARTED) continue;
+    }
+    if (run->fds[which] < 0) continue;
     if (which == PIPE_EXIT) reap(instance, &dispatch, run);
     else read_pipe(instance, &dispatch, run, which);
   }
@@ -346,80 +348,6 @@ static void on_ready(uv_poll_t *poll, int status, int events) {
 }
 
 /* ---------- starting ---------- */
-
-static void start_on_pool(uv_work_t *work) {
-  run_t *run = work->data;
-  int pid = start_child(&run->child);
-  if (pid < 0) {
-    run->start_error = errno;
-    return;
-  }
-  run->pid = pid;
-  run->fds[PIPE_EXIT] = (int)syscall(SYS_pidfd_open, pid, 0);
-  if (run->fds[PIPE_EXIT] < 0) {
-    run->start_error = errno;
-    kill(-pid, SIGKILL);
-    int wait_status;
-    while (waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {}
-  }
-}
-
-static int add_to_set(run_t *run, int which, uint32_t events) {
-  struct epoll_event event;
-  memset(&event, 0, sizeof event);
-  event.events = events;
-  event.data.u64 = ((uint64_t)run->id << 2) | (uint64_t)which;
-  return epoll_ctl(run->instance->epoll_fd, EPOLL_CTL_ADD, run->fds[which], &event);
-}
-
-static void free_instance(instance_t *instance) {
-  free(instance->slots);
-  free(instance->free_slots);
-  free(instance->generations);
-  free(instance);
-}
-
-static void started(uv_work_t *work, int status) {
-  run_t *run = work->data;
-  instance_t *instance = run->instance;
-  instance->starting--;
-  for (int i = 0; i < 3; i++) close_fd(&run->child_ends[i]);
-  free_child_args(&run->child);
-  if (instance->closing) {
-    /* Nobody is left to report to: the script loses its pipes and runs on. */
-    for (int i = 0; i < 3; i++) close_fd(&run->fds[i]);
-    free(run);
-    if (instance->closed && instance->starting == 0) free_instance(instance);
-    return;
-  }
-  int failure = status == UV_ECANCELED ? ECANCELED : run->start_error;
-  if (!failure) {
-    run->started = 1;
-    watch_count(instance, 1);
-    if (run->kill_requested) kill(-run->pid, SIGKILL);
-    if (add_to_set(run, PIPE_EXIT, EPOLLIN) < 0 ||
-        (run->fds[PIPE_OUT] >= 0 && add_to_set(run, PIPE_OUT, run->paused ? 0 : EPOLLIN) < 0) ||
-        (run->fds[PIPE_ERR] >= 0 && add_to_set(run, PIPE_ERR, EPOLLIN) < 0)) {
-      /* Cannot watch it: the script is killed and reaped, and JavaScript told why. */
-      failure = errno;
-      kill(-run->pid, SIGKILL);
-      int wait_status;
-      while (waitpid(run->pid, &wait_status, 0) < 0 && errno == EINTR) {}
-      for (int i = 0; i < 3; i++) stop_fd(run, i);
-    }
-  }
-  if (!failure) return;
-  close_fd(&run->fds[PIPE_OUT]);
-  close_fd(&run->fds[PIPE_ERR]);
-  run->exited = 1;
-  double id = run->id;
-  run->work.data = NULL;
-  maybe_free_run(run);
-  dispatch_t dispatch;
-  open_dispatch(instance, &dispatch);
-  emit(instance, &dispatch, id, EV_FAILED, NULL, 0, failure);
-  close_dispatch(instance, &dispatch);
-}
 
 static instance_t *get_instance(napi_env env) {
   instance_t *instance = NULL;
@@ -491,15 +419,13 @@ static napi_value spawn_script(napi_env env, napi_callback_info info) {
   fcntl(run->fds[PIPE_OUT], F_SETFL, O_NONBLOCK);
   fcntl(run->fds[PIPE_ERR], F_SETFL, O_NONBLOCK);
   if (add_run(instance, run) < 0) goto out_of_memory;
-  run->work.data = run;
-  uv_loop_t *loop;
-  napi_get_uv_event_loop(env, &loop);
-  int status = uv_queue_work(loop, &run->work, start_on_pool, started);
-  if (status == 0) instance->starting++;
-  if (status < 0) {
+  count_active(instance, 1);
+  int status = queue_start(instance, run);
+  if (status != 0) {
     instance->slots[run->slot] = NULL;
     instance->free_slots[instance->free_count++] = run->slot;
-    throw_errno(env, -status, "spawn: uv_queue_work");
+    count_active(instance, -1);
+    throw_errno(env, status, "spawn: starting a starter thread");
     goto fail;
   }
   napi_value values[2];
@@ -545,17 +471,33 @@ static run_t *run_argument(napi_env env, napi_callback_info info, int32_t *secon
 }
 
 static void set_stdout_events(run_t *run, uint32_t events) {
-  if (!run->started || run->fds[PIPE_OUT] < 0) return;
+  if (run->fds[PIPE_OUT] < 0) return;
   struct epoll_event event;
   memset(&event, 0, sizeof event);
   event.events = events;
-  event.data.u64 = ((uint64_t)run->id << 2) | PIPE_OUT;
+  event.data.u64 = event_key(run, PIPE_OUT);
   epoll_ctl(run->instance->epoll_fd, EPOLL_CTL_MOD, run->fds[PIPE_OUT], &event);
+}
+
+/* For a run still with its starter: true (and the lock held) when the request must wait for
+ * the starter, which honours the flags the caller sets; false when the run is the loop's. */
+static int with_starter(run_t *run) {
+  if (state_of(run) >= RUN_STARTED) return 0;
+  pthread_mutex_lock(&run->instance->lock);
+  if (state_of(run) >= RUN_STARTED) {
+    pthread_mutex_unlock(&run->instance->lock);
+    return 0;
+  }
+  return 1;
 }
 
 static napi_value pause_stdout(napi_env env, napi_callback_info info) {
   run_t *run = run_argument(env, info, NULL);
-  if (run && !run->paused) {
+  if (!run) return NULL;
+  if (with_starter(run)) {
+    run->paused = 1;
+    pthread_mutex_unlock(&run->instance->lock);
+  } else if (!run->paused && state_of(run) == RUN_STARTED) {
     run->paused = 1;
     set_stdout_events(run, 0);
   }
@@ -564,7 +506,11 @@ static napi_value pause_stdout(napi_env env, napi_callback_info info) {
 
 static napi_value resume_stdout(napi_env env, napi_callback_info info) {
   run_t *run = run_argument(env, info, NULL);
-  if (run && run->paused) {
+  if (!run) return NULL;
+  if (with_starter(run)) {
+    run->paused = 0;
+    pthread_mutex_unlock(&run->instance->lock);
+  } else if (run->paused && state_of(run) == RUN_STARTED) {
     run->paused = 0;
     set_stdout_events(run, EPOLLIN);
   }
@@ -575,6 +521,12 @@ static napi_value release_pipes(napi_env env, napi_callback_info info) {
   int32_t which = 0;
   run_t *run = run_argument(env, info, &which);
   if (!run) return NULL;
+  if (with_starter(run)) {
+    run->released |= which & 3;
+    pthread_mutex_unlock(&run->instance->lock);
+    return NULL;
+  }
+  if (state_of(run) != RUN_STARTED) return NULL;
   if (which & 1) stop_fd(run, PIPE_OUT);
   if (which & 2) stop_fd(run, PIPE_ERR);
   maybe_free_run(run);
@@ -583,9 +535,13 @@ static napi_value release_pipes(napi_env env, napi_callback_info info) {
 
 static napi_value kill_group(napi_env env, napi_callback_info info) {
   run_t *run = run_argument(env, info, NULL);
-  if (!run || run->exited) return NULL;
-  if (run->started) kill(-run->pid, SIGKILL);
-  else run->kill_requested = 1;
+  if (!run) return NULL;
+  if (with_starter(run)) {
+    run->kill_requested = 1;
+    pthread_mutex_unlock(&run->instance->lock);
+  } else if (state_of(run) == RUN_STARTED && !run->exited) {
+    kill(-run->pid, SIGKILL);
+  }
   return NULL;
 }
 
@@ -608,22 +564,31 @@ static napi_value set_dispatcher(napi_env env, napi_callback_info info) {
 
 static void on_poll_closed(uv_handle_t *handle) {
   instance_t *instance = handle->data;
-  instance->closed = 1;
-  if (instance->starting == 0) free_instance(instance);
+  free(instance->slots);
+  free(instance->free_slots);
+  free(instance->generations);
+  pthread_mutex_destroy(&instance->lock);
+  pthread_cond_destroy(&instance->wake);
+  free(instance);
 }
 
-/* When the environment goes away (a worker thread ends), runs still going are let go. */
+/* When the environment goes away (the process or a worker thread ends), the starters finish
+ * what they are doing, and runs still going are let go: their scripts lose their pipes. */
 static void cleanup(void *data) {
   instance_t *instance = data;
-  instance->closing = 1;
+  stop_starters(instance);
   for (uint32_t slot = 0; slot < instance->used; slot++) {
     run_t *run = instance->slots[slot];
-    if (!run || (run->work.data && !run->started)) continue; /* a start in flight keeps its run */
-    for (int i = 0; i < 3; i++) close_fd(&run->fds[i]);
+    if (!run) continue;
+    for (int i = 0; i < 3; i++) {
+      close_fd(&run->fds[i]);
+      close_fd(&run->child_ends[i]);
+    }
     free_child_args(&run->child);
     free(run);
   }
   close_fd(&instance->epoll_fd);
+  close_fd(&instance->failure_fd);
   if (instance->dispatcher) napi_delete_reference(instance->env, instance->dispatcher);
   napi_delete_reference(instance->env, instance->resource);
   napi_async_destroy(instance->env, instance->context);
@@ -639,11 +604,20 @@ static napi_value init(napi_env env, napi_value exports) {
   }
   instance->env = env;
   instance->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-  if (instance->epoll_fd < 0) {
-    throw_errno(env, errno, "tsgi_launcher: epoll_create1");
+  instance->failure_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  struct epoll_event event;
+  memset(&event, 0, sizeof event);
+  event.events = EPOLLIN;
+  event.data.u64 = FAILURE_KEY;
+  if (instance->epoll_fd < 0 || instance->failure_fd < 0 || epoll_ctl(instance->epoll_fd, EPOLL_CTL_ADD, instance->failure_fd, &event) < 0) {
+    throw_errno(env, errno, "tsgi_launcher: epoll");
+    close_fd(&instance->epoll_fd);
+    close_fd(&instance->failure_fd);
     free(instance);
     return NULL;
   }
+  pthread_mutex_init(&instance->lock, NULL);
+  pthread_cond_init(&instance->wake, NULL);
   napi_get_uv_event_loop(env, &loop);
   uv_poll_init(loop, &instance->poll, instance->epoll_fd);
   instance->poll.data = instance;

@@ -1,0 +1,162 @@
+/*
+ * The starter threads: each takes a run from the queue, starts it (child.c, which waits for
+ * the child's execve) and puts its stdout, stderr and pidfd straight into the launcher's epoll
+ * set, so the event loop hears nothing of a start until the script's output. Only a failed
+ * start is reported, through an eventfd in the same set.
+ *
+ * Under load a thread finishing one start finds the next one waiting and takes it without
+ * sleeping; the event loop wakes a thread only when all are idle.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "runs.h"
+
+uint64_t event_key(run_t *run, int which) {
+  return ((uint64_t)run->id << 2) | (uint64_t)which;
+}
+
+static int add_to_set(run_t *run, int which, uint32_t events) {
+  struct epoll_event event;
+  memset(&event, 0, sizeof event);
+  event.events = events;
+  event.data.u64 = event_key(run, which);
+  return epoll_ctl(run->instance->epoll_fd, EPOLL_CTL_ADD, run->fds[which], &event);
+}
+
+static void close_fd(int *fd) {
+  if (*fd >= 0) close(*fd);
+  *fd = -1;
+}
+
+static void reap_now(int pid) {
+  int status;
+  kill(-pid, SIGKILL);
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+}
+
+/* Under the lock: the run becomes the event loop's, watched, or failed and reported. */
+static void hand_over(instance_t *instance, run_t *run) {
+  if (!run->start_error) {
+    if (run->kill_requested) kill(-run->pid, SIGKILL);
+    if (run->released & 1) close_fd(&run->fds[PIPE_OUT]);
+    if (run->released & 2) close_fd(&run->fds[PIPE_ERR]);
+    if (add_to_set(run, PIPE_EXIT, EPOLLIN) < 0 ||
+        (run->fds[PIPE_OUT] >= 0 && add_to_set(run, PIPE_OUT, run->paused ? 0 : EPOLLIN) < 0) ||
+        (run->fds[PIPE_ERR] >= 0 && add_to_set(run, PIPE_ERR, EPOLLIN) < 0)) {
+      /* Cannot watch it: the script is killed and reaped, and JavaScript told why. */
+      run->start_error = errno;
+      for (int i = 0; i < 3; i++) {
+        if (run->fds[i] >= 0) epoll_ctl(instance->epoll_fd, EPOLL_CTL_DEL, run->fds[i], NULL);
+      }
+      reap_now(run->pid);
+    }
+  }
+  if (run->start_error) {
+    for (int i = 0; i < 3; i++) close_fd(&run->fds[i]);
+    run->next = instance->failed;
+    instance->failed = run;
+    uint64_t one = 1;
+    if (write(instance->failure_fd, &one, sizeof one) < 0) {
+      /* The counter cannot overflow here; the loop is already due to read it. */
+    }
+    __atomic_store_n(&run->state, RUN_FAILED, __ATOMIC_RELEASE);
+    return;
+  }
+  __atomic_store_n(&run->state, RUN_STARTED, __ATOMIC_RELEASE);
+}
+
+static void start_one(instance_t *instance, run_t *run) {
+  int pid = start_child(&run->child);
+  if (pid < 0) {
+    run->start_error = errno;
+  } else {
+    run->pid = pid;
+    run->fds[PIPE_EXIT] = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (run->fds[PIPE_EXIT] < 0) {
+      run->start_error = errno;
+      reap_now(pid);
+    }
+  }
+  for (int i = 0; i < 3; i++) close_fd(&run->child_ends[i]);
+  pthread_mutex_lock(&instance->lock);
+  hand_over(instance, run);
+  pthread_mutex_unlock(&instance->lock);
+}
+
+static void *starter_main(void *opaque) {
+  instance_t *instance = opaque;
+  pthread_mutex_lock(&instance->lock);
+  for (;;) {
+    while (!instance->queue_head && !instance->stopping) {
+      instance->idle++;
+      pthread_cond_wait(&instance->wake, &instance->lock);
+      instance->idle--;
+    }
+    if (instance->stopping) break;
+    run_t *run = instance->queue_head;
+    instance->queue_head = run->next;
+    if (!instance->queue_head) instance->queue_tail = NULL;
+    run->next = NULL;
+    __atomic_store_n(&run->state, RUN_STARTING, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&instance->lock);
+    start_one(instance, run);
+    pthread_mutex_lock(&instance->lock);
+  }
+  pthread_mutex_unlock(&instance->lock);
+  return NULL;
+}
+
+int queue_start(instance_t *instance, run_t *run) {
+  int status = 0;
+  pthread_mutex_lock(&instance->lock);
+  __atomic_store_n(&run->state, RUN_QUEUED, __ATOMIC_RELEASE);
+  run->next = NULL;
+  if (instance->queue_tail) instance->queue_tail->next = run;
+  else instance->queue_head = run;
+  instance->queue_tail = run;
+  if (instance->idle > 0) {
+    pthread_cond_signal(&instance->wake);
+  } else if (instance->thread_count < MAX_STARTERS) {
+    /* The threads block no signal of their own: they inherit the event loop thread's mask. */
+    pthread_attr_t attributes;
+    pthread_attr_init(&attributes);
+    pthread_attr_setstacksize(&attributes, 256 * 1024);
+    status = pthread_create(&instance->threads[instance->thread_count], &attributes, starter_main, instance);
+    pthread_attr_destroy(&attributes);
+    if (status == 0) instance->thread_count++;
+    /* Without a new thread the run waits for a busy one, unless there is none at all. */
+    else if (instance->thread_count > 0) status = 0;
+  }
+  if (status != 0) {
+    /* No thread at all: the queue holds this run alone. */
+    instance->queue_head = instance->queue_tail = NULL;
+  }
+  pthread_mutex_unlock(&instance->lock);
+  return status;
+}
+
+run_t *take_failed(instance_t *instance) {
+  pthread_mutex_lock(&instance->lock);
+  run_t *failed = instance->failed;
+  instance->failed = NULL;
+  pthread_mutex_unlock(&instance->lock);
+  return failed;
+}
+
+/* Waits for the threads to finish the start they are in; queued starts are dropped. */
+void stop_starters(instance_t *instance) {
+  pthread_mutex_lock(&instance->lock);
+  instance->stopping = 1;
+  pthread_cond_broadcast(&instance->wake);
+  pthread_mutex_unlock(&instance->lock);
+  for (int i = 0; i < instance->thread_count; i++) pthread_join(instance->threads[i], NULL);
+  instance->thread_count = 0;
+}
