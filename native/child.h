@@ -9,6 +9,7 @@ typedef struct {
   char **argv;
   char **sh_argv; /* "/bin/sh", file, args...: a file without #! is a shell script, as execvp does */
   char **envp;
+  char *env_block; /* the strings envp points into */
   const char *cwd;
   int stdin_fd;   /* -1: /dev/null */
   int stdout_fd, stderr_fd;

@@ -17,8 +17,6 @@ export interface EnvironmentSettings {
   serverSoftware: string;
   refuseFunctionValues: boolean;
   passAuthorization: boolean;
-  /** CONTENT_LENGTH to announce, or undefined when there is no body. */
-  contentLength: number | undefined;
 }
 
 // Request headers that must not reach a script under their HTTP_ names.
@@ -31,6 +29,8 @@ const WITHHELD = new Set([
 ]);
 
 const NAME_PATTERN = /^HTTP_[A-Z0-9_]+$/;
+// Header variable names repeat from request to request: each is checked once.
+const validNames = new Set<string>();
 
 function basicUser(authorization: string): string | undefined {
   const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization);
@@ -60,24 +60,26 @@ function joinPath(root: string, pathInfo: string): string {
   return root.replace(/\/+$/, '') + pathInfo;
 }
 
+function str(environ: Environ, key: string): string | undefined {
+  const value = environ[key];
+  return typeof value === 'string' ? value : undefined;
+}
+
 /**
- * The child's environment. `dropped` names what was withheld and why, for the log.
- * Values carrying NUL cannot be passed to exec and are dropped too.
+ * The child's environment; `contentLength` is CONTENT_LENGTH to announce, undefined without a
+ * body. `dropped` names what was withheld and why, for the log. Values carrying NUL cannot be
+ * passed to exec and are dropped too.
  */
-export function buildEnvironment(environ: Environ, where: ScriptLocation, settings: EnvironmentSettings): { env: Record<string, string>; dropped: string[] } {
+export function buildEnvironment(environ: Environ, where: ScriptLocation, settings: EnvironmentSettings, contentLength: number | undefined): { env: Record<string, string>; dropped: string[] } {
   const env: Record<string, string> = { PATH: settings.path };
   const dropped: string[] = [];
   for (const name of settings.inheritEnv) {
     const value = process.env[name];
     if (value !== undefined) env[name] = value;
   }
-  const str = (key: string): string | undefined => {
-    const value = environ[key];
-    return typeof value === 'string' ? value : undefined;
-  };
 
   env.GATEWAY_INTERFACE = 'CGI/1.1';
-  env.SERVER_SOFTWARE = str('SERVER_SOFTWARE') || settings.serverSoftware;
+  env.SERVER_SOFTWARE = str(environ, 'SERVER_SOFTWARE') || settings.serverSoftware;
   env.SERVER_NAME = environ.SERVER_NAME;
   env.SERVER_PORT = environ.SERVER_PORT;
   env.SERVER_PROTOCOL = environ.SERVER_PROTOCOL;
@@ -88,44 +90,48 @@ export function buildEnvironment(environ: Environ, where: ScriptLocation, settin
   env.SCRIPT_FILENAME = where.filename;
   if (where.pathInfo && settings.documentRoot) env.PATH_TRANSLATED = joinPath(settings.documentRoot, where.pathInfo);
   if (settings.documentRoot) env.DOCUMENT_ROOT = settings.documentRoot;
-  const remoteAddr = str('REMOTE_ADDR');
+  const remoteAddr = str(environ, 'REMOTE_ADDR');
   if (remoteAddr) {
     env.REMOTE_ADDR = remoteAddr;
-    env.REMOTE_HOST = str('REMOTE_HOST') || remoteAddr;
+    env.REMOTE_HOST = str(environ, 'REMOTE_HOST') || remoteAddr;
   }
-  const remotePort = str('REMOTE_PORT');
+  const remotePort = str(environ, 'REMOTE_PORT');
   if (remotePort) env.REMOTE_PORT = remotePort;
-  env.REQUEST_URI = requestBytes(str('REQUEST_URI') ?? requestTarget(environ));
+  env.REQUEST_URI = requestBytes(str(environ, 'REQUEST_URI') ?? requestTarget(environ));
   // php-cgi refuses to run without it (its force-cgi-redirect guard).
-  env.REDIRECT_STATUS = str('REDIRECT_STATUS') ?? '200';
+  env.REDIRECT_STATUS = str(environ, 'REDIRECT_STATUS') ?? '200';
   if (environ['tsgi.url_scheme'] === 'https') env.HTTPS = 'on';
-  const contentType = str('CONTENT_TYPE');
+  const contentType = str(environ, 'CONTENT_TYPE');
   if (contentType) env.CONTENT_TYPE = requestBytes(contentType);
-  if (settings.contentLength !== undefined) env.CONTENT_LENGTH = String(settings.contentLength);
+  if (contentLength !== undefined) env.CONTENT_LENGTH = String(contentLength);
 
-  const authorization = str('HTTP_AUTHORIZATION');
-  if (str('AUTH_TYPE')) env.AUTH_TYPE = str('AUTH_TYPE')!;
+  const authorization = str(environ, 'HTTP_AUTHORIZATION');
+  if (str(environ, 'AUTH_TYPE')) env.AUTH_TYPE = str(environ, 'AUTH_TYPE')!;
   else if (authorization) env.AUTH_TYPE = authorization.trim().split(/\s+/, 1)[0]!;
-  const user = str('REMOTE_USER') ?? (authorization ? basicUser(authorization) : undefined);
+  const user = str(environ, 'REMOTE_USER') ?? (authorization ? basicUser(authorization) : undefined);
   if (user !== undefined) env.REMOTE_USER = user;
 
   for (const key of Object.keys(environ)) {
     if (!key.startsWith('HTTP_')) continue;
-    const value = str(key);
+    const value = str(environ, key);
     if (value === undefined) continue;
     if (WITHHELD.has(key) || (key === 'HTTP_AUTHORIZATION' && !settings.passAuthorization)) {
       dropped.push(`${key} (withheld)`);
       continue;
     }
-    if (!NAME_PATTERN.test(key)) {
-      dropped.push(`${key} (not a valid variable name)`);
-      continue;
+    if (!validNames.has(key)) {
+      if (!NAME_PATTERN.test(key)) {
+        dropped.push(`${key} (not a valid variable name)`);
+        continue;
+      }
+      if (validNames.size < 1000) validNames.add(key);
     }
     env[key] = requestBytes(value);
   }
-  for (const [key, value] of Object.entries(settings.env)) env[key] = value;
+  for (const key in settings.env) env[key] = settings.env[key]!;
 
-  for (const [key, value] of Object.entries(env)) {
+  for (const key in env) {
+    const value = env[key]!;
     if (value.includes('\0') || key.includes('=') || key.includes('\0')) {
       delete env[key];
       dropped.push(`${key} (contains NUL or '=')`);

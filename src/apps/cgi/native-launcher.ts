@@ -14,7 +14,8 @@ type Dispatcher = (id: number, kind: number, value: Buffer | number) => void;
 
 interface NativeBinding {
   setDispatcher(dispatch: Dispatcher): void;
-  spawn(file: string, argv: string[], env: string[], cwd: string, stdin: number, uid: number, gid: number): [id: number, stdinFd: number];
+  /** `env`: "NAME=value" entries, each ended by NUL, in one string. */
+  spawn(file: string, argv: string[], env: string, cwd: string, stdin: number, uid: number, gid: number): [id: number, stdinFd: number];
   pause(id: number): void;
   resume(id: number): void;
   release(id: number, which: number): void;
@@ -95,10 +96,16 @@ class NativeScript implements ScriptProcess, ChunkPuller {
   }
 
   start(request: SpawnRequest): this {
-    const env = Object.entries(request.env).map(([name, value]) => `${name}=${value}`);
+    let env = '';
+    let nul = false;
+    for (const name in request.env) {
+      const value = request.env[name]!;
+      nul ||= hasNul(name) || hasNul(value);
+      env += name + '=' + value + '\0';
+    }
     const argv = [request.file, ...request.args];
     // C strings end at NUL: such a value would reach the script cut short.
-    if ([request.file, request.cwd, ...argv, ...env].some(hasNul)) {
+    if (nul || hasNul(request.cwd) || argv.some(hasNul)) {
       this.fail(Object.assign(new Error('an argument or variable contains NUL'), { code: 'EINVAL' }));
       return this;
     }

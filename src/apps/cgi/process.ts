@@ -107,11 +107,13 @@ const MAX_LINE = 8 * 1024;
 /** Cuts text into lines for `emit` (long lines into pieces, nothing is lost); `end()` emits what is left. */
 export class LineSplitter {
   private pending = '';
-  private readonly decoder = new StringDecoder('utf8');
+  /** Made on first use: most scripts write nothing to stderr. */
+  private decoder: StringDecoder | undefined;
 
   constructor(private readonly emit: (line: string) => void) {}
 
   push(chunk: Buffer): void {
+    this.decoder ??= new StringDecoder('utf8');
     this.pending += this.decoder.write(chunk);
     let newline: number;
     while ((newline = this.pending.indexOf('\n')) >= 0) {
@@ -125,7 +127,7 @@ export class LineSplitter {
   }
 
   end(): void {
-    const rest = this.pending + this.decoder.end();
+    const rest = this.pending + (this.decoder?.end() ?? '');
     this.pending = '';
     if (rest) this.emit(rest);
   }

@@ -73,7 +73,7 @@ class ScriptRun {
     try {
       body = await prepareBody(environ, settings.bodyLimit);
       if (this.closed) return;
-      const { env, dropped } = buildEnvironment(environ, location, { ...settings, contentLength: body.kind === 'none' ? undefined : body.length });
+      const { env, dropped } = buildEnvironment(environ, location, settings, body.kind === 'none' ? undefined : body.length);
       if (dropped.length > 0) this.log(`not passed to the script: ${dropped.join(', ')}`);
       const args = settings.isindexArgs ? [...settings.args, ...isindexWords(environ.QUERY_STRING)] : settings.args;
       const cwd = settings.cwd ?? dirname(location.filename);
@@ -83,7 +83,7 @@ class ScriptRun {
       this.process = proc;
       if (this.closed) return;
       this.watch(proc);
-      void this.feed(body, proc);
+      if (proc.stdin) void this.feed(body, proc, proc.stdin);
       yield* this.respond(proc);
       this.finished = true;
     } catch (error) {
@@ -131,9 +131,7 @@ class ScriptRun {
   }
 
   /** Copies the request body to stdin; a body that breaks off kills the script rather than truncating its input. */
-  private async feed(body: PreparedBody, proc: ScriptProcess): Promise<void> {
-    const stdin = proc.stdin;
-    if (!stdin) return;
+  private async feed(body: PreparedBody, proc: ScriptProcess, stdin: Writable): Promise<void> {
     stdin.on('error', () => {});
     if (body.kind === 'none') return void stdin.end();
     if (body.kind === 'memory') return void stdin.end(body.data);
