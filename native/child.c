@@ -41,6 +41,9 @@ static int child_main(void *opaque) {
   }
   /* The launcher keeps its pipe ends above 2, so these never overwrite one another. */
   if (dup2(args->stdout_fd, 1) < 0 || dup2(args->stderr_fd, 2) < 0) goto fail;
+  /* Everything else stays behind: the server's own descriptors are close-on-exec, but one it
+   * inherited without that flag (a socket from its parent, say) is not the script's business. */
+  syscall(SYS_close_range, 3, ~0U, 0);
   /* A fresh program starts with every signal at its default (Node ignores SIGPIPE, for one),
    * and only then unblocked: until here a signal would have run the server's handler. */
   for (int sig = 1; sig < _NSIG; sig++) {

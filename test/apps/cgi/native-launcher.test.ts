@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { nativeLauncher, nativeUnavailable } from '../../../src/apps/cgi/native-launcher.js';
+import type { Exit, Launcher, ScriptProcess, SpawnRequest } from '../../../src/apps/cgi/process.js';
+
+// What the native launcher promises a script, checked from inside the script.
+describe('the native launcher', () => {
+  let dir: string;
+  let launcher: Launcher;
+
+  before(() => {
+    const reason = nativeUnavailable();
+    assert.equal(reason, undefined, `the addon must be built for these tests (npm install builds it): ${reason}`);
+    launcher = nativeLauncher()!;
+    dir = mkdtempSync(join(tmpdir(), 'tsgi-native-'));
+    chmodSync(dir, 0o755);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  function script(name: string, text: string, mode = 0o755): string {
+    const file = join(dir, name);
+    writeFileSync(file, text);
+    chmodSync(file, mode);
+    return file;
+  }
+
+  function start(file: string, extra: Partial<SpawnRequest> = {}): ScriptProcess {
+    const request: SpawnRequest = { file, args: [], cwd: dir, env: { PATH: '/usr/bin:/bin' }, runAs: undefined, hasBody: false, ...extra };
+    return launcher.start(request) as ScriptProcess;
+  }
+
+  async function run(proc: ScriptProcess): Promise<{ stdout: Buffer; stderr: Buffer; exit: Exit }> {
+    const err: Buffer[] = [];
+    proc.readStderr((chunk) => err.push(chunk), () => {});
+    const out: Buffer[] = [];
+    for (let step = await proc.stdout.next(); !step.done; step = await proc.stdout.next()) out.push(step.value);
+    return { stdout: Buffer.concat(out), stderr: Buffer.concat(err), exit: await proc.exited };
+  }
+
+  it('gives the script only fds 0, 1 and 2, no ignored or blocked signal, and a session of its own', async () => {
+    const file = script('inspect.sh', [
+      '#!/bin/sh',
+      'ls /proc/self/fd | sort -n | tr "\\n" " "; echo',
+      'grep -E "^Sig(Ign|Blk):" /proc/self/status',
+      'cut -d" " -f1,5,6 /proc/$$/stat',
+      'pwd',
+    ].join('\n') + '\n');
+    const { stdout, exit } = await run(start(file, { cwd: '/tmp' }));
+    assert.deepEqual(exit, { code: 0, signal: null });
+    const [fds, blocked, ignored, ids, cwd] = stdout.toString().trim().split('\n');
+    // ls itself has its directory open as fd 3.
+    assert.equal(fds!.trim(), '0 1 2 3');
+    assert.match(blocked!, /^SigBlk:\s+0+$/);
+    assert.match(ignored!, /^SigIgn:\s+0+$/);
+    const [pid, group, session] = ids!.split(' ');
+    assert.equal(group, pid, 'the script leads its own process group');
+    assert.equal(session, pid, 'and its own session');
+    assert.equal(cwd, '/tmp');
+  });
+
+  it('runs a file without #! through /bin/sh and passes arguments and the environment exactly', async () => {
+    const file = script('bare', 'printf "%s|" "$0" "$@"; printf "%s" "$ODD"\n');
+    const { stdout } = await run(start(file, { args: ['one', 'two words', '-x'], env: { PATH: '/usr/bin:/bin', ODD: 'a=b c\u00e9' } }));
+    assert.equal(stdout.toString(), `${file}|one|two words|-x|a=b c\u00e9`);
+  });
+
+  it('reports a program that cannot start as an exit with the errno, and never starts it', async () => {
+    const missing = await run(start(join(dir, 'no-such-script')));
+    assert.equal(missing.exit.error?.code, 'ENOENT');
+    const plain = script('not-executable.sh', '#!/bin/sh\necho ran\n', 0o644);
+    const denied = await run(start(plain));
+    assert.equal(denied.exit.error?.code, 'EACCES');
+    assert.equal(denied.stdout.length, 0);
+    const withNul = await run(start(plain, { args: ['a\0b'] }));
+    assert.equal(withNul.exit.error?.code, 'EINVAL');
+  });
+
+  it('keeps stdout and stderr apart and reports the exit status and a killing signal', async () => {
+    const file = script('both.sh', '#!/bin/sh\necho out\necho err >&2\nexit 3\n');
+    const result = await run(start(file));
+    assert.equal(result.stdout.toString(), 'out\n');
+    assert.equal(result.stderr.toString(), 'err\n');
+    assert.deepEqual(result.exit, { code: 3, signal: null });
+    const selfKill = script('self-kill.sh', '#!/bin/sh\nkill -TERM $$\n');
+    assert.deepEqual((await run(start(selfKill))).exit, { code: null, signal: 'SIGTERM' });
+  });
+
+  it('feeds stdin from a pipe or from a descriptor', async () => {
+    const cat = script('cat.sh', '#!/bin/sh\nexec cat\n');
+    const piped = start(cat, { hasBody: true });
+    assert.ok(piped.stdin);
+    piped.stdin.end('through the pipe');
+    assert.equal((await run(piped)).stdout.toString(), 'through the pipe');
+    const bodyFile = join(dir, 'body.txt');
+    writeFileSync(bodyFile, 'from a file');
+    const fd = openSync(bodyFile, 'r');
+    try {
+      const fromFd = start(cat, { stdinFd: fd });
+      assert.equal(fromFd.stdin, null);
+      assert.equal((await run(fromFd)).stdout.toString(), 'from a file');
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('hands over a large output whole to a slow reader (reading pauses and resumes)', async () => {
+    const file = script('big.sh', '#!/bin/sh\nhead -c 8388608 /dev/urandom | tee "$OUT_COPY"\n');
+    const copy = join(dir, 'big-copy');
+    const proc = start(file, { env: { PATH: '/usr/bin:/bin', OUT_COPY: copy } });
+    proc.readStderr(() => {}, () => {});
+    const hash = createHash('sha256');
+    let size = 0;
+    for (let step = await proc.stdout.next(); !step.done; step = await proc.stdout.next()) {
+      hash.update(step.value);
+      size += step.value.length;
+      // A reader slower than the script: the read-ahead fills up and reading stops until it drains.
+      if (size % (1024 * 1024) < step.value.length) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.deepEqual(await proc.exited, { code: 0, signal: null });
+    assert.equal(size, 8 * 1024 * 1024);
+    assert.equal(hash.digest('hex'), createHash('sha256').update(readFileSync(copy)).digest('hex'));
+  });
+
+  it('kills the whole process group, also when asked before the start completed', async () => {
+    const file = script('sleeper.sh', '#!/bin/sh\nsleep 30 &\necho $! > "$PIDS"\nsleep 30\n');
+    const pids = join(dir, 'sleeper-pids');
+    const early = start(file, { env: { PATH: '/usr/bin:/bin', PIDS: pids + '-early' } });
+    early.kill();
+    early.readStderr(() => {}, () => {});
+    const exit = await early.exited;
+    assert.equal(exit.signal, 'SIGKILL');
+    const late = start(file, { env: { PATH: '/usr/bin:/bin', PIDS: pids } });
+    late.readStderr(() => {}, () => {});
+    for (let i = 0; i < 200 && !existsSync(pids); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    const child = Number(readFileSync(pids, 'utf8'));
+    late.kill();
+    assert.equal((await late.exited).signal, 'SIGKILL');
+    for (let i = 0; i < 100 && isRunning(child); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(isRunning(child), false, 'the background child went down with the group');
+  });
+
+  it('lets go of stdout on stop(): the script gets EPIPE, and its exit still arrives', async () => {
+    const file = script('endless.sh', '#!/bin/sh\nwhile :; do echo line || exit 7; done\n');
+    const proc = start(file);
+    proc.readStderr(() => {}, () => {});
+    const first = await proc.stdout.next();
+    assert.equal(first.done, false);
+    proc.stdout.stop();
+    await assert.rejects(proc.stdout.next(), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+    const exit = await proc.exited;
+    // dash's echo reports the broken pipe (exit 7) unless SIGPIPE got it first.
+    assert.ok(exit.code === 7 || exit.signal === 'SIGPIPE', JSON.stringify(exit));
+  });
+
+  it('leaves no zombie behind after many runs', async () => {
+    const file = script('quick.sh', '#!/bin/sh\necho $$\n');
+    const pids = await Promise.all(Array.from({ length: 40 }, async () => Number((await run(start(file))).stdout.toString())));
+    assert.equal(new Set(pids).size, 40);
+    for (const pid of pids) assert.equal(existsSync(`/proc/${pid}`), false, `process ${pid} was reaped`);
+  });
+
+  it('switches user and drops supplementary groups when the server is root', { skip: process.getuid?.() !== 0 && 'needs root' }, async () => {
+    const file = script('ids.sh', '#!/bin/sh\nid -u; id -g; id -G\n');
+    const { stdout } = await run(start(file, { runAs: { name: 'nobody', uid: 65534, gid: 65534 } }));
+    assert.equal(stdout.toString(), '65534\n65534\n65534\n');
+  });
+});
+
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
