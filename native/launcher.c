@@ -560,7 +560,9 @@ static napi_value kill_group(napi_env env, napi_callback_info info) {
   if (!run) return NULL;
   if (with_starter(run)) {
     run->kill_requested = 1;
+    int pid = run->pid_known ? run->pid : 0;
     pthread_mutex_unlock(&run->instance->lock);
+    if (pid > 0) kill(-pid, SIGKILL);
   } else if (state_of(run) == RUN_STARTED && !run->exited) {
     kill(-run->pid, SIGKILL);
   }

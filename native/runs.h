@@ -10,7 +10,7 @@
 #include "child.h"
 
 #define CHUNK (64 * 1024)
-#define MAX_STARTERS 4
+#define MAX_STARTERS 8
 
 enum { PIPE_OUT, PIPE_ERR, PIPE_EXIT };
 
@@ -32,6 +32,7 @@ struct run {
   int child_ends[3]; /* the child's stdin, stdout, stderr */
   int fds[3];        /* stdout, stderr, pidfd: ours, -1 once closed */
   int pid;
+  int pid_known; /* under the lock: the starter has the pid, and kills at once when asked */
   int exited;
   /* Asked for by JavaScript before the start completed; the starter honours them. */
   int paused, kill_requested, released;

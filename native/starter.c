@@ -4,11 +4,18 @@
  * set, so the event loop hears nothing of a start until the script's output. Only a failed
  * start is reported, through an eventfd in the same set.
  *
+ * Before handing a run over, the thread waits up to HOLD_MS for the script to exit. Most CGI
+ * scripts are done by then: the event loop then wakes once for the whole of it (output, end
+ * of output, exit) instead of once for the output and again for its end, which comes only
+ * after the kernel has torn the script's memory down. A script that runs longer, or fills its
+ * pipe, is handed over when the time is up.
+ *
  * Under load a thread finishing one start finds the next one waiting and takes it without
  * sleeping; the event loop wakes a thread only when all are idle.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +25,8 @@
 #include <unistd.h>
 
 #include "runs.h"
+
+#define HOLD_MS 5
 
 uint64_t event_key(run_t *run, int which) {
   return ((uint64_t)run->id << 2) | (uint64_t)which;
@@ -86,6 +95,16 @@ static void start_one(instance_t *instance, run_t *run) {
     }
   }
   for (int i = 0; i < 3; i++) close_fd(&run->child_ends[i]);
+  if (!run->start_error) {
+    pthread_mutex_lock(&instance->lock);
+    /* From here a kill need not wait for the hand-over. */
+    run->pid_known = 1;
+    int kill_now = run->kill_requested;
+    pthread_mutex_unlock(&instance->lock);
+    if (kill_now) kill(-pid, SIGKILL);
+    struct pollfd exit_ready = {.fd = run->fds[PIPE_EXIT], .events = POLLIN};
+    while (poll(&exit_ready, 1, HOLD_MS) < 0 && errno == EINTR) {}
+  }
   pthread_mutex_lock(&instance->lock);
   hand_over(instance, run);
   pthread_mutex_unlock(&instance->lock);
