@@ -63,14 +63,20 @@ fail:
   _exit(127);
 }
 
-int start_child(child_args_t *args) {
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+
+int start_child(child_args_t *args, int *pidfd) {
   /* Every signal stays blocked while the child shares this thread's memory and handlers. */
   sigset_t all, saved;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &saved);
   char stack[CHILD_STACK] __attribute__((aligned(16)));
   args->error = 0;
-  int pid = clone(child_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, args);
+  /* CLONE_PIDFD (Linux 5.2) hands back the pidfd the launcher watches the exit with. */
+  *pidfd = -1;
+  int pid = clone(child_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, args, pidfd);
   int clone_error = errno;
   pthread_sigmask(SIG_SETMASK, &saved, NULL);
   if (pid < 0) {
@@ -80,6 +86,8 @@ int start_child(child_args_t *args) {
   if (args->error) {
     int status;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (*pidfd >= 0) close(*pidfd);
+    *pidfd = -1;
     errno = args->error;
     return -1;
   }

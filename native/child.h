@@ -17,8 +17,9 @@ typedef struct {
   volatile int error; /* set by the child when it fails before execve */
 } child_args_t;
 
-/* Starts args->file in a new session with the given descriptors. Blocks the calling thread
- * until the child has called execve (or failed: then returns -1 with errno set). */
-int start_child(child_args_t *args);
+/* Starts args->file in a new session with the given descriptors and returns its pid, with a
+ * pidfd for it in *pidfd. Blocks the calling thread until the child has called execve (or
+ * failed: then returns -1 with errno set). */
+int start_child(child_args_t *args, int *pidfd);
 
 #endif

@@ -284,16 +284,24 @@ static void emit(instance_t *instance, dispatch_t *dispatch, double id, int kind
 
 /* ---------- reading what the set reports ---------- */
 
-static void read_pipe(instance_t *instance, dispatch_t *dispatch, run_t *run, int which) {
+/* `hung_up`: every write end is closed, so what the pipe holds is all there will be, and a
+ * read that comes back short has reached the end without another read to say so. */
+static void read_pipe(instance_t *instance, dispatch_t *dispatch, run_t *run, int which, int readable, int hung_up) {
   double id = run->id;
   int data_event = which == PIPE_OUT ? EV_STDOUT : EV_STDERR;
   for (int i = 0; i < READS_PER_WAKEUP; i++) {
-    ssize_t size = read(run->fds[which], instance->buffer, CHUNK);
+    ssize_t size = readable ? read(run->fds[which], instance->buffer, CHUNK) : 0;
     if (size > 0) {
+      int drained = hung_up && size < CHUNK;
       emit(instance, dispatch, id, data_event, instance->buffer, (size_t)size, 0);
       /* The dispatcher may have paused, released or finished this run. */
       run = find_run(instance, id);
-      if (!run || run->fds[which] < 0 || (which == PIPE_OUT && run->paused)) return;
+      if (!run || run->fds[which] < 0) return;
+      if (drained) {
+        readable = 0;
+        continue;
+      }
+      if (which == PIPE_OUT && run->paused) return;
       continue;
     }
     if (size < 0 && errno == EINTR) continue;
@@ -364,7 +372,7 @@ static void on_ready(uv_poll_t *poll, int status, int events) {
     }
     if (run->fds[which] < 0) continue;
     if (which == PIPE_EXIT) reap(instance, &dispatch, run);
-    else read_pipe(instance, &dispatch, run, which);
+    else read_pipe(instance, &dispatch, run, which, (ready[i].events & EPOLLIN) != 0, (ready[i].events & EPOLLHUP) != 0);
   }
   close_dispatch(instance, &dispatch);
 }
@@ -492,13 +500,15 @@ static run_t *run_argument(napi_env env, napi_callback_info info, int32_t *secon
   return find_run(get_instance(env), id);
 }
 
-static void set_stdout_events(run_t *run, uint32_t events) {
+/* A paused stdout leaves the set altogether: registered without events it would still report
+ * the hang-up of a script that has exited, at every turn of the loop. */
+static void watch_stdout(run_t *run, int on) {
   if (run->fds[PIPE_OUT] < 0) return;
   struct epoll_event event;
   memset(&event, 0, sizeof event);
-  event.events = events;
+  event.events = EPOLLIN;
   event.data.u64 = event_key(run, PIPE_OUT);
-  epoll_ctl(run->instance->epoll_fd, EPOLL_CTL_MOD, run->fds[PIPE_OUT], &event);
+  epoll_ctl(run->instance->epoll_fd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, run->fds[PIPE_OUT], on ? &event : NULL);
 }
 
 /* For a run still with its starter: true (and the lock held) when the request must wait for
@@ -521,7 +531,7 @@ static napi_value pause_stdout(napi_env env, napi_callback_info info) {
     pthread_mutex_unlock(&run->instance->lock);
   } else if (!run->paused && state_of(run) == RUN_STARTED) {
     run->paused = 1;
-    set_stdout_events(run, 0);
+    watch_stdout(run, 0);
   }
   return NULL;
 }
@@ -534,7 +544,7 @@ static napi_value resume_stdout(napi_env env, napi_callback_info info) {
     pthread_mutex_unlock(&run->instance->lock);
   } else if (run->paused && state_of(run) == RUN_STARTED) {
     run->paused = 0;
-    set_stdout_events(run, EPOLLIN);
+    watch_stdout(run, 1);
   }
   return NULL;
 }

@@ -32,6 +32,7 @@ uint64_t event_key(run_t *run, int which) {
   return ((uint64_t)run->id << 2) | (uint64_t)which;
 }
 
+/* A paused stdout stays out of the set until it is resumed (launcher.c, watch_stdout). */
 static int add_to_set(run_t *run, int which, uint32_t events) {
   struct epoll_event event;
   memset(&event, 0, sizeof event);
@@ -58,7 +59,7 @@ static void hand_over(instance_t *instance, run_t *run) {
     if (run->released & 1) close_fd(&run->fds[PIPE_OUT]);
     if (run->released & 2) close_fd(&run->fds[PIPE_ERR]);
     if (add_to_set(run, PIPE_EXIT, EPOLLIN) < 0 ||
-        (run->fds[PIPE_OUT] >= 0 && add_to_set(run, PIPE_OUT, run->paused ? 0 : EPOLLIN) < 0) ||
+        (run->fds[PIPE_OUT] >= 0 && !run->paused && add_to_set(run, PIPE_OUT, EPOLLIN) < 0) ||
         (run->fds[PIPE_ERR] >= 0 && add_to_set(run, PIPE_ERR, EPOLLIN) < 0)) {
       /* Cannot watch it: the script is killed and reaped, and JavaScript told why. */
       run->start_error = errno;
@@ -83,16 +84,11 @@ static void hand_over(instance_t *instance, run_t *run) {
 }
 
 static void start_one(instance_t *instance, run_t *run) {
-  int pid = start_child(&run->child);
+  int pid = start_child(&run->child, &run->fds[PIPE_EXIT]);
   if (pid < 0) {
     run->start_error = errno;
   } else {
     run->pid = pid;
-    run->fds[PIPE_EXIT] = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (run->fds[PIPE_EXIT] < 0) {
-      run->start_error = errno;
-      reap_now(pid);
-    }
   }
   for (int i = 0; i < 3; i++) close_fd(&run->child_ends[i]);
   if (!run->start_error) {

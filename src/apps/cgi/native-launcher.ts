@@ -210,6 +210,13 @@ class NativeScript implements ScriptProcess, ChunkPuller {
     return chunk;
   }
 
+  poll(): Step | undefined {
+    if (this.waiter) return undefined;
+    const chunk = this.take();
+    if (chunk) return { done: false, value: chunk };
+    return this.stdoutDone && !this.stdoutFailure ? { done: true, value: undefined } : undefined;
+  }
+
   next(): Promise<Step> {
     const chunk = this.take();
     if (chunk) return Promise.resolve({ done: false, value: chunk });

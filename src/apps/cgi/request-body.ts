@@ -24,7 +24,8 @@ function tooLarge(limit: number): HttpError {
   return new HttpError(413, `The request body is larger than the limit of ${limit} bytes.`);
 }
 
-export async function prepareBody(environ: Environ, limit: number): Promise<PreparedBody> {
+/** What to feed the script; synchronous unless a body without a length has to be spooled. */
+export function prepareBody(environ: Environ, limit: number): PreparedBody | Promise<PreparedBody> {
   const declared = environ.CONTENT_LENGTH;
   if (declared !== undefined && declared !== '') {
     if (!/^\d+$/.test(declared)) throw new HttpError(400, `Invalid Content-Length ${JSON.stringify(declared)}.`);

@@ -16,7 +16,7 @@ import { describeExit, LineSplitter } from './process.js';
 import type { ScriptProcess } from './process.js';
 import { prepareBody } from './request-body.js';
 import type { PreparedBody } from './request-body.js';
-import type { Step } from './stdout-reader.js';
+import type { ChunkPuller, Step } from './stdout-reader.js';
 import { BadGateway, HeadReader, parseHead, parseHeaderLines } from './response-head.js';
 import { redirectEnviron } from './redirect.js';
 import { pathSegments, rawPathProblem, Refusal } from '../safe-path.js';
@@ -71,7 +71,9 @@ class ScriptRun {
     const { environ, settings, location } = this.request;
     let body: PreparedBody | undefined;
     try {
-      body = await prepareBody(environ, settings.bodyLimit);
+      // Synchronous unless a body has to be spooled: most requests skip the await.
+      const prepared = prepareBody(environ, settings.bodyLimit);
+      body = prepared instanceof Promise ? await prepared : prepared;
       if (this.closed) return;
       const { env, dropped } = buildEnvironment(environ, location, settings, body.kind === 'none' ? undefined : body.length);
       if (dropped.length > 0) this.log(`not passed to the script: ${dropped.join(', ')}`);
@@ -79,7 +81,8 @@ class ScriptRun {
       const cwd = settings.cwd ?? dirname(location.filename);
       const launcher = settings.launcher();
       const stdinFd = body.kind === 'file' && launcher.takesFd ? body.file.fd : undefined;
-      const proc = await launcher.start({ file: location.filename, args, cwd, env, runAs: settings.runAs, hasBody: body.kind !== 'none' && stdinFd === undefined, stdinFd });
+      const started = launcher.start({ file: location.filename, args, cwd, env, runAs: settings.runAs, hasBody: body.kind !== 'none' && stdinFd === undefined, stdinFd });
+      const proc = started instanceof Promise ? await started : started;
       this.process = proc;
       if (this.closed) return;
       this.watch(proc);
@@ -154,14 +157,10 @@ class ScriptRun {
 
   private async *respond(proc: ScriptProcess): AsyncGenerator<Chunk, void, undefined> {
     const stdout = proc.stdout;
-    const output = new OutputReader(async () => {
-      try {
-        return await stdout.next();
-      } catch (error) {
-        // A stream torn down by a kill (time limit, client gone) just ends.
-        if (this.timedOut || this.closed) return { done: true, value: undefined };
-        throw error;
-      }
+    // A stream torn down by a kill (time limit, client gone) just ends.
+    const output = new OutputReader(stdout, (error) => {
+      if (this.timedOut || this.closed) return { done: true, value: undefined };
+      throw error;
     });
     try {
       const [head, rest, raw] = await this.readHead(proc, output);
@@ -352,10 +351,13 @@ const LATER = Symbol('later');
 class OutputReader {
   private pending: Promise<Step> | undefined;
 
-  constructor(private readonly next: () => Promise<Step>) {}
+  constructor(
+    private readonly source: ChunkPuller,
+    private readonly onError: (error: Error) => Step,
+  ) {}
 
   pull(): Promise<Step> {
-    const step = this.pending ?? this.next();
+    const step = this.pending ?? this.source.next().catch(this.onError);
     this.pending = undefined;
     return step;
   }
@@ -364,6 +366,14 @@ class OutputReader {
   async ready(limit: number, wait: number): Promise<{ parts: Buffer[]; ended: boolean }> {
     const parts: Buffer[] = [];
     let size = 0;
+    // What is already at hand needs no timer: a script that has exited has handed over everything.
+    while (size < limit && !this.pending) {
+      const step = this.source.poll();
+      if (!step) break;
+      if (step.done) return { parts, ended: true };
+      parts.push(step.value);
+      size += step.value.length;
+    }
     let timer: NodeJS.Timeout | undefined;
     let later: Promise<typeof LATER> | undefined;
     try {

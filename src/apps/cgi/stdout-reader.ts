@@ -10,6 +10,8 @@ export type Step = IteratorResult<Buffer, undefined>;
 export interface ChunkPuller {
   /** The next chunk, or done at the end; rejects when the stream fails or is torn down before its end. */
   next(): Promise<Step>;
+  /** The next chunk or the end when already at hand, else undefined (then ask next()). */
+  poll(): Step | undefined;
   /** Stops reading: the stream is destroyed (as an async iterator's return() does). */
   stop(): void;
 }
@@ -48,6 +50,12 @@ export function pullChunks(stream: Readable): ChunkPuller {
   });
   if (stream.destroyed && !ended) failure = stream.errored ?? Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
   return {
+    poll: () => {
+      if (waiter) return undefined;
+      const chunk = stream.read() as Buffer | null;
+      if (chunk !== null) return { done: false, value: chunk };
+      return ended ? { done: true, value: undefined } : undefined;
+    },
     next: () => new Promise<Step>((resolve, reject) => {
       waiter = { resolve, reject };
       settle();
