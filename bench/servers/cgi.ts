@@ -1,5 +1,6 @@
 /**
- * `node cgi.js DIR` serves DIR like `tsgi serve DIR --cgi` on a free port and prints the port.
+ * `node cgi.js DIR [SPAWNER]` serves DIR like `tsgi serve DIR --cgi [--cgi-spawner SPAWNER]` on
+ * a free port and prints the port.
  * `node cgi.js --spawn-loop FILE SECONDS CONCURRENCY` is the floor: FILE spawned in a loop, no server.
  */
 import { spawn } from 'node:child_process';
@@ -27,7 +28,9 @@ if (process.argv[2] === '--spawn-loop') {
   await Promise.all(Array.from({ length: concurrency }, worker));
   process.stdout.write(`${done / ((Date.now() - started) / 1000)}\n`);
 } else {
-  const server = await makeServer('127.0.0.1', 0, serveSite({ dir: process.argv[2]!, cgiDirs: ['/cgi-bin'] }), { accessLog: false, errors: { write: () => {} } });
+  const spawner = process.argv[3] as 'native' | 'python' | 'direct' | undefined;
+  const site = serveSite({ dir: process.argv[2]!, cgiDirs: ['/cgi-bin'], ...(spawner ? { cgiSpawner: spawner } : {}) });
+  const server = await makeServer('127.0.0.1', 0, site, { accessLog: false, errors: { write: () => {} } });
   process.on('SIGINT', () => process.exit(0));
   process.stdout.write(`${server.port}\n`);
 }

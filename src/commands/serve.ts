@@ -2,6 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { cgiHost } from '../apps/cgi-host.js';
+import type { CgiOptions } from '../apps/cgi-host.js';
 import { mount } from '../apps/mount.js';
 import { staticFiles } from '../apps/static.js';
 import type { Application } from '../types.js';
@@ -19,6 +20,9 @@ Options:
   --cgi-dir LIST      comma-separated CGI folders (default /cgi-bin,/htbin)
   --cgi-timeout SECS  time limit per script run (default 120)
   --cgi-user USER     user scripts run as when tsgi runs as root (default nobody)
+  --cgi-spawner WAY   how scripts start: native (the addon npm install builds), python
+                      (a small posix_spawn helper), direct (Node's spawn), or auto
+                      (default: the first of these that is available)
   --bind ADDR         address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --port N            port to listen on (default 8000; 0 picks a free one)
   --no-access-log     do not log requests on stderr
@@ -33,7 +37,10 @@ export interface SiteOptions {
   /** Seconds per script run. */
   cgiTimeout?: number;
   cgiUser?: string;
+  cgiSpawner?: CgiOptions['spawner'];
 }
+
+const SPAWNERS = ['auto', 'native', 'python', 'direct'] as const;
 
 /** The application `tsgi serve` runs: CGI hosts mounted on their folders, static files everywhere else. */
 export function serveSite(options: SiteOptions): Application {
@@ -52,6 +59,7 @@ export function serveSite(options: SiteOptions): Application {
       dispatch: site,
       ...(options.cgiTimeout !== undefined ? { timeout: options.cgiTimeout * 1000 } : {}),
       ...(options.cgiUser !== undefined ? { user: options.cgiUser } : {}),
+      ...(options.cgiSpawner !== undefined ? { spawner: options.cgiSpawner } : {}),
     })]);
   }
   routes.push(['', files]);
@@ -73,6 +81,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     'cgi-dir': { type: 'string' },
     'cgi-timeout': { type: 'string' },
     'cgi-user': { type: 'string' },
+    'cgi-spawner': { type: 'string' },
     bind: { type: 'string' },
     port: { type: 'string' },
     'no-access-log': { type: 'boolean' },
@@ -88,6 +97,10 @@ export async function serveCommand(argv: string[]): Promise<void> {
   if (values['cgi-dir'] !== undefined && !values.cgi) throw new UsageError('--cgi-dir needs --cgi');
   const timeoutText = values['cgi-timeout'];
   if (timeoutText !== undefined && !/^\d+(\.\d+)?$/.test(timeoutText)) throw new UsageError(`--cgi-timeout must be a number of seconds, got ${JSON.stringify(timeoutText)}`);
+  const spawner = values['cgi-spawner'];
+  if (spawner !== undefined && !(SPAWNERS as readonly string[]).includes(spawner)) {
+    throw new UsageError(`--cgi-spawner must be one of ${SPAWNERS.join(', ')}, got ${JSON.stringify(spawner)}`);
+  }
   let app: Application;
   try {
     app = serveSite({
@@ -95,6 +108,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       ...(values.cgi ? { cgiDirs: parseCgiDirs(values['cgi-dir']) } : {}),
       ...(timeoutText !== undefined ? { cgiTimeout: Number(timeoutText) } : {}),
       ...(values['cgi-user'] !== undefined ? { cgiUser: values['cgi-user'] } : {}),
+      ...(spawner !== undefined ? { cgiSpawner: spawner as CgiOptions['spawner'] } : {}),
     });
   } catch (error) {
     throw new UsageError((error as Error).message);

@@ -49,6 +49,18 @@ it('serves files and, with --cgi, runs scripts; stops on SIGTERM', async () => {
   }
 });
 
+it('starts scripts the way --cgi-spawner says, each with the same result', async () => {
+  for (const spawner of ['native', 'python', 'direct']) {
+    const { child, port } = await startServe([site.dir, '--cgi', '--cgi-spawner', spawner]);
+    try {
+      const htbin = await fetchRaw(`http://127.0.0.1:${port}/htbin/hi.sh`);
+      assert.equal(htbin.text, 'hi from htbin\n', spawner);
+    } finally {
+      await stop(child);
+    }
+  }
+});
+
 it('without --cgi serves no scripts, only files', async () => {
   const { child, port } = await startServe([site.dir]);
   try {
@@ -67,6 +79,9 @@ it('explains bad command lines', () => {
   const cgiDir = spawnSync(process.execPath, [cli, 'serve', site.dir, '--cgi', '--cgi-dir', 'cgi-bin'], { encoding: 'utf8' });
   assert.equal(cgiDir.status, 2);
   assert.match(cgiDir.stderr, /--cgi-dir entries must be URL paths/);
+  const spawner = spawnSync(process.execPath, [cli, 'serve', site.dir, '--cgi', '--cgi-spawner', 'fork'], { encoding: 'utf8' });
+  assert.equal(spawner.status, 2);
+  assert.match(spawner.stderr, /--cgi-spawner must be one of auto, native, python, direct, got "fork"/);
   const help = spawnSync(process.execPath, [cli, 'serve', '--help'], { encoding: 'utf8' });
   assert.match(help.stdout, /--cgi-dir LIST/);
 });
