@@ -20,6 +20,9 @@ const serverFile = fileURLToPath(new URL('./servers/cgi.js', import.meta.url));
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const seconds = Number(process.env.BENCH_SECONDS ?? 4);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 16);
+// Each server starts fresh every round: a warm-up long enough for V8 to have compiled the
+// hot path, as it has in a server that has been up a while (the C servers need none).
+const warmup = Number(process.env.BENCH_WARMUP ?? 3);
 
 const site = mkdtempSync(join(tmpdir(), 'tsgi-cgi-bench-'));
 chmodSync(site, 0o755);
@@ -124,7 +127,7 @@ try {
       const { port, child } = await servers[name]!();
       try {
         const url = `http://127.0.0.1:${port}/cgi-bin/hello.sh`;
-        await load(url, 1, connections);
+        await load(url, warmup, connections);
         const result = await load(url, seconds, connections);
         tool = result.tool;
         record(name, result.requestsPerSecond);
@@ -146,7 +149,7 @@ try {
   const nodeFloor = `floor: node loop, no server (${connections} at once)`;
   const spawnFloor = `floor: posix_spawn loop, no server (${connections} at once)`;
   for (const [label, pick] of [['best', best], ['median', median]] as const) {
-    console.log(`trivial sh CGI script, ${tool}, ${connections} connections, ${label} of ${rounds} x ${seconds}s`);
+    console.log(`trivial sh CGI script, ${tool}, ${connections} connections, ${label} of ${rounds} x ${seconds}s after ${warmup}s of warm-up`);
     for (const name of results.keys()) {
       const value = pick(name);
       const ratios = `${(value / pick(nodeFloor)).toFixed(2)}x node floor  ${(value / pick(spawnFloor)).toFixed(2)}x posix_spawn floor  ${(value / pick('tsgi serve --cgi')).toFixed(2)}x tsgi`;

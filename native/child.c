@@ -2,16 +2,18 @@
  * Starting a program without fork(): clone(CLONE_VM | CLONE_VFORK) shares the server's page
  * tables instead of copying them, so a start costs the same however large the server is.
  * The calling thread waits until the child has called execve; the launcher calls this from a
- * thread of libuv's pool, so the event loop never waits.
+ * starter thread (starter.c), so the event loop never waits.
  */
 #define _GNU_SOURCE
 #include "child.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -19,9 +21,32 @@
 
 #define CHILD_STACK (32 * 1024)
 
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+
+/* Signals the server ignores: a fresh program must not inherit that (Node ignores SIGPIPE). */
+static uint64_t ignored_signals;
+static int dev_null = -1;
+
+void prepare_children(void) {
+  for (int sig = 1; sig < _NSIG && sig <= 64; sig++) {
+    struct sigaction action;
+    if (sigaction(sig, NULL, &action) == 0 && action.sa_handler == SIG_IGN) ignored_signals |= 1ULL << (sig - 1);
+  }
+  /* Opened once: every script without a body gets it as stdin, with no path lookup per run. */
+  if (dev_null < 0) dev_null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+static void reset_signal(int sig) {
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_handler = SIG_DFL;
+  sigaction(sig, &action, NULL);
+}
+
 static int child_main(void *opaque) {
   child_args_t *args = opaque;
-  int fd;
   /* Raw system calls: glibc's set*id wrappers signal every thread of the (shared) process. */
   if (syscall(SYS_setsid) < 0) goto fail;
   if (args->gid >= 0) {
@@ -34,8 +59,10 @@ static int child_main(void *opaque) {
     if (fcntl(0, F_SETFD, 0) < 0) goto fail; /* dup2 onto itself would leave close-on-exec set */
   } else if (args->stdin_fd > 0) {
     if (dup2(args->stdin_fd, 0) < 0) goto fail;
+  } else if (dev_null > 0) {
+    if (dup2(dev_null, 0) < 0) goto fail;
   } else {
-    fd = open("/dev/null", O_RDONLY);
+    int fd = open("/dev/null", O_RDONLY);
     if (fd < 0) goto fail;
     if (fd != 0 && (dup2(fd, 0) < 0 || close(fd) < 0)) goto fail;
   }
@@ -44,14 +71,17 @@ static int child_main(void *opaque) {
   /* Everything else stays behind: the server's own descriptors are close-on-exec, but one it
    * inherited without that flag (a socket from its parent, say) is not the script's business. */
   syscall(SYS_close_range, 3, ~0U, 0);
-  /* A fresh program starts with every signal at its default (Node ignores SIGPIPE, for one),
-   * and only then unblocked: until here a signal would have run the server's handler. */
-  for (int sig = 1; sig < _NSIG; sig++) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_handler = SIG_DFL;
-    sigaction(sig, &action, NULL);
+  /* A fresh program starts with every signal at its default, and only then unblocked: until
+   * here a signal would have run one of the server's handlers. With CLONE_CLEAR_SIGHAND the
+   * kernel has already reset the handlers, and only the ignored signals are left. */
+  if (args->handlers_cleared) {
+    for (int sig = 1; sig <= 64; sig++) {
+      if (ignored_signals & (1ULL << (sig - 1))) reset_signal(sig);
+    }
+  } else {
+    for (int sig = 1; sig < _NSIG; sig++) {
+      if (sig != SIGKILL && sig != SIGSTOP) reset_signal(sig);
+    }
   }
   sigset_t none;
   sigemptyset(&none);
@@ -63,8 +93,32 @@ fail:
   _exit(127);
 }
 
-#ifndef CLONE_PIDFD
-#define CLONE_PIDFD 0x00001000
+#if defined(__x86_64__)
+/* clone3 (Linux 5.5 for CLONE_CLEAR_SIGHAND) with glibc's clone() calling convention: the
+ * child starts on `stack` and runs fn(arg); returns the pid, or -errno. glibc has no clone3
+ * wrapper that takes a function. */
+static long clone3_function(struct clone_args *clone_args, int (*fn)(void *), void *arg) {
+  long result;
+  register void *function __asm__("r8") = (void *)fn;
+  register void *argument __asm__("r9") = arg;
+  __asm__ volatile(
+      "syscall\n\t"
+      "test %%rax, %%rax\n\t"
+      "jnz 1f\n\t"
+      /* the child, on its own stack: fn(arg), then exit with its result */
+      "xor %%ebp, %%ebp\n\t"
+      "mov %%r9, %%rdi\n\t"
+      "call *%%r8\n\t"
+      "mov %%eax, %%edi\n\t"
+      "mov $60, %%eax\n\t"
+      "syscall\n\t"
+      "hlt\n\t"
+      "1:\n\t"
+      : "=a"(result)
+      : "0"((long)SYS_clone3), "D"(clone_args), "S"(sizeof *clone_args), "r"(function), "r"(argument)
+      : "rcx", "r11", "memory");
+  return result;
+}
 #endif
 
 int start_child(child_args_t *args, int *pidfd) {
@@ -74,10 +128,31 @@ int start_child(child_args_t *args, int *pidfd) {
   pthread_sigmask(SIG_SETMASK, &all, &saved);
   char stack[CHILD_STACK] __attribute__((aligned(16)));
   args->error = 0;
-  /* CLONE_PIDFD (Linux 5.2) hands back the pidfd the launcher watches the exit with. */
   *pidfd = -1;
-  int pid = clone(child_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, args, pidfd);
-  int clone_error = errno;
+  int pid = -1, clone_error = 0;
+#if defined(__x86_64__)
+  static int clone3_works = 1;
+  if (__atomic_load_n(&clone3_works, __ATOMIC_RELAXED)) {
+    struct clone_args clone_args;
+    memset(&clone_args, 0, sizeof clone_args);
+    clone_args.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_CLEAR_SIGHAND;
+    clone_args.pidfd = (uint64_t)(uintptr_t)pidfd;
+    clone_args.exit_signal = SIGCHLD;
+    clone_args.stack = (uint64_t)(uintptr_t)stack;
+    clone_args.stack_size = sizeof stack;
+    args->handlers_cleared = 1;
+    long result = clone3_function(&clone_args, child_main, args);
+    if (result >= 0) pid = (int)result;
+    else if (result == -ENOSYS || result == -EINVAL || result == -E2BIG) __atomic_store_n(&clone3_works, 0, __ATOMIC_RELAXED);
+    else clone_error = (int)-result;
+  }
+#endif
+  if (pid < 0 && clone_error == 0) {
+    /* CLONE_PIDFD (Linux 5.2) hands back the pidfd the launcher watches the exit with. */
+    args->handlers_cleared = 0;
+    pid = clone(child_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, args, pidfd);
+    if (pid < 0) clone_error = errno;
+  }
   pthread_sigmask(SIG_SETMASK, &saved, NULL);
   if (pid < 0) {
     errno = clone_error;

@@ -14,6 +14,7 @@ typedef struct {
   int stdin_fd;   /* -1: /dev/null */
   int stdout_fd, stderr_fd;
   int uid, gid;   /* -1: unchanged */
+  int handlers_cleared; /* the kernel reset the signal handlers (CLONE_CLEAR_SIGHAND) */
   volatile int error; /* set by the child when it fails before execve */
 } child_args_t;
 
@@ -21,5 +22,8 @@ typedef struct {
  * pidfd for it in *pidfd. Blocks the calling thread until the child has called execve (or
  * failed: then returns -1 with errno set). */
 int start_child(child_args_t *args, int *pidfd);
+
+/* Once, before the first start: notes the signals the server ignores, opens /dev/null. */
+void prepare_children(void);
 
 #endif

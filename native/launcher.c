@@ -651,6 +651,7 @@ static napi_value init(napi_env env, napi_value exports) {
     return NULL;
   }
   pthread_mutex_init(&instance->lock, NULL);
+  prepare_children();
   pthread_cond_init(&instance->wake, NULL);
   napi_get_uv_event_loop(env, &loop);
   uv_poll_init(loop, &instance->poll, instance->epoll_fd);
