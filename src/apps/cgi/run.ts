@@ -87,7 +87,9 @@ class ScriptRun {
       if (this.closed) return;
       this.watch(proc);
       if (proc.stdin) void this.feed(body, proc, proc.stdin);
-      yield* this.respond(proc);
+      const response = await this.respond(proc);
+      if (response.first) yield response.first;
+      if (response.rest) yield* response.rest;
       this.finished = true;
     } catch (error) {
       // An expected failure (413, 502, 504...) is answered here: the host has logged its reason,
@@ -155,25 +157,31 @@ class ScriptRun {
     }
   }
 
-  private async *respond(proc: ScriptProcess): AsyncGenerator<Chunk, void, undefined> {
+  /**
+   * Reads the header block and starts the response. A short output is complete by then and
+   * comes back whole, as `first`; otherwise `rest` streams the remainder (and stops reading
+   * stdout when it is done). No generator for the common case: this runs once per request.
+   */
+  private async respond(proc: ScriptProcess): Promise<{ first?: Buffer; rest?: AsyncGenerator<Chunk, void, undefined> }> {
     const stdout = proc.stdout;
     // A stream torn down by a kill (time limit, client gone) just ends.
     const output = new OutputReader(stdout, (error) => {
       if (this.timedOut || this.closed) return { done: true, value: undefined };
       throw error;
     });
+    let streaming = false;
     try {
       const [head, rest, raw] = await this.readHead(proc, output);
       if (this.request.settings.nph && isNphScript(this.request.location.filename)) {
-        yield* this.passNph(head, raw, rest, output);
-        return;
+        streaming = true;
+        return { rest: this.untilEnd(stdout, this.passNph(head, raw, rest, output)) };
       }
       const parsed = this.guard(() => parseHead(head, (message) => this.log(message)));
       if (parsed.kind === 'local-redirect') {
         this.finished = true;
         proc.kill();
-        yield* this.redirect(parsed.location);
-        return;
+        streaming = true;
+        return { rest: this.untilEnd(stdout, this.redirect(parsed.location)) };
       }
       // Output that follows within a moment goes out with the headers; when that is all of it,
       // the response gets a Content-Length and leaves in one write instead of chunks.
@@ -202,10 +210,26 @@ class ScriptRun {
       // A 204 or 304 has no body, whatever the script wrote: its bytes are read and dropped
       // (the engine would take them against a Content-Length, which here describes another response).
       const discard = bodyless(parsed.status);
-      if (size > 0 && !discard) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+      const first = size > 0 && !discard ? (parts.length === 1 ? parts[0]! : Buffer.concat(parts, size)) : undefined;
+      if (ended && !this.timedOut) return first ? { first } : {};
+      if (ended) return { ...(first ? { first } : {}), rest: this.cutShort() };
       const checked = declared !== undefined && !discard && this.request.environ.REQUEST_METHOD !== 'HEAD';
-      if (!ended) yield* this.rest(output, checked ? { declared: Number(declared), sent: size } : undefined, discard);
-      else if (this.timedOut) throw new Error(`CGI script ${this.request.location.scriptName} reached its time limit: response cut short`);
+      streaming = true;
+      return { ...(first ? { first } : {}), rest: this.untilEnd(stdout, this.rest(output, checked ? { declared: Number(declared), sent: size } : undefined, discard)) };
+    } finally {
+      if (!streaming) stdout.stop();
+    }
+  }
+
+  /** Ends a response whose script reached its time limit: what it wrote goes out, then the cut. */
+  private async *cutShort(): AsyncGenerator<Chunk, void, undefined> {
+    throw new Error(`CGI script ${this.request.location.scriptName} reached its time limit: response cut short`);
+  }
+
+  /** `body`, then stdout is let go, however the body ends. */
+  private async *untilEnd(stdout: ChunkPuller, body: AsyncGenerator<Chunk, void, undefined>): AsyncGenerator<Chunk, void, undefined> {
+    try {
+      yield* body;
     } finally {
       stdout.stop();
     }
