@@ -57,7 +57,9 @@ function loadBinding(): NativeBinding | undefined {
     binding.setDispatcher((id, kind, value) => runs.get(id)?.onEvent(kind, value));
   } catch (error) {
     binding = undefined;
-    loadError = `the native launcher was not built (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); npm install builds it where a C compiler is present`;
+    loadError = (error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND'
+      ? 'the native launcher was not built: npm install builds it where node-gyp can (python3, make and a C compiler)'
+      : `the native launcher could not be loaded (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`;
   }
   return binding;
 }
