@@ -127,6 +127,8 @@ function sendFile(environ: Environ, startResponse: StartResponse, file: string, 
     ['Content-Type', contentTypeFor(file)],
     ['Content-Length', String(info.size)],
     ['Last-Modified', lastModified],
+    // The type comes from the extension: a browser must not find HTML (and script) in a .txt upload.
+    ['X-Content-Type-Options', 'nosniff'],
   ]);
   if (environ.REQUEST_METHOD === 'HEAD') return [];
   const wrapper = environ['tsgi.file_wrapper'];

@@ -42,6 +42,7 @@ describe('staticFiles', () => {
     assert.equal(header(result, 'Content-Type'), 'text/html');
     assert.equal(header(result, 'Content-Length'), '9');
     assert.equal(header(result, 'Last-Modified'), 'Tue, 02 Jan 2024 03:04:05 GMT');
+    assert.equal(header(result, 'X-Content-Type-Options'), 'nosniff');
     assert.equal(result.body.toString(), '<p>hi</p>');
   });
 
