@@ -8,21 +8,14 @@ import type { Application } from '../../src/types.js';
 import { validator } from '../../src/validate.js';
 import { call, copyFixtures, eventually, header, parseEnv } from '../helpers/cgihost-fixtures.js';
 import type { FixtureSite } from '../helpers/cgihost-fixtures.js';
+import { isRunning } from '../helpers/process-group.js';
 
 // Every behaviour holds whichever way scripts are started.
 for (const spawner of ['native', 'python', 'direct'] as const) describe(`scripts started by ${{ native: 'the native addon', python: 'the spawner', direct: 'Node directly' }[spawner]}`, () => {
   let site: FixtureSite;
   let host: Application;
 
-  // A zombie counts as gone: nothing reaps orphans when PID 1 is not an init.
-  function alive(pid: number): boolean {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-    } catch {
-      return false;
-    }
-  }
+  const alive = isRunning;
 
   before(() => {
     site = copyFixtures();

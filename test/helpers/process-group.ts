@@ -1,5 +1,6 @@
 /** Stopping what a test started: the whole process group, politely first. */
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   try {
@@ -16,4 +17,14 @@ export async function stopProcessGroup(child: ChildProcess, exited: Promise<void
   const timer = setTimeout(() => signalGroup(child, 'SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
+}
+
+/** Whether `pid` runs; a zombie counts as gone: nothing reaps orphans when PID 1 is not an init. */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
 }

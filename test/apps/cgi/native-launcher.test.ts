@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { nativeLauncher, nativeUnavailable } from '../../../src/apps/cgi/native-launcher.js';
 import type { Exit, Launcher, ScriptProcess, SpawnRequest } from '../../../src/apps/cgi/process.js';
+import { isRunning } from '../../helpers/process-group.js';
 
 // What the native launcher promises a script, checked from inside the script.
 describe('the native launcher', () => {
@@ -169,12 +170,3 @@ describe('the native launcher', () => {
     assert.equal(stdout.toString(), '65534\n65534\n65534\n');
   });
 });
-
-function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
