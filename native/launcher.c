@@ -598,18 +598,24 @@ static napi_value set_dispatcher(napi_env env, napi_callback_info info) {
 
 static void on_poll_closed(uv_handle_t *handle) {
   instance_t *instance = handle->data;
+  napi_async_cleanup_hook_handle hook = instance->cleanup_hook;
   free(instance->slots);
   free(instance->free_slots);
   free(instance->generations);
   pthread_mutex_destroy(&instance->lock);
   pthread_cond_destroy(&instance->wake);
   free(instance);
+  napi_remove_async_cleanup_hook(hook);
 }
 
 /* When the environment goes away (the process or a worker thread ends), the starters finish
- * what they are doing, and runs still going are let go: their scripts lose their pipes. */
-static void cleanup(void *data) {
+ * what they are doing, and runs still going are let go: their scripts lose their pipes.
+ * An asynchronous hook, so that the environment waits for the poll's close callback: a worker
+ * unloads this addon once its hooks are done, and a callback left for later would then run
+ * code that is no longer mapped. */
+static void cleanup(napi_async_cleanup_hook_handle hook, void *data) {
   instance_t *instance = data;
+  instance->cleanup_hook = hook;
   stop_starters(instance);
   for (uint32_t slot = 0; slot < instance->used; slot++) {
     run_t *run = instance->slots[slot];
@@ -664,7 +670,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_create_string_utf8(env, "tsgi.cgi.scripts", NAPI_AUTO_LENGTH, &resource_name);
   napi_async_init(env, resource, resource_name, &instance->context);
   napi_set_instance_data(env, instance, NULL, NULL);
-  napi_add_env_cleanup_hook(env, cleanup, instance);
+  napi_add_async_cleanup_hook(env, cleanup, instance, NULL);
   napi_property_descriptor functions[] = {
     {"setDispatcher", NULL, set_dispatcher, NULL, NULL, NULL, napi_default, NULL},
     {"spawn", NULL, spawn_script, NULL, NULL, NULL, napi_default, NULL},

@@ -43,6 +43,7 @@ struct instance {
   napi_ref dispatcher;
   napi_ref resource;
   napi_async_context context;
+  napi_async_cleanup_hook_handle cleanup_hook;
   uv_poll_t poll;
   int epoll_fd;
   int failure_fd; /* an eventfd in the set: a starter tells the loop about failed starts */

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -161,6 +162,41 @@ describe('the native launcher', () => {
     const pids = await Promise.all(Array.from({ length: 40 }, async () => Number((await run(start(file))).stdout.toString())));
     assert.equal(new Set(pids).size, 40);
     for (const pid of pids) assert.equal(existsSync(`/proc/${pid}`), false, `process ${pid} was reaped`);
+  });
+
+  it('lets a worker thread that used it end, by itself or terminated with scripts still running', async () => {
+    // In a process of its own: what this guards against is the whole process going down.
+    const launcherModule = new URL('../../../src/apps/cgi/native-launcher.js', import.meta.url).href;
+    const inWorker = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      import(${JSON.stringify(launcherModule)}).then(async ({ nativeLauncher }) => {
+        const launcher = nativeLauncher();
+        const start = (hasBody) => launcher.start({ file: '/bin/cat', args: [], cwd: '/', env: {}, runAs: undefined, hasBody });
+        const quick = start(false);
+        quick.readStderr(() => {}, () => {});
+        while (!(await quick.stdout.next()).done) {}
+        await quick.exited;
+        // cat on a pipe the worker holds: it ends when the worker's handles close.
+        if (workerData.leaveRunning) for (let i = 0; i < 3; i++) start(true).readStderr(() => {}, () => {});
+        parentPort.postMessage('ready');
+      });`;
+    const program = `
+      const { Worker } = require('node:worker_threads');
+      (async () => {
+        for (const leaveRunning of [false, true]) {
+          const worker = new Worker(${JSON.stringify(inWorker)}, { eval: true, workerData: { leaveRunning } });
+          const ended = new Promise((resolve) => worker.once('exit', resolve));
+          await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
+          if (leaveRunning) await worker.terminate();
+          await ended;
+        }
+        console.log('survived');
+      })();`;
+    const child = spawn(process.execPath, ['-e', program], { stdio: ['ignore', 'pipe', 'inherit'], timeout: 20_000 });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('close', (...result) => resolve(result)));
+    assert.deepEqual({ code, signal, stdout: stdout.trim() }, { code: 0, signal: null, stdout: 'survived' });
   });
 
   it('switches user and drops supplementary groups when the server is root', { skip: process.getuid?.() !== 0 && 'needs root' }, async () => {
