@@ -55,9 +55,7 @@ static int child_main(void *opaque) {
   }
   if (args->uid >= 0 && syscall(SYS_setresuid, args->uid, args->uid, args->uid) < 0) goto fail;
   if (args->cwd[0] && chdir(args->cwd) < 0) goto fail;
-  if (args->stdin_fd == 0) {
-    if (fcntl(0, F_SETFD, 0) < 0) goto fail; /* dup2 onto itself would leave close-on-exec set */
-  } else if (args->stdin_fd > 0) {
+  if (args->stdin_fd >= 0) {
     if (dup2(args->stdin_fd, 0) < 0) goto fail;
   } else if (dev_null > 0) {
     if (dup2(dev_null, 0) < 0) goto fail;
@@ -66,7 +64,8 @@ static int child_main(void *opaque) {
     if (fd < 0) goto fail;
     if (fd != 0 && (dup2(fd, 0) < 0 || close(fd) < 0)) goto fail;
   }
-  /* The launcher keeps its pipe ends above 2, so these never overwrite one another. */
+  /* The launcher keeps its pipe ends and its copy of a stdin descriptor above 2, so these
+   * never overwrite one another. */
   if (dup2(args->stdout_fd, 1) < 0 || dup2(args->stderr_fd, 2) < 0) goto fail;
   /* Everything else stays behind: the server's own descriptors are close-on-exec, but one it
    * inherited without that flag (a socket from its parent, say) is not the script's business. */

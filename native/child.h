@@ -11,7 +11,7 @@ typedef struct {
   char **envp;
   char *env_block; /* the strings envp points into */
   const char *cwd;
-  int stdin_fd;   /* -1: /dev/null */
+  int stdin_fd;   /* -1: /dev/null; any other is above 2, like stdout_fd and stderr_fd */
   int stdout_fd, stderr_fd;
   int uid, gid;   /* -1: unchanged */
   int handlers_cleared; /* the kernel reset the signal handlers (CLONE_CLEAR_SIGHAND) */

@@ -443,8 +443,14 @@ static napi_value spawn_script(napi_env env, napi_callback_info info) {
     if (make_pipe(ends) < 0) goto system_error;
     run->child_ends[0] = child->stdin_fd = ends[0];
     stdin_write = ends[1];
+  } else if (stdin_mode >= 0) {
+    /* The start comes later, on a starter thread: by then the caller may have closed its
+     * descriptor and the number may name another file. The run keeps a copy of its own. */
+    int copy = fcntl(stdin_mode, F_DUPFD_CLOEXEC, 3);
+    if (copy < 0) goto system_error;
+    run->child_ends[0] = child->stdin_fd = copy;
   } else {
-    child->stdin_fd = stdin_mode < 0 ? -1 : stdin_mode;
+    child->stdin_fd = -1;
   }
   fcntl(run->fds[PIPE_OUT], F_SETFL, O_NONBLOCK);
   fcntl(run->fds[PIPE_ERR], F_SETFL, O_NONBLOCK);
@@ -470,7 +476,7 @@ out_of_memory:
   napi_throw_error(env, NULL, "spawn: out of memory");
   goto fail;
 system_error:
-  throw_errno(env, errno, "spawn: pipe");
+  throw_errno(env, errno, "spawn: stdin, stdout or stderr");
 fail:
   close_fd(&stdin_write);
   for (int i = 0; i < 3; i++) {

@@ -108,6 +108,36 @@ describe('the native launcher', () => {
     }
   });
 
+  it('reads stdin from the descriptor it was given even when the caller closes it at once', async () => {
+    // Starters kept busy by scripts that run on: the start asked for last waits its turn.
+    const sleeper = script('busy.sh', '#!/bin/sh\nexec sleep 30\n');
+    const busy = Array.from({ length: 16 }, () => start(sleeper));
+    try {
+      const bodyFile = join(dir, 'own-body.txt');
+      const otherFile = join(dir, 'other.txt');
+      writeFileSync(bodyFile, 'the request body');
+      writeFileSync(otherFile, 'somebody else\'s file');
+      const fd = openSync(bodyFile, 'r');
+      const proc = start(script('cat-stdin.sh', '#!/bin/sh\nexec cat\n'), { stdinFd: fd });
+      closeSync(fd);
+      // Most likely the same number, now naming another file.
+      const other = openSync(otherFile, 'r');
+      try {
+        const { stdout, exit } = await run(proc);
+        assert.deepEqual(exit, { code: 0, signal: null });
+        assert.equal(stdout.toString(), 'the request body');
+      } finally {
+        closeSync(other);
+      }
+    } finally {
+      for (const proc of busy) {
+        proc.readStderr(() => {}, () => {});
+        proc.kill();
+      }
+      await Promise.all(busy.map((proc) => proc.exited));
+    }
+  });
+
   it('hands over a large output whole to a slow reader (reading pauses and resumes)', async () => {
     const file = script('big.sh', '#!/bin/sh\nhead -c 8388608 /dev/urandom | tee "$OUT_COPY"\n');
     const copy = join(dir, 'big-copy');
