@@ -50,10 +50,14 @@ static int child_main(void *opaque) {
   /* Raw system calls: glibc's set*id wrappers signal every thread of the (shared) process. */
   if (syscall(SYS_setsid) < 0) goto fail;
   if (args->gid >= 0) {
+    long gid = (gid_t)args->gid;
     if (syscall(SYS_setgroups, 0, NULL) < 0) goto fail;
-    if (syscall(SYS_setresgid, args->gid, args->gid, args->gid) < 0) goto fail;
+    if (syscall(SYS_setresgid, gid, gid, gid) < 0) goto fail;
   }
-  if (args->uid >= 0 && syscall(SYS_setresuid, args->uid, args->uid, args->uid) < 0) goto fail;
+  if (args->uid >= 0) {
+    long uid = (uid_t)args->uid;
+    if (syscall(SYS_setresuid, uid, uid, uid) < 0) goto fail;
+  }
   if (args->cwd[0] && chdir(args->cwd) < 0) goto fail;
   if (args->stdin_fd >= 0) {
     if (dup2(args->stdin_fd, 0) < 0) goto fail;

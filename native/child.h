@@ -13,7 +13,7 @@ typedef struct {
   const char *cwd;
   int stdin_fd;   /* -1: /dev/null; any other is above 2, like stdout_fd and stderr_fd */
   int stdout_fd, stderr_fd;
-  int uid, gid;   /* -1: unchanged */
+  long long uid, gid; /* -1: unchanged; otherwise a uid_t, which an int cannot hold */
   int handlers_cleared; /* the kernel reset the signal handlers (CLONE_CLEAR_SIGHAND) */
   volatile int error; /* set by the child when it fails before execve */
 } child_args_t;

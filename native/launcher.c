@@ -15,7 +15,8 @@
  *   spawn(file, argv, env, cwd, stdin, uid, gid) -> [id, stdinFd]
  *     env: "NAME=value" entries, each ended by NUL, in one string.
  *     stdin: a descriptor to become fd 0, -1 for /dev/null, -2 for a new pipe (its write
- *     end is stdinFd, JavaScript's to close; otherwise -1). uid/gid: -1 keeps the server's.
+ *     end is stdinFd, JavaScript's to close; otherwise -1). uid/gid: -1 keeps the server's,
+ *     anything else must be a uid_t (0 to 2^32 - 2) or spawn throws a RangeError (EINVAL).
  *     Throws for bad arguments or when no pipe can be made.
  *   pause(id), resume(id): stop and restart reading stdout (flow control).
  *   release(id, which): stop reading stdout (1), stderr (2) or both (3) and close them; no
@@ -100,6 +101,15 @@ static char *get_string(napi_env env, napi_value value) {
   char *text = malloc(length + 1);
   if (text) napi_get_value_string_utf8(env, value, text, length + 1, &length);
   return text;
+}
+
+/* A user or group id: -1 for none, else 0 to 2^32 - 2 (2^32 - 1 is -1 to the kernel). */
+static int get_id(napi_env env, napi_value value, long long *id) {
+  double number;
+  if (napi_get_value_double(env, value, &number) != napi_ok) return -1;
+  if (!(number == -1 || (number >= 0 && number <= 4294967294.0)) || number != (double)(long long)number) return -1;
+  *id = (long long)number;
+  return 0;
 }
 
 /* A NULL-terminated copy of a JavaScript array of strings. */
@@ -413,12 +423,14 @@ static napi_value spawn_script(napi_env env, napi_callback_info info) {
   child->argv = get_string_array(env, args[1], &argv_count);
   int environment_status = get_environment(env, args[2], child);
   child->cwd = get_string(env, args[3]);
-  int stdin_mode = -1, uid = -1, gid = -1;
+  int stdin_mode = -1;
   napi_get_value_int32(env, args[4], &stdin_mode);
-  napi_get_value_int32(env, args[5], &uid);
-  napi_get_value_int32(env, args[6], &gid);
-  child->uid = uid;
-  child->gid = gid;
+  if (get_id(env, args[5], &child->uid) < 0 || get_id(env, args[6], &child->gid) < 0) {
+    /* Read as an int32 or cast to uid_t, such an id would silently leave the script running
+     * as the server's user. */
+    napi_throw_range_error(env, "EINVAL", "spawn: uid and gid must be -1 (unchanged) or from 0 to 4294967294");
+    goto fail;
+  }
   if (!child->file || !child->argv || environment_status < 0 || !child->cwd || argv_count == 0) {
     napi_throw_type_error(env, NULL, "spawn: file, env and cwd must be strings, argv an array of strings (not empty)");
     goto fail;

@@ -109,6 +109,11 @@ class NativeScript implements ScriptProcess, ChunkPuller {
       this.fail(Object.assign(new Error('an argument or variable contains NUL'), { code: 'EINVAL' }));
       return this;
     }
+    // The addon reads -1 as "keep the server's": a user named with it must not run as root.
+    if (request.runAs && (request.runAs.uid < 0 || request.runAs.gid < 0)) {
+      this.fail(Object.assign(new Error(`cannot run as ${request.runAs.name}: uid ${request.runAs.uid}, gid ${request.runAs.gid}`), { code: 'EINVAL' }));
+      return this;
+    }
     const stdinMode = request.stdinFd ?? (request.hasBody ? NEW_PIPE : DEV_NULL);
     try {
       const [id, stdinFd] = this.native.spawn(request.file, argv, env, request.cwd, stdinMode, request.runAs?.uid ?? -1, request.runAs?.gid ?? -1);

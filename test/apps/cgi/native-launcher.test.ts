@@ -229,6 +229,24 @@ describe('the native launcher', () => {
     assert.deepEqual({ code, signal, stdout: stdout.trim() }, { code: 0, signal: null, stdout: 'survived' });
   });
 
+  it('switches to any uid and gid up to 2^32 - 2, and refuses one it cannot pass on rather than keep the server\'s', async () => {
+    const file = script('uid.sh', '#!/bin/sh\nid -u; id -g\n');
+    const asRoot = process.getuid?.() === 0;
+    for (const id of [2 ** 31, 2 ** 32 - 2]) {
+      const { stdout, exit } = await run(start(file, { runAs: { name: 'high', uid: id, gid: id } }));
+      // Only root may switch; anyone else is refused by the kernel.
+      if (asRoot) assert.equal(stdout.toString(), `${id}\n${id}\n`, `uid ${id}`);
+      else assert.equal(exit.error?.code, 'EPERM', `uid ${id}`);
+    }
+    // -1 and 2^32 - 1 mean "unchanged" to setresuid.
+    for (const id of [-1, -5, 2 ** 32 - 1, 2 ** 32, 1.5, Number.NaN]) {
+      for (const runAs of [{ name: 'bad', uid: id, gid: 65534 }, { name: 'bad', uid: 65534, gid: id }]) {
+        const { stdout, exit } = await run(start(file, { runAs }));
+        assert.equal(exit.error?.code, 'EINVAL', JSON.stringify({ id, stdout: stdout.toString() }));
+      }
+    }
+  });
+
   it('switches user and drops supplementary groups when the server is root', { skip: process.getuid?.() !== 0 && 'needs root' }, async () => {
     const file = script('ids.sh', '#!/bin/sh\nid -u; id -g; id -G\n');
     const { stdout } = await run(start(file, { runAs: { name: 'nobody', uid: 65534, gid: 65534 } }));
