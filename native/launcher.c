@@ -21,7 +21,9 @@
  *   pause(id), resume(id): stop and restart reading stdout (flow control).
  *   release(id, which): stop reading stdout (1), stderr (2) or both (3) and close them; no
  *     end event follows for a released pipe.
- *   kill(id): SIGKILL to the run's process group, at once or as soon as it has started.
+ *   kill(id): SIGKILL to the run's process group, at once or as soon as it has started, and
+ *     also after its exit while its pipes are open (its zombie is kept till then, so the
+ *     group's id names no other).
  * Calls with a dead id do nothing.
  */
 #define _GNU_SOURCE
@@ -236,8 +238,17 @@ static void stop_fd(run_t *run, int which) {
   close_fd(&run->fds[which]);
 }
 
+/* Reaps an exited run's zombie: until then its pid, and with it the id of its process group,
+ * can name no other process, so a kill after the exit reaches only what the script left. */
+static void reap_zombie(run_t *run) {
+  if (!run->exited || run->fds[PIPE_EXIT] < 0) return;
+  siginfo_t info;
+  while (syscall(SYS_waitid, P_PIDFD, run->fds[PIPE_EXIT], &info, WEXITED | WNOHANG, NULL) < 0 && errno == EINTR) {}
+}
+
 static void free_run(run_t *run) {
   instance_t *instance = run->instance;
+  reap_zombie(run);
   for (int i = 0; i < 3; i++) {
     close_fd(&run->fds[i]);
     close_fd(&run->child_ends[i]);
@@ -324,10 +335,12 @@ static void read_pipe(instance_t *instance, dispatch_t *dispatch, run_t *run, in
   }
 }
 
+/* The exit is read, not reaped (WNOWAIT): the zombie stays until the run is freed. */
 static void reap(instance_t *instance, dispatch_t *dispatch, run_t *run) {
+  if (run->exited) return;
   siginfo_t info;
   memset(&info, 0, sizeof info);
-  if (syscall(SYS_waitid, P_PIDFD, run->fds[PIPE_EXIT], &info, WEXITED | WNOHANG, NULL) < 0) {
+  if (syscall(SYS_waitid, P_PIDFD, run->fds[PIPE_EXIT], &info, WEXITED | WNOHANG | WNOWAIT, NULL) < 0) {
     if (errno == EINTR || errno == EAGAIN) return;
   } else if (info.si_pid == 0) {
     return;
@@ -335,7 +348,8 @@ static void reap(instance_t *instance, dispatch_t *dispatch, run_t *run) {
   int status = info.si_code == CLD_EXITED ? info.si_status : -info.si_status;
   double id = run->id;
   run->exited = 1;
-  stop_fd(run, PIPE_EXIT);
+  /* Out of the set, or the zombie would be reported at every turn; the pidfd stays open. */
+  epoll_ctl(instance->epoll_fd, EPOLL_CTL_DEL, run->fds[PIPE_EXIT], NULL);
   maybe_free_run(run);
   emit(instance, dispatch, id, EV_EXIT, NULL, 0, status);
 }
@@ -591,7 +605,8 @@ static napi_value kill_group(napi_env env, napi_callback_info info) {
     int pid = run->pid_known ? run->pid : 0;
     pthread_mutex_unlock(&run->instance->lock);
     if (pid > 0) kill(-pid, SIGKILL);
-  } else if (state_of(run) == RUN_STARTED && !run->exited) {
+  } else if (state_of(run) == RUN_STARTED) {
+    /* Also after the exit: the group may live on in what the script started. */
     kill(-run->pid, SIGKILL);
   }
   return NULL;
@@ -638,6 +653,7 @@ static void cleanup(napi_async_cleanup_hook_handle hook, void *data) {
   for (uint32_t slot = 0; slot < instance->used; slot++) {
     run_t *run = instance->slots[slot];
     if (!run) continue;
+    reap_zombie(run);
     for (int i = 0; i < 3; i++) {
       close_fd(&run->fds[i]);
       close_fd(&run->child_ends[i]);

@@ -251,8 +251,9 @@ class NativeScript implements ScriptProcess, ChunkPuller {
 
   kill(): void {
     this.killed = true;
-    if (this.exit) return this.releaseAll();
+    // After the exit too: what the script left running may be what holds its output open.
     this.native.kill(this.id);
+    if (this.exit) this.releaseAll();
   }
 
   private releaseAll(): void {

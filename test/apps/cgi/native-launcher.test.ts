@@ -174,6 +174,29 @@ describe('the native launcher', () => {
     assert.equal(isRunning(child), false, 'the background child went down with the group');
   });
 
+  it('kills the process group also once the script has exited, while something it started holds its output', async () => {
+    // The background sleep keeps stdout open: the run (and a time limit on it) outlasts the script.
+    const file = script('leaves-child.sh', '#!/bin/sh\nsleep 30 &\necho $! > "$PIDS"\necho $$\n');
+    const pids = join(dir, 'left-behind-pid');
+    const proc = start(file, { env: { PATH: '/usr/bin:/bin', PIDS: pids } });
+    proc.readStderr(() => {}, () => {});
+    const first = await proc.stdout.next();
+    assert.equal(first.done, false);
+    const scriptPid = Number(first.value!.toString());
+    const child = Number(readFileSync(pids, 'utf8'));
+    try {
+      for (let i = 0; i < 200 && isRunning(scriptPid); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      // Time for the launcher to hear of the exit, so that the kill comes after it.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      proc.kill();
+      assert.deepEqual(await proc.exited, { code: 0, signal: null });
+      for (let i = 0; i < 100 && isRunning(child); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(isRunning(child), false, 'the background child went down with the group');
+    } finally {
+      if (isRunning(child)) process.kill(child, 'SIGKILL');
+    }
+  });
+
   it('lets go of stdout on stop(): the script gets EPIPE, and its exit still arrives', async () => {
     const file = script('endless.sh', '#!/bin/sh\nwhile :; do echo line || exit 7; done\n');
     const proc = start(file);
