@@ -27,15 +27,12 @@
 
 /* Signals the server ignores: a fresh program must not inherit that (Node ignores SIGPIPE). */
 static uint64_t ignored_signals;
-static int dev_null = -1;
 
 void prepare_children(void) {
   for (int sig = 1; sig < _NSIG && sig <= 64; sig++) {
     struct sigaction action;
     if (sigaction(sig, NULL, &action) == 0 && action.sa_handler == SIG_IGN) ignored_signals |= 1ULL << (sig - 1);
   }
-  /* Opened once: every script without a body gets it as stdin, with no path lookup per run. */
-  if (dev_null < 0) dev_null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 static void reset_signal(int sig) {
@@ -61,8 +58,6 @@ static int child_main(void *opaque) {
   if (args->cwd[0] && chdir(args->cwd) < 0) goto fail;
   if (args->stdin_fd >= 0) {
     if (dup2(args->stdin_fd, 0) < 0) goto fail;
-  } else if (dev_null > 0) {
-    if (dup2(dev_null, 0) < 0) goto fail;
   } else {
     int fd = open("/dev/null", O_RDONLY);
     if (fd < 0) goto fail;

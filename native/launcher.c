@@ -476,7 +476,7 @@ static napi_value spawn_script(napi_env env, napi_callback_info info) {
     if (copy < 0) goto system_error;
     run->child_ends[0] = child->stdin_fd = copy;
   } else {
-    child->stdin_fd = -1;
+    child->stdin_fd = instance->dev_null;
   }
   fcntl(run->fds[PIPE_OUT], F_SETFL, O_NONBLOCK);
   fcntl(run->fds[PIPE_ERR], F_SETFL, O_NONBLOCK);
@@ -663,6 +663,7 @@ static void cleanup(napi_async_cleanup_hook_handle hook, void *data) {
   }
   close_fd(&instance->epoll_fd);
   close_fd(&instance->failure_fd);
+  close_fd(&instance->dev_null);
   if (instance->dispatcher) napi_delete_reference(instance->env, instance->dispatcher);
   napi_delete_reference(instance->env, instance->resource);
   napi_async_destroy(instance->env, instance->context);
@@ -692,6 +693,9 @@ static napi_value init(napi_env env, napi_value exports) {
   }
   pthread_mutex_init(&instance->lock, NULL);
   prepare_children();
+  /* Above 2 like the pipes (the child dup2s it onto 0); without it, the child opens its own. */
+  instance->dev_null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (instance->dev_null >= 0) instance->dev_null = above_stdio(instance->dev_null);
   pthread_cond_init(&instance->wake, NULL);
   napi_get_uv_event_loop(env, &loop);
   uv_poll_init(loop, &instance->poll, instance->epoll_fd);

@@ -47,6 +47,9 @@ struct instance {
   uv_poll_t poll;
   int epoll_fd;
   int failure_fd; /* an eventfd in the set: a starter tells the loop about failed starts */
+  /* Every script without a body gets it as stdin, with no path lookup per run. One per
+   * instance, closed with it: a worker that ends unloads the addon, and loads it afresh. */
+  int dev_null;
   int active;     /* runs not yet freed: the poll keeps the loop alive while > 0 */
   /* the run table: ids are slot + generation, so a dead id never names a new run */
   run_t **slots;
