@@ -61,6 +61,7 @@ struct instance {
   pthread_mutex_t lock;
   pthread_cond_t wake;
   run_t *queue_head, *queue_tail;
+  int queued; /* runs in the queue: each one is an idle thread's, once that thread wakes */
   run_t *failed;
   pthread_t threads[MAX_STARTERS];
   int thread_count, idle, stopping;

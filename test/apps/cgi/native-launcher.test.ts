@@ -34,6 +34,17 @@ describe('the native launcher', () => {
     return launcher.start(request) as ScriptProcess;
   }
 
+  const launcherModule = new URL('../../../src/apps/cgi/native-launcher.js', import.meta.url).href;
+
+  /** Runs a CommonJS program in a new Node process: its exit and what it printed. */
+  async function inOwnProcess(program: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
+    const child = spawn(process.execPath, ['-e', program], { stdio: ['ignore', 'pipe', 'inherit'], timeout: 20_000 });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('close', (...result) => resolve(result)));
+    return { code, signal, stdout: stdout.trim() };
+  }
+
   async function run(proc: ScriptProcess): Promise<{ stdout: Buffer; stderr: Buffer; exit: Exit }> {
     const err: Buffer[] = [];
     proc.readStderr((chunk) => err.push(chunk), () => {});
@@ -219,7 +230,6 @@ describe('the native launcher', () => {
 
   it('lets a worker thread that used it end, by itself or terminated with scripts still running, and keeps none of its descriptors', async () => {
     // In a process of its own: what this guards against is the whole process going down.
-    const launcherModule = new URL('../../../src/apps/cgi/native-launcher.js', import.meta.url).href;
     const inWorker = `
       const { parentPort, workerData } = require('node:worker_threads');
       import(${JSON.stringify(launcherModule)}).then(async ({ nativeLauncher }) => {
@@ -250,11 +260,35 @@ describe('the native launcher', () => {
         }
         console.log('survived with ' + (readdirSync('/proc/self/fd').length - before) + ' more descriptors');
       })();`;
-    const child = spawn(process.execPath, ['-e', program], { stdio: ['ignore', 'pipe', 'inherit'], timeout: 20_000 });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('close', (...result) => resolve(result)));
-    assert.deepEqual({ code, signal, stdout: stdout.trim() }, { code: 0, signal: null, stdout: 'survived with 0 more descriptors' });
+    assert.deepEqual(await inOwnProcess(program), { code: 0, signal: null, stdout: 'survived with 0 more descriptors' });
+  });
+
+  it('starts a burst of scripts on as many starter threads, not all on the one that was idle', async () => {
+    // In a process of its own, for a pool of starters that has not grown yet.
+    const program = `
+      const { readdirSync, readFileSync } = require('node:fs');
+      const starters = () => readdirSync('/proc/self/task').filter((task) => readFileSync('/proc/self/task/' + task + '/comm', 'utf8') === 'tsgi-starter\\n').length;
+      import(${JSON.stringify(launcherModule)}).then(async ({ nativeLauncher }) => {
+        const launcher = nativeLauncher();
+        const start = (args) => launcher.start({ file: '/bin/sleep', args, cwd: '/', env: {}, runAs: undefined, hasBody: false });
+        const first = start(['0']);
+        first.readStderr(() => {}, () => {});
+        while (!(await first.stdout.next()).done) {}
+        await first.exited;
+        // Time for its starter to go back to waiting.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const idle = starters();
+        // Each holds its starter for a moment (the wait for a quick exit): one thread would start them one by one.
+        const burst = Array.from({ length: 4 }, () => start(['30']));
+        const during = starters();
+        for (const proc of burst) {
+          proc.readStderr(() => {}, () => {});
+          proc.kill();
+        }
+        await Promise.all(burst.map((proc) => proc.exited));
+        console.log(idle + ' then ' + during);
+      });`;
+    assert.deepEqual(await inOwnProcess(program), { code: 0, signal: null, stdout: '1 then 4' });
   });
 
   it('switches to any uid and gid up to 2^32 - 2, and refuses one it cannot pass on rather than keep the server\'s', async () => {
