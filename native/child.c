@@ -27,15 +27,12 @@
 
 /* Signals the server ignores: a fresh program must not inherit that (Node ignores SIGPIPE). */
 static uint64_t ignored_signals;
-static int dev_null = -1;
 
 void prepare_children(void) {
   for (int sig = 1; sig < _NSIG && sig <= 64; sig++) {
     struct sigaction action;
     if (sigaction(sig, NULL, &action) == 0 && action.sa_handler == SIG_IGN) ignored_signals |= 1ULL << (sig - 1);
   }
-  /* Opened once: every script without a body gets it as stdin, with no path lookup per run. */
-  if (dev_null < 0) dev_null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 static void reset_signal(int sig) {
@@ -50,23 +47,24 @@ static int child_main(void *opaque) {
   /* Raw system calls: glibc's set*id wrappers signal every thread of the (shared) process. */
   if (syscall(SYS_setsid) < 0) goto fail;
   if (args->gid >= 0) {
+    long gid = (gid_t)args->gid;
     if (syscall(SYS_setgroups, 0, NULL) < 0) goto fail;
-    if (syscall(SYS_setresgid, args->gid, args->gid, args->gid) < 0) goto fail;
+    if (syscall(SYS_setresgid, gid, gid, gid) < 0) goto fail;
   }
-  if (args->uid >= 0 && syscall(SYS_setresuid, args->uid, args->uid, args->uid) < 0) goto fail;
+  if (args->uid >= 0) {
+    long uid = (uid_t)args->uid;
+    if (syscall(SYS_setresuid, uid, uid, uid) < 0) goto fail;
+  }
   if (args->cwd[0] && chdir(args->cwd) < 0) goto fail;
-  if (args->stdin_fd == 0) {
-    if (fcntl(0, F_SETFD, 0) < 0) goto fail; /* dup2 onto itself would leave close-on-exec set */
-  } else if (args->stdin_fd > 0) {
+  if (args->stdin_fd >= 0) {
     if (dup2(args->stdin_fd, 0) < 0) goto fail;
-  } else if (dev_null > 0) {
-    if (dup2(dev_null, 0) < 0) goto fail;
   } else {
     int fd = open("/dev/null", O_RDONLY);
     if (fd < 0) goto fail;
     if (fd != 0 && (dup2(fd, 0) < 0 || close(fd) < 0)) goto fail;
   }
-  /* The launcher keeps its pipe ends above 2, so these never overwrite one another. */
+  /* The launcher keeps its pipe ends and its copy of a stdin descriptor above 2, so these
+   * never overwrite one another. */
   if (dup2(args->stdout_fd, 1) < 0 || dup2(args->stderr_fd, 2) < 0) goto fail;
   /* Everything else stays behind: the server's own descriptors are close-on-exec, but one it
    * inherited without that flag (a socket from its parent, say) is not the script's business. */

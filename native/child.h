@@ -11,9 +11,9 @@ typedef struct {
   char **envp;
   char *env_block; /* the strings envp points into */
   const char *cwd;
-  int stdin_fd;   /* -1: /dev/null */
+  int stdin_fd;   /* -1: open /dev/null; any other is above 2, like stdout_fd and stderr_fd */
   int stdout_fd, stderr_fd;
-  int uid, gid;   /* -1: unchanged */
+  long long uid, gid; /* -1: unchanged; otherwise a uid_t, which an int cannot hold */
   int handlers_cleared; /* the kernel reset the signal handlers (CLONE_CLEAR_SIGHAND) */
   volatile int error; /* set by the child when it fails before execve */
 } child_args_t;
@@ -23,7 +23,7 @@ typedef struct {
  * failed: then returns -1 with errno set). */
 int start_child(child_args_t *args, int *pidfd);
 
-/* Once, before the first start: notes the signals the server ignores, opens /dev/null. */
+/* Once, before the first start: notes the signals the server ignores. */
 void prepare_children(void);
 
 #endif

@@ -15,12 +15,15 @@
  *   spawn(file, argv, env, cwd, stdin, uid, gid) -> [id, stdinFd]
  *     env: "NAME=value" entries, each ended by NUL, in one string.
  *     stdin: a descriptor to become fd 0, -1 for /dev/null, -2 for a new pipe (its write
- *     end is stdinFd, JavaScript's to close; otherwise -1). uid/gid: -1 keeps the server's.
+ *     end is stdinFd, JavaScript's to close; otherwise -1). uid/gid: -1 keeps the server's,
+ *     anything else must be a uid_t (0 to 2^32 - 2) or spawn throws a RangeError (EINVAL).
  *     Throws for bad arguments or when no pipe can be made.
  *   pause(id), resume(id): stop and restart reading stdout (flow control).
  *   release(id, which): stop reading stdout (1), stderr (2) or both (3) and close them; no
  *     end event follows for a released pipe.
- *   kill(id): SIGKILL to the run's process group, at once or as soon as it has started.
+ *   kill(id): SIGKILL to the run's process group, at once or as soon as it has started, and
+ *     also after its exit while its pipes are open (its zombie is kept till then, so the
+ *     group's id names no other).
  * Calls with a dead id do nothing.
  */
 #define _GNU_SOURCE
@@ -100,6 +103,15 @@ static char *get_string(napi_env env, napi_value value) {
   char *text = malloc(length + 1);
   if (text) napi_get_value_string_utf8(env, value, text, length + 1, &length);
   return text;
+}
+
+/* A user or group id: -1 for none, else 0 to 2^32 - 2 (2^32 - 1 is -1 to the kernel). */
+static int get_id(napi_env env, napi_value value, long long *id) {
+  double number;
+  if (napi_get_value_double(env, value, &number) != napi_ok) return -1;
+  if (!(number == -1 || (number >= 0 && number <= 4294967294.0)) || number != (double)(long long)number) return -1;
+  *id = (long long)number;
+  return 0;
 }
 
 /* A NULL-terminated copy of a JavaScript array of strings. */
@@ -226,8 +238,17 @@ static void stop_fd(run_t *run, int which) {
   close_fd(&run->fds[which]);
 }
 
+/* Reaps an exited run's zombie: until then its pid, and with it the id of its process group,
+ * can name no other process, so a kill after the exit reaches only what the script left. */
+static void reap_zombie(run_t *run) {
+  if (!run->exited || run->fds[PIPE_EXIT] < 0) return;
+  siginfo_t info;
+  while (syscall(SYS_waitid, P_PIDFD, run->fds[PIPE_EXIT], &info, WEXITED | WNOHANG, NULL) < 0 && errno == EINTR) {}
+}
+
 static void free_run(run_t *run) {
   instance_t *instance = run->instance;
+  reap_zombie(run);
   for (int i = 0; i < 3; i++) {
     close_fd(&run->fds[i]);
     close_fd(&run->child_ends[i]);
@@ -314,10 +335,12 @@ static void read_pipe(instance_t *instance, dispatch_t *dispatch, run_t *run, in
   }
 }
 
+/* The exit is read, not reaped (WNOWAIT): the zombie stays until the run is freed. */
 static void reap(instance_t *instance, dispatch_t *dispatch, run_t *run) {
+  if (run->exited) return;
   siginfo_t info;
   memset(&info, 0, sizeof info);
-  if (syscall(SYS_waitid, P_PIDFD, run->fds[PIPE_EXIT], &info, WEXITED | WNOHANG, NULL) < 0) {
+  if (syscall(SYS_waitid, P_PIDFD, run->fds[PIPE_EXIT], &info, WEXITED | WNOHANG | WNOWAIT, NULL) < 0) {
     if (errno == EINTR || errno == EAGAIN) return;
   } else if (info.si_pid == 0) {
     return;
@@ -325,7 +348,8 @@ static void reap(instance_t *instance, dispatch_t *dispatch, run_t *run) {
   int status = info.si_code == CLD_EXITED ? info.si_status : -info.si_status;
   double id = run->id;
   run->exited = 1;
-  stop_fd(run, PIPE_EXIT);
+  /* Out of the set, or the zombie would be reported at every turn; the pidfd stays open. */
+  epoll_ctl(instance->epoll_fd, EPOLL_CTL_DEL, run->fds[PIPE_EXIT], NULL);
   maybe_free_run(run);
   emit(instance, dispatch, id, EV_EXIT, NULL, 0, status);
 }
@@ -413,12 +437,14 @@ static napi_value spawn_script(napi_env env, napi_callback_info info) {
   child->argv = get_string_array(env, args[1], &argv_count);
   int environment_status = get_environment(env, args[2], child);
   child->cwd = get_string(env, args[3]);
-  int stdin_mode = -1, uid = -1, gid = -1;
+  int stdin_mode = -1;
   napi_get_value_int32(env, args[4], &stdin_mode);
-  napi_get_value_int32(env, args[5], &uid);
-  napi_get_value_int32(env, args[6], &gid);
-  child->uid = uid;
-  child->gid = gid;
+  if (get_id(env, args[5], &child->uid) < 0 || get_id(env, args[6], &child->gid) < 0) {
+    /* Read as an int32 or cast to uid_t, such an id would silently leave the script running
+     * as the server's user. */
+    napi_throw_range_error(env, "EINVAL", "spawn: uid and gid must be -1 (unchanged) or from 0 to 4294967294");
+    goto fail;
+  }
   if (!child->file || !child->argv || environment_status < 0 || !child->cwd || argv_count == 0) {
     napi_throw_type_error(env, NULL, "spawn: file, env and cwd must be strings, argv an array of strings (not empty)");
     goto fail;
@@ -443,8 +469,14 @@ static napi_value spawn_script(napi_env env, napi_callback_info info) {
     if (make_pipe(ends) < 0) goto system_error;
     run->child_ends[0] = child->stdin_fd = ends[0];
     stdin_write = ends[1];
+  } else if (stdin_mode >= 0) {
+    /* The start comes later, on a starter thread: by then the caller may have closed its
+     * descriptor and the number may name another file. The run keeps a copy of its own. */
+    int copy = fcntl(stdin_mode, F_DUPFD_CLOEXEC, 3);
+    if (copy < 0) goto system_error;
+    run->child_ends[0] = child->stdin_fd = copy;
   } else {
-    child->stdin_fd = stdin_mode < 0 ? -1 : stdin_mode;
+    child->stdin_fd = instance->dev_null;
   }
   fcntl(run->fds[PIPE_OUT], F_SETFL, O_NONBLOCK);
   fcntl(run->fds[PIPE_ERR], F_SETFL, O_NONBLOCK);
@@ -470,7 +502,7 @@ out_of_memory:
   napi_throw_error(env, NULL, "spawn: out of memory");
   goto fail;
 system_error:
-  throw_errno(env, errno, "spawn: pipe");
+  throw_errno(env, errno, "spawn: stdin, stdout or stderr");
 fail:
   close_fd(&stdin_write);
   for (int i = 0; i < 3; i++) {
@@ -573,7 +605,8 @@ static napi_value kill_group(napi_env env, napi_callback_info info) {
     int pid = run->pid_known ? run->pid : 0;
     pthread_mutex_unlock(&run->instance->lock);
     if (pid > 0) kill(-pid, SIGKILL);
-  } else if (state_of(run) == RUN_STARTED && !run->exited) {
+  } else if (state_of(run) == RUN_STARTED) {
+    /* Also after the exit: the group may live on in what the script started. */
     kill(-run->pid, SIGKILL);
   }
   return NULL;
@@ -598,22 +631,29 @@ static napi_value set_dispatcher(napi_env env, napi_callback_info info) {
 
 static void on_poll_closed(uv_handle_t *handle) {
   instance_t *instance = handle->data;
+  napi_async_cleanup_hook_handle hook = instance->cleanup_hook;
   free(instance->slots);
   free(instance->free_slots);
   free(instance->generations);
   pthread_mutex_destroy(&instance->lock);
   pthread_cond_destroy(&instance->wake);
   free(instance);
+  napi_remove_async_cleanup_hook(hook);
 }
 
 /* When the environment goes away (the process or a worker thread ends), the starters finish
- * what they are doing, and runs still going are let go: their scripts lose their pipes. */
-static void cleanup(void *data) {
+ * what they are doing, and runs still going are let go: their scripts lose their pipes.
+ * An asynchronous hook, so that the environment waits for the poll's close callback: a worker
+ * unloads this addon once its hooks are done, and a callback left for later would then run
+ * code that is no longer mapped. */
+static void cleanup(napi_async_cleanup_hook_handle hook, void *data) {
   instance_t *instance = data;
+  instance->cleanup_hook = hook;
   stop_starters(instance);
   for (uint32_t slot = 0; slot < instance->used; slot++) {
     run_t *run = instance->slots[slot];
     if (!run) continue;
+    reap_zombie(run);
     for (int i = 0; i < 3; i++) {
       close_fd(&run->fds[i]);
       close_fd(&run->child_ends[i]);
@@ -623,6 +663,7 @@ static void cleanup(void *data) {
   }
   close_fd(&instance->epoll_fd);
   close_fd(&instance->failure_fd);
+  close_fd(&instance->dev_null);
   if (instance->dispatcher) napi_delete_reference(instance->env, instance->dispatcher);
   napi_delete_reference(instance->env, instance->resource);
   napi_async_destroy(instance->env, instance->context);
@@ -652,6 +693,9 @@ static napi_value init(napi_env env, napi_value exports) {
   }
   pthread_mutex_init(&instance->lock, NULL);
   prepare_children();
+  /* Above 2 like the pipes (the child dup2s it onto 0); without it, the child opens its own. */
+  instance->dev_null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (instance->dev_null >= 0) instance->dev_null = above_stdio(instance->dev_null);
   pthread_cond_init(&instance->wake, NULL);
   napi_get_uv_event_loop(env, &loop);
   uv_poll_init(loop, &instance->poll, instance->epoll_fd);
@@ -664,7 +708,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_create_string_utf8(env, "tsgi.cgi.scripts", NAPI_AUTO_LENGTH, &resource_name);
   napi_async_init(env, resource, resource_name, &instance->context);
   napi_set_instance_data(env, instance, NULL, NULL);
-  napi_add_env_cleanup_hook(env, cleanup, instance);
+  napi_add_async_cleanup_hook(env, cleanup, instance, NULL);
   napi_property_descriptor functions[] = {
     {"setDispatcher", NULL, set_dispatcher, NULL, NULL, NULL, napi_default, NULL},
     {"spawn", NULL, spawn_script, NULL, NULL, NULL, napi_default, NULL},

@@ -43,9 +43,13 @@ struct instance {
   napi_ref dispatcher;
   napi_ref resource;
   napi_async_context context;
+  napi_async_cleanup_hook_handle cleanup_hook;
   uv_poll_t poll;
   int epoll_fd;
   int failure_fd; /* an eventfd in the set: a starter tells the loop about failed starts */
+  /* Every script without a body gets it as stdin, with no path lookup per run. One per
+   * instance, closed with it: a worker that ends unloads the addon, and loads it afresh. */
+  int dev_null;
   int active;     /* runs not yet freed: the poll keeps the loop alive while > 0 */
   /* the run table: ids are slot + generation, so a dead id never names a new run */
   run_t **slots;
@@ -57,6 +61,7 @@ struct instance {
   pthread_mutex_t lock;
   pthread_cond_t wake;
   run_t *queue_head, *queue_tail;
+  int queued; /* runs in the queue: each one is an idle thread's, once that thread wakes */
   run_t *failed;
   pthread_t threads[MAX_STARTERS];
   int thread_count, idle, stopping;

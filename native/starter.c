@@ -11,7 +11,8 @@
  * pipe, is handed over when the time is up.
  *
  * Under load a thread finishing one start finds the next one waiting and takes it without
- * sleeping; the event loop wakes a thread only when all are idle.
+ * sleeping. The event loop wakes an idle thread per queued run, and starts another thread
+ * (up to MAX_STARTERS) when every idle one is spoken for: a burst is started side by side.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -117,6 +118,7 @@ static void *starter_main(void *opaque) {
     }
     if (instance->stopping) break;
     run_t *run = instance->queue_head;
+    instance->queued--;
     instance->queue_head = run->next;
     if (!instance->queue_head) instance->queue_tail = NULL;
     run->next = NULL;
@@ -137,7 +139,10 @@ int queue_start(instance_t *instance, run_t *run) {
   if (instance->queue_tail) instance->queue_tail->next = run;
   else instance->queue_head = run;
   instance->queue_tail = run;
-  if (instance->idle > 0) {
+  instance->queued++;
+  /* A thread woken a moment ago counts as idle until it runs, and the run it was woken for
+   * is still queued: only idle threads beyond the queued runs are free for this one. */
+  if (instance->idle >= instance->queued) {
     pthread_cond_signal(&instance->wake);
   } else if (instance->thread_count < MAX_STARTERS) {
     /* The threads block no signal of their own: they inherit the event loop thread's mask. */
@@ -146,13 +151,15 @@ int queue_start(instance_t *instance, run_t *run) {
     pthread_attr_setstacksize(&attributes, 256 * 1024);
     status = pthread_create(&instance->threads[instance->thread_count], &attributes, starter_main, instance);
     pthread_attr_destroy(&attributes);
-    if (status == 0) instance->thread_count++;
+    /* Named, to be told apart from Node's own threads (top -H, /proc/PID/task). */
+    if (status == 0) pthread_setname_np(instance->threads[instance->thread_count++], "tsgi-starter");
     /* Without a new thread the run waits for a busy one, unless there is none at all. */
     else if (instance->thread_count > 0) status = 0;
   }
   if (status != 0) {
     /* No thread at all: the queue holds this run alone. */
     instance->queue_head = instance->queue_tail = NULL;
+    instance->queued = 0;
   }
   pthread_mutex_unlock(&instance->lock);
   return status;

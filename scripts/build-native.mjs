@@ -1,4 +1,4 @@
-// npm's install step: builds the native CGI launcher (native/spawn.c) with node-gyp.
+// npm's install step: builds the native CGI launcher (native/*.c, binding.gyp) with node-gyp.
 // Without a C compiler, or off Linux, the build fails and tsgi starts scripts through its
 // other launchers, so a failure here is reported and does not fail the install.
 import { spawnSync } from 'node:child_process';

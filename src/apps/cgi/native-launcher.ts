@@ -1,7 +1,8 @@
 /**
- * Starts scripts through tsgi's native addon (native/spawn.c): a clone that shares the
- * server's page tables instead of copying them as fork() does, made on a thread of libuv's
- * pool, with stdout, stderr and the exit watched in C and handed over one event at a time.
+ * Starts scripts through tsgi's native addon (native/launcher.c, starter.c, child.c): a clone
+ * that shares the server's page tables instead of copying them as fork() does, made on one of
+ * the addon's own starter threads, with stdout, stderr and the exit watched in C and handed
+ * over one event at a time.
  * Built by `npm install` where a C compiler is present; without it, the other launchers serve.
  */
 import { createRequire } from 'node:module';
@@ -109,6 +110,11 @@ class NativeScript implements ScriptProcess, ChunkPuller {
     // C strings end at NUL: such a value would reach the script cut short.
     if (nul || hasNul(request.cwd) || argv.some(hasNul)) {
       this.fail(Object.assign(new Error('an argument or variable contains NUL'), { code: 'EINVAL' }));
+      return this;
+    }
+    // The addon reads -1 as "keep the server's": a user named with it must not run as root.
+    if (request.runAs && (request.runAs.uid < 0 || request.runAs.gid < 0)) {
+      this.fail(Object.assign(new Error(`cannot run as ${request.runAs.name}: uid ${request.runAs.uid}, gid ${request.runAs.gid}`), { code: 'EINVAL' }));
       return this;
     }
     const stdinMode = request.stdinFd ?? (request.hasBody ? NEW_PIPE : DEV_NULL);
@@ -248,8 +254,9 @@ class NativeScript implements ScriptProcess, ChunkPuller {
 
   kill(): void {
     this.killed = true;
-    if (this.exit) return this.releaseAll();
+    // After the exit too: what the script left running may be what holds its output open.
     this.native.kill(this.id);
+    if (this.exit) this.releaseAll();
   }
 
   private releaseAll(): void {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +33,17 @@ describe('the native launcher', () => {
   function start(file: string, extra: Partial<SpawnRequest> = {}): ScriptProcess {
     const request: SpawnRequest = { file, args: [], cwd: dir, env: { PATH: '/usr/bin:/bin' }, runAs: undefined, hasBody: false, ...extra };
     return launcher.start(request) as ScriptProcess;
+  }
+
+  const launcherModule = new URL('../../../src/apps/cgi/native-launcher.js', import.meta.url).href;
+
+  /** Runs a CommonJS program in a new Node process: its exit and what it printed. */
+  async function inOwnProcess(program: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
+    const child = spawn(process.execPath, ['-e', program], { stdio: ['ignore', 'pipe', 'inherit'], timeout: 20_000 });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.once('close', (...result) => resolve(result)));
+    return { code, signal, stdout: stdout.trim() };
   }
 
   async function run(proc: ScriptProcess): Promise<{ stdout: Buffer; stderr: Buffer; exit: Exit }> {
@@ -108,6 +120,36 @@ describe('the native launcher', () => {
     }
   });
 
+  it('reads stdin from the descriptor it was given even when the caller closes it at once', async () => {
+    // Starters kept busy by scripts that run on: the start asked for last waits its turn.
+    const sleeper = script('busy.sh', '#!/bin/sh\nexec sleep 30\n');
+    const busy = Array.from({ length: 16 }, () => start(sleeper));
+    try {
+      const bodyFile = join(dir, 'own-body.txt');
+      const otherFile = join(dir, 'other.txt');
+      writeFileSync(bodyFile, 'the request body');
+      writeFileSync(otherFile, 'somebody else\'s file');
+      const fd = openSync(bodyFile, 'r');
+      const proc = start(script('cat-stdin.sh', '#!/bin/sh\nexec cat\n'), { stdinFd: fd });
+      closeSync(fd);
+      // Most likely the same number, now naming another file.
+      const other = openSync(otherFile, 'r');
+      try {
+        const { stdout, exit } = await run(proc);
+        assert.deepEqual(exit, { code: 0, signal: null });
+        assert.equal(stdout.toString(), 'the request body');
+      } finally {
+        closeSync(other);
+      }
+    } finally {
+      for (const proc of busy) {
+        proc.readStderr(() => {}, () => {});
+        proc.kill();
+      }
+      await Promise.all(busy.map((proc) => proc.exited));
+    }
+  });
+
   it('hands over a large output whole to a slow reader (reading pauses and resumes)', async () => {
     const file = script('big.sh', '#!/bin/sh\nhead -c 8388608 /dev/urandom | tee "$OUT_COPY"\n');
     const copy = join(dir, 'big-copy');
@@ -144,6 +186,29 @@ describe('the native launcher', () => {
     assert.equal(isRunning(child), false, 'the background child went down with the group');
   });
 
+  it('kills the process group also once the script has exited, while something it started holds its output', async () => {
+    // The background sleep keeps stdout open: the run (and a time limit on it) outlasts the script.
+    const file = script('leaves-child.sh', '#!/bin/sh\nsleep 30 &\necho $! > "$PIDS"\necho $$\n');
+    const pids = join(dir, 'left-behind-pid');
+    const proc = start(file, { env: { PATH: '/usr/bin:/bin', PIDS: pids } });
+    proc.readStderr(() => {}, () => {});
+    const first = await proc.stdout.next();
+    assert.equal(first.done, false);
+    const scriptPid = Number(first.value!.toString());
+    const child = Number(readFileSync(pids, 'utf8'));
+    try {
+      for (let i = 0; i < 200 && isRunning(scriptPid); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      // Time for the launcher to hear of the exit, so that the kill comes after it.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      proc.kill();
+      assert.deepEqual(await proc.exited, { code: 0, signal: null });
+      for (let i = 0; i < 100 && isRunning(child); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      assert.equal(isRunning(child), false, 'the background child went down with the group');
+    } finally {
+      if (isRunning(child)) process.kill(child, 'SIGKILL');
+    }
+  });
+
   it('lets go of stdout on stop(): the script gets EPIPE, and its exit still arrives', async () => {
     const file = script('endless.sh', '#!/bin/sh\nwhile :; do echo line || exit 7; done\n');
     const proc = start(file);
@@ -162,6 +227,87 @@ describe('the native launcher', () => {
     const pids = await Promise.all(Array.from({ length: 40 }, async () => Number((await run(start(file))).stdout.toString())));
     assert.equal(new Set(pids).size, 40);
     for (const pid of pids) assert.equal(existsSync(`/proc/${pid}`), false, `process ${pid} was reaped`);
+  });
+
+  it('lets a worker thread that used it end, by itself or terminated with scripts still running, and keeps none of its descriptors', async () => {
+    // In a process of its own: what this guards against is the whole process going down.
+    const inWorker = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      import(${JSON.stringify(launcherModule)}).then(async ({ nativeLauncher }) => {
+        const launcher = nativeLauncher();
+        const start = (hasBody) => launcher.start({ file: '/bin/cat', args: [], cwd: '/', env: {}, runAs: undefined, hasBody });
+        const quick = start(false);
+        quick.readStderr(() => {}, () => {});
+        while (!(await quick.stdout.next()).done) {}
+        await quick.exited;
+        // cat on a pipe the worker holds: it ends when the worker's handles close.
+        if (workerData.leaveRunning) for (let i = 0; i < 3; i++) start(true).readStderr(() => {}, () => {});
+        parentPort.postMessage('ready');
+      });`;
+    const program = `
+      const { Worker } = require('node:worker_threads');
+      const { readdirSync } = require('node:fs');
+      (async () => {
+        // Node opens a descriptor or two of its own for the first worker.
+        await new Promise((resolve) => new Worker('', { eval: true }).once('exit', resolve));
+        const before = readdirSync('/proc/self/fd').length;
+        // A worker loads the addon afresh when no other thread holds it.
+        for (const leaveRunning of [false, false, true]) {
+          const worker = new Worker(${JSON.stringify(inWorker)}, { eval: true, workerData: { leaveRunning } });
+          const ended = new Promise((resolve) => worker.once('exit', resolve));
+          await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
+          if (leaveRunning) await worker.terminate();
+          await ended;
+        }
+        console.log('survived with ' + (readdirSync('/proc/self/fd').length - before) + ' more descriptors');
+      })();`;
+    assert.deepEqual(await inOwnProcess(program), { code: 0, signal: null, stdout: 'survived with 0 more descriptors' });
+  });
+
+  it('starts a burst of scripts on as many starter threads, not all on the one that was idle', async () => {
+    // In a process of its own, for a pool of starters that has not grown yet.
+    const program = `
+      const { readdirSync, readFileSync } = require('node:fs');
+      const starters = () => readdirSync('/proc/self/task').filter((task) => readFileSync('/proc/self/task/' + task + '/comm', 'utf8') === 'tsgi-starter\\n').length;
+      import(${JSON.stringify(launcherModule)}).then(async ({ nativeLauncher }) => {
+        const launcher = nativeLauncher();
+        const start = (args) => launcher.start({ file: '/bin/sleep', args, cwd: '/', env: {}, runAs: undefined, hasBody: false });
+        const first = start(['0']);
+        first.readStderr(() => {}, () => {});
+        while (!(await first.stdout.next()).done) {}
+        await first.exited;
+        // Time for its starter to go back to waiting.
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        const idle = starters();
+        // Each holds its starter for a moment (the wait for a quick exit): one thread would start them one by one.
+        const burst = Array.from({ length: 4 }, () => start(['30']));
+        const during = starters();
+        for (const proc of burst) {
+          proc.readStderr(() => {}, () => {});
+          proc.kill();
+        }
+        await Promise.all(burst.map((proc) => proc.exited));
+        console.log(idle + ' then ' + during);
+      });`;
+    assert.deepEqual(await inOwnProcess(program), { code: 0, signal: null, stdout: '1 then 4' });
+  });
+
+  it('switches to any uid and gid up to 2^32 - 2, and refuses one it cannot pass on rather than keep the server\'s', async () => {
+    const file = script('uid.sh', '#!/bin/sh\nid -u; id -g\n');
+    const asRoot = process.getuid?.() === 0;
+    for (const id of [2 ** 31, 2 ** 32 - 2]) {
+      const { stdout, exit } = await run(start(file, { runAs: { name: 'high', uid: id, gid: id } }));
+      // Only root may switch; anyone else is refused by the kernel.
+      if (asRoot) assert.equal(stdout.toString(), `${id}\n${id}\n`, `uid ${id}`);
+      else assert.equal(exit.error?.code, 'EPERM', `uid ${id}`);
+    }
+    // -1 and 2^32 - 1 mean "unchanged" to setresuid.
+    for (const id of [-1, -5, 2 ** 32 - 1, 2 ** 32, 1.5, Number.NaN]) {
+      for (const runAs of [{ name: 'bad', uid: id, gid: 65534 }, { name: 'bad', uid: 65534, gid: id }]) {
+        const { stdout, exit } = await run(start(file, { runAs }));
+        assert.equal(exit.error?.code, 'EINVAL', JSON.stringify({ id, stdout: stdout.toString() }));
+      }
+    }
   });
 
   it('switches user and drops supplementary groups when the server is root', { skip: process.getuid?.() !== 0 && 'needs root' }, async () => {
