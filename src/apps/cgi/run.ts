@@ -88,8 +88,12 @@ class ScriptRun {
       this.watch(proc);
       if (proc.stdin) void this.feed(body, proc, proc.stdin);
       const response = await this.respond(proc);
-      if (response.first) yield response.first;
-      if (response.rest) yield* response.rest;
+      try {
+        if (response.first) yield response.first;
+        if (response.rest) yield* response.rest;
+      } finally {
+        proc.stdout.stop();
+      }
       this.finished = true;
     } catch (error) {
       // An expected failure (413, 502, 504...) is answered here: the host has logged its reason,
@@ -159,8 +163,8 @@ class ScriptRun {
 
   /**
    * Reads the header block and starts the response. A short output is complete by then and
-   * comes back whole, as `first`; otherwise `rest` streams the remainder (and stops reading
-   * stdout when it is done). No generator for the common case: this runs once per request.
+   * comes back whole, as `first`; otherwise `rest` streams the remainder. No generator for the
+   * common case: this runs once per request. The caller stops stdout once the body is done.
    */
   private async respond(proc: ScriptProcess): Promise<{ first?: Buffer; rest?: AsyncGenerator<Chunk, void, undefined> }> {
     const stdout = proc.stdout;
@@ -169,19 +173,16 @@ class ScriptRun {
       if (this.timedOut || this.closed) return { done: true, value: undefined };
       throw error;
     });
-    let streaming = false;
     try {
       const [head, rest, raw] = await this.readHead(proc, output);
       if (this.request.settings.nph && isNphScript(this.request.location.filename)) {
-        streaming = true;
-        return { rest: this.untilEnd(stdout, this.passNph(head, raw, rest, output)) };
+        return { rest: this.passNph(head, raw, rest, output) };
       }
       const parsed = this.guard(() => parseHead(head, (message) => this.log(message)));
       if (parsed.kind === 'local-redirect') {
         this.finished = true;
         proc.kill();
-        streaming = true;
-        return { rest: this.untilEnd(stdout, this.redirect(parsed.location)) };
+        return { rest: this.redirect(parsed.location) };
       }
       // Output that follows within a moment goes out with the headers; when that is all of it,
       // the response gets a Content-Length and leaves in one write instead of chunks.
@@ -214,25 +215,16 @@ class ScriptRun {
       if (ended && !this.timedOut) return first ? { first } : {};
       if (ended) return { ...(first ? { first } : {}), rest: this.cutShort() };
       const checked = declared !== undefined && !discard && this.request.environ.REQUEST_METHOD !== 'HEAD';
-      streaming = true;
-      return { ...(first ? { first } : {}), rest: this.untilEnd(stdout, this.rest(output, checked ? { declared: Number(declared), sent: size } : undefined, discard)) };
-    } finally {
-      if (!streaming) stdout.stop();
+      return { ...(first ? { first } : {}), rest: this.rest(output, checked ? { declared: Number(declared), sent: size } : undefined, discard) };
+    } catch (error) {
+      stdout.stop();
+      throw error;
     }
   }
 
   /** Ends a response whose script reached its time limit: what it wrote goes out, then the cut. */
   private async *cutShort(): AsyncGenerator<Chunk, void, undefined> {
     throw new Error(`CGI script ${this.request.location.scriptName} reached its time limit: response cut short`);
-  }
-
-  /** `body`, then stdout is let go, however the body ends. */
-  private async *untilEnd(stdout: ChunkPuller, body: AsyncGenerator<Chunk, void, undefined>): AsyncGenerator<Chunk, void, undefined> {
-    try {
-      yield* body;
-    } finally {
-      stdout.stop();
-    }
   }
 
   /** The rest of the body, to the end of stdout; the response completes there, the exit is logged when it comes. */
