@@ -555,30 +555,26 @@ static int with_starter(run_t *run) {
   return 1;
 }
 
-static napi_value pause_stdout(napi_env env, napi_callback_info info) {
+/* Pausing and resuming stdout: a run still with its starter only takes note. */
+static napi_value set_paused(napi_env env, napi_callback_info info, int paused) {
   run_t *run = run_argument(env, info, NULL);
   if (!run) return NULL;
   if (with_starter(run)) {
-    run->paused = 1;
+    run->paused = paused;
     pthread_mutex_unlock(&run->instance->lock);
-  } else if (!run->paused && state_of(run) == RUN_STARTED) {
-    run->paused = 1;
-    watch_stdout(run, 0);
+  } else if (run->paused != paused && state_of(run) == RUN_STARTED) {
+    run->paused = paused;
+    watch_stdout(run, !paused);
   }
   return NULL;
 }
 
+static napi_value pause_stdout(napi_env env, napi_callback_info info) {
+  return set_paused(env, info, 1);
+}
+
 static napi_value resume_stdout(napi_env env, napi_callback_info info) {
-  run_t *run = run_argument(env, info, NULL);
-  if (!run) return NULL;
-  if (with_starter(run)) {
-    run->paused = 0;
-    pthread_mutex_unlock(&run->instance->lock);
-  } else if (run->paused && state_of(run) == RUN_STARTED) {
-    run->paused = 0;
-    watch_stdout(run, 1);
-  }
-  return NULL;
+  return set_paused(env, info, 0);
 }
 
 static napi_value release_pipes(napi_env env, napi_callback_info info) {
