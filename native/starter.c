@@ -25,7 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "runs.h"
+#include "launcher.h"
 
 #define HOLD_MS 5
 
@@ -40,11 +40,6 @@ static int add_to_set(run_t *run, int which, uint32_t events) {
   event.events = events;
   event.data.u64 = event_key(run, which);
   return epoll_ctl(run->instance->epoll_fd, EPOLL_CTL_ADD, run->fds[which], &event);
-}
-
-static void close_fd(int *fd) {
-  if (*fd >= 0) close(*fd);
-  *fd = -1;
 }
 
 static void reap_now(int pid) {
