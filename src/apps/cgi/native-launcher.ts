@@ -1,5 +1,5 @@
 /**
- * Starts scripts through tsgi's native addon (native/launcher.c, starter.c, child.c): a clone
+ * Starts scripts through tsgi's native addon (native/: launcher.c, starter.c, child.c, events.c): a clone
  * that shares the server's page tables instead of copying them as fork() does, made on one of
  * the addon's own starter threads, with stdout, stderr and the exit watched in C and handed
  * over one event at a time.
