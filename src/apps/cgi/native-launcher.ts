@@ -1,9 +1,9 @@
 /**
- * Starts scripts through tsgi's native addon (native/: launcher.c, starter.c, child.c, events.c): a clone
- * that shares the server's page tables instead of copying them as fork() does, made on one of
- * the addon's own starter threads, with stdout, stderr and the exit watched in C and handed
- * over one event at a time.
- * Built by `npm install` where a C compiler is present; without it, the other launchers serve.
+ * Starts scripts through tsgi's native addon (native/: launcher.c, starter.c, child.c,
+ * events.c): a clone that shares the server's page tables instead of copying them as fork()
+ * does, made on one of the addon's own starter threads, with stdout, stderr and the exit
+ * watched in C and handed over one event at a time. Built by `npm install` where a C
+ * compiler is present; without it, the other launchers serve.
  */
 import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
