@@ -44,6 +44,10 @@
 
 #include "launcher.h"
 
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
 /* ---------- starting ---------- */
 
 static instance_t *get_instance(napi_env env) {
@@ -281,7 +285,9 @@ static void on_poll_closed(uv_handle_t *handle) {
 }
 
 /* When the environment goes away (the process or a worker thread ends), the starters finish
- * what they are doing, and runs still going are let go: their scripts lose their pipes.
+ * what they are doing and scripts still running are killed with their process groups, as a
+ * client that leaves has its script killed: nobody is left to read their output, and nobody
+ * would reap them. SIGKILL ends them at once, so the wait for each is short.
  * An asynchronous hook, so that the environment waits for the poll's close callback: a worker
  * unloads this addon once its hooks are done, and a callback left for later would then run
  * code that is no longer mapped. */
@@ -292,6 +298,11 @@ static void cleanup(napi_async_cleanup_hook_handle hook, void *data) {
   for (uint32_t slot = 0; slot < instance->used; slot++) {
     run_t *run = instance->slots[slot];
     if (!run) continue;
+    if (state_of(run) == RUN_STARTED && !run->exited && run->fds[PIPE_EXIT] >= 0) {
+      kill(-run->pid, SIGKILL);
+      siginfo_t info;
+      while (syscall(SYS_waitid, P_PIDFD, run->fds[PIPE_EXIT], &info, WEXITED, NULL) < 0 && errno == EINTR) {}
+    }
     reap_zombie(run);
     for (int i = 0; i < 3; i++) {
       close_fd(&run->fds[i]);

@@ -264,6 +264,33 @@ describe('the native launcher', () => {
     assert.deepEqual(await inOwnProcess(program), { code: 0, signal: null, stdout: 'survived with 0 more descriptors' });
   });
 
+  it('kills and reaps the scripts of a worker thread that is terminated while they run', async () => {
+    const inWorker = `
+      const { parentPort } = require('node:worker_threads');
+      import(${JSON.stringify(launcherModule)}).then(async ({ nativeLauncher }) => {
+        const launcher = nativeLauncher();
+        const pids = [];
+        for (let i = 0; i < 3; i++) {
+          const proc = launcher.start({ file: '/bin/sh', args: ['-c', 'echo $$; exec sleep 30'], cwd: '/', env: {}, runAs: undefined, hasBody: false });
+          proc.readStderr(() => {}, () => {});
+          pids.push(Number(String((await proc.stdout.next()).value)));
+        }
+        parentPort.postMessage(pids);
+      });`;
+    const program = `
+      const { Worker } = require('node:worker_threads');
+      const { existsSync } = require('node:fs');
+      (async () => {
+        const worker = new Worker(${JSON.stringify(inWorker)}, { eval: true });
+        const pids = await new Promise((resolve, reject) => worker.once('message', resolve).once('error', reject));
+        const running = pids.filter((pid) => existsSync('/proc/' + pid)).length;
+        await worker.terminate();
+        console.log(running + ' running, then ' + pids.filter((pid) => existsSync('/proc/' + pid)).length + ' left');
+      })();`;
+    // Gone from /proc altogether: killed, and reaped rather than left as zombies.
+    assert.deepEqual(await inOwnProcess(program), { code: 0, signal: null, stdout: '3 running, then 0 left' });
+  });
+
   it('starts a burst of scripts on as many starter threads, not all on the one that was idle', async () => {
     // In a process of its own, for a pool of starters that has not grown yet.
     const program = `
