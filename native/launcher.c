@@ -183,11 +183,8 @@ static run_t *run_argument(napi_env env, napi_callback_info info, int32_t *secon
  * the hang-up of a script that has exited, at every turn of the loop. */
 static void watch_stdout(run_t *run, int on) {
   if (run->fds[PIPE_OUT] < 0) return;
-  struct epoll_event event;
-  memset(&event, 0, sizeof event);
-  event.events = EPOLLIN;
-  event.data.u64 = event_key(run, PIPE_OUT);
-  epoll_ctl(run->instance->epoll_fd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, run->fds[PIPE_OUT], on ? &event : NULL);
+  if (on) add_to_set(run, PIPE_OUT, EPOLLIN);
+  else epoll_ctl(run->instance->epoll_fd, EPOLL_CTL_DEL, run->fds[PIPE_OUT], NULL);
 }
 
 /* For a run still with its starter: true (and the lock held) when the request must wait for

@@ -72,6 +72,7 @@ struct instance {
 int queue_start(instance_t *instance, run_t *run);
 void stop_starters(instance_t *instance);
 uint64_t event_key(run_t *run, int which);
+int add_to_set(run_t *run, int which, uint32_t events);
 run_t *take_failed(instance_t *instance);
 
 #define FAILURE_KEY UINT64_MAX

@@ -33,8 +33,9 @@ uint64_t event_key(run_t *run, int which) {
   return ((uint64_t)run->id << 2) | (uint64_t)which;
 }
 
-/* A paused stdout stays out of the set until it is resumed (launcher.c, watch_stdout). */
-static int add_to_set(run_t *run, int which, uint32_t events) {
+/* Puts one of a run's descriptors in the set. A paused stdout stays out of it until it is
+ * resumed (launcher.c, watch_stdout). */
+int add_to_set(run_t *run, int which, uint32_t events) {
   struct epoll_event event;
   memset(&event, 0, sizeof event);
   event.events = events;

@@ -8,6 +8,7 @@
 import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
 import { constants } from 'node:os';
+import { signalName } from './process.js';
 import type { Exit, Launcher, ScriptProcess, SpawnRequest } from './process.js';
 import type { ChunkPuller, Step } from './stdout-reader.js';
 
@@ -32,7 +33,6 @@ const DEV_NULL = -1;
 const READ_AHEAD = 256 * 1024;
 
 const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, number]) => [number, name]));
-const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([name, number]) => [number, name as NodeJS.Signals]));
 
 function errnoError(errno: number, what: string): NodeJS.ErrnoException {
   const code = ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
@@ -157,7 +157,7 @@ class NativeScript implements ScriptProcess, ChunkPuller {
         return this.maybeExited();
       case Event.Exit: {
         const status = value as number;
-        this.exit = { code: status >= 0 ? status : null, signal: status < 0 ? (SIGNAL_NAMES.get(-status) ?? 'SIGKILL') : null };
+        this.exit = { code: status >= 0 ? status : null, signal: status < 0 ? signalName(-status) : null };
         // Killed, but something it started (with setsid) may hold the pipes open: they are let go.
         if (this.killed) this.releaseAll();
         return this.maybeExited();

@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { constants } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
 import type { Readable, Writable } from 'node:stream';
 import { pullChunks } from './stdout-reader.js';
@@ -131,6 +132,13 @@ export class LineSplitter {
     this.pending = '';
     if (rest) this.emit(rest);
   }
+}
+
+const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([name, number]) => [number, name as NodeJS.Signals]));
+
+/** The name of a signal that ended a script, reported by number (Node has none for the realtime ones: SIGKILL stands in). */
+export function signalName(number: number): NodeJS.Signals {
+  return SIGNAL_NAMES.get(number) ?? 'SIGKILL';
 }
 
 /** How the log describes an exit, or undefined for a clean one. */

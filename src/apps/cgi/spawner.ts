@@ -9,10 +9,10 @@ import type { ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
-import { constants, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { fromStreams } from './process.js';
+import { fromStreams, signalName } from './process.js';
 import type { Exit, Launcher, ScriptProcess, SpawnRequest } from './process.js';
 import { SPAWNER_SOURCE } from './spawner-source.js';
 import type { RunAs } from './user.js';
@@ -32,7 +32,6 @@ interface Run {
   exited: boolean;
 }
 
-const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([name, number]) => [number, name as NodeJS.Signals]));
 
 function header(payload: object): Buffer {
   const json = Buffer.from(JSON.stringify(payload), 'utf8');
@@ -151,7 +150,7 @@ class Spawner implements Launcher {
         return;
       case 'X': {
         const [code, signal] = payload.toString('latin1').split(' ').map(Number);
-        this.finish(id, run, { code: code! >= 0 ? code! : null, signal: signal ? (SIGNAL_NAMES.get(signal!) ?? 'SIGKILL') : null });
+        this.finish(id, run, { code: code! >= 0 ? code! : null, signal: signal ? signalName(signal) : null });
         return;
       }
     }
