@@ -3,7 +3,7 @@
  * end that can hand its connection over offers `tsgi.raw_output` in the environ; without it
  * the host reads the script's status line and headers and re-sends them through startResponse.
  */
-import { BadGateway } from './response-head.js';
+import { BadGateway } from '../../gateways/cgi-response.js';
 
 /** The connection, taken over: bytes go to the client unmodified, and `end` closes it. */
 export interface RawOutput {

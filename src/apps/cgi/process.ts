@@ -7,7 +7,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { constants } from 'node:os';
-import { StringDecoder } from 'node:string_decoder';
 import type { Readable, Writable } from 'node:stream';
 import { pullChunks } from './stdout-reader.js';
 import type { ChunkPuller } from './stdout-reader.js';
@@ -101,37 +100,6 @@ export function fromStreams(stdout: Readable, stderr: Readable): Pick<ScriptProc
       stderr.on('error', () => {});
     },
   };
-}
-
-const MAX_LINE = 8 * 1024;
-
-/** Cuts text into lines for `emit` (long lines into pieces, nothing is lost); `end()` emits what is left. */
-export class LineSplitter {
-  private pending = '';
-  /** Made on first use: most scripts write nothing to stderr. */
-  private decoder: StringDecoder | undefined;
-
-  constructor(private readonly emit: (line: string) => void) {}
-
-  push(chunk: Buffer): void {
-    this.decoder ??= new StringDecoder('utf8');
-    this.pending += this.decoder.write(chunk);
-    let newline: number;
-    while ((newline = this.pending.indexOf('\n')) >= 0) {
-      this.emit(this.pending.slice(0, newline).replace(/\r$/, ''));
-      this.pending = this.pending.slice(newline + 1);
-    }
-    while (this.pending.length > MAX_LINE) {
-      this.emit(this.pending.slice(0, MAX_LINE));
-      this.pending = this.pending.slice(MAX_LINE);
-    }
-  }
-
-  end(): void {
-    const rest = this.pending + (this.decoder?.end() ?? '');
-    this.pending = '';
-    if (rest) this.emit(rest);
-  }
 }
 
 const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([name, number]) => [number, name as NodeJS.Signals]));

@@ -1,6 +1,6 @@
 /** The environ for a local redirect (RFC 3875 §6.2.2): a fresh GET for the new path, no body, no request headers. */
 import type { Environ, InputStream } from '../../types.js';
-import { BadGateway } from './response-head.js';
+import { BadGateway } from '../../gateways/cgi-response.js';
 
 const emptyInput: InputStream = { async *[Symbol.asyncIterator]() {} };
 

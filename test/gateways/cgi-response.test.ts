@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BadGateway, HeadReader, MAX_HEAD_BYTES, parseHead } from '../../../src/apps/cgi/response-head.js';
+import { BadGateway, HeadReader, MAX_HEAD_BYTES, parseHead } from '../../src/gateways/cgi-response.js';
 
 function readAll(...chunks: string[]): [string, string] | undefined {
   const reader = new HeadReader();

@@ -1,9 +1,11 @@
 /**
- * Reads a CGI script's header block (RFC 3875 §6): lines ended by LF or CRLF, up to the
- * first empty line. Collects bytes until the block is complete, then classifies the response.
+ * The CGI response format (RFC 3875 §6), shared by the CGI host and the FastCGI client (a
+ * responder's STDOUT is a CGI response): a header block of lines ended by LF or CRLF, up to
+ * the first empty line. Collects bytes until the block is complete, then classifies it.
  */
-import type { HeaderList } from '../../types.js';
-import { isHopByHop } from '../../util.js';
+import type { HeaderList } from '../types.js';
+import { isHopByHop } from '../util.js';
+import { REASONS } from '../handler.js';
 
 export const MAX_HEAD_BYTES = 64 * 1024;
 
@@ -127,14 +129,6 @@ export function parseHead(head: string, warn: (message: string) => void): CgiHea
   return { kind: 'document', status: status ?? '200 OK', headers, needsEmptyBody: false };
 }
 
-const REASONS: Record<number, string> = {
-  200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content', 206: 'Partial Content', 301: 'Moved Permanently',
-  302: 'Found', 303: 'See Other', 304: 'Not Modified', 307: 'Temporary Redirect', 308: 'Permanent Redirect',
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
-  409: 'Conflict', 410: 'Gone', 413: 'Content Too Large', 415: 'Unsupported Media Type', 422: 'Unprocessable Content',
-  429: 'Too Many Requests', 500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway',
-  503: 'Service Unavailable', 504: 'Gateway Timeout',
-};
 
 function reasonFor(code: number): string {
   return REASONS[code] ?? 'Unknown';
