@@ -11,6 +11,7 @@ import { checkProgram, rawPathProblem, resolveInFolder, Refusal } from './cgi/re
 import type { ScriptLocation } from './cgi/environment.js';
 import type { CgiOptions } from './cgi/options.js';
 import { runScript } from './cgi/run.js';
+import { textResponse } from './text-response.js';
 import type { RedirectTarget } from './cgi/run.js';
 import { logLine, resolveSettings } from './cgi/settings.js';
 import type { HostSettings } from './cgi/settings.js';
@@ -26,12 +27,7 @@ export interface CgiHostOptions extends CgiOptions {
 
 function refuse(settings: HostSettings, environ: Environ, startResponse: StartResponse, refusal: Refusal): Body {
   logLine(settings, environ, `cgi: ${environ.REQUEST_METHOD} ${(environ.SCRIPT_NAME || '') + (environ.PATH_INFO || '')} refused (${refusal.status}): ${refusal.reason}`);
-  const text = Buffer.from(refusal.reason + '\n', 'utf8');
-  startResponse(`${refusal.status} ${refusal.status === 404 ? 'Not Found' : refusal.status === 403 ? 'Forbidden' : 'Bad Request'}`, [
-    ['Content-Type', 'text/plain; charset=utf-8'],
-    ['Content-Length', String(text.length)],
-  ]);
-  return [text];
+  return textResponse(startResponse, refusal.status, refusal.reason);
 }
 
 /** Splits a redirect path against a mount point: the host serves it only when it lies below `base`. */

@@ -4,18 +4,13 @@
  * sees its own mount point and the rest of the path. Matching is by whole segments after
  * collapsing empty and "." ones, so `//cgi-bin/x` cannot slip past the `/cgi-bin` mount.
  */
-import type { Application, Body, Environ, StartResponse } from '../types.js';
+import type { Application, Environ } from '../types.js';
+import { textResponse } from './text-response.js';
 import { shiftPathInfo } from '../util.js';
 
 interface Route {
   segments: string[];
   app: Application;
-}
-
-function text(startResponse: StartResponse, status: string, message: string): Body {
-  const body = Buffer.from(message + '\n', 'utf8');
-  startResponse(status, [['Content-Type', 'text/plain; charset=utf-8'], ['Content-Length', String(body.length)]]);
-  return [body];
 }
 
 function prefixSegments(prefix: string): string[] {
@@ -43,10 +38,10 @@ export function mount(routes: Record<string, Application> | [prefix: string, app
   list.sort((a, b) => b.segments.length - a.segments.length);
   return (environ, startResponse) => {
     const pathInfo = environ.PATH_INFO || '';
-    if (pathInfo.split('/').includes('..')) return text(startResponse, '400 Bad Request', 'A ".." segment in the path is refused.');
+    if (pathInfo.split('/').includes('..')) return textResponse(startResponse, 400, 'A ".." segment in the path is refused.');
     for (const route of list) {
       if (route.segments.length === 0 || shiftPrefix(environ, route.segments)) return route.app(environ, startResponse);
     }
-    return text(startResponse, '404 Not Found', 'Not Found');
+    return textResponse(startResponse, 404, 'Not Found');
   };
 }

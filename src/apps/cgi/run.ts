@@ -5,7 +5,7 @@
  */
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
-import { HttpError, REASONS } from '../../handler.js';
+import { HttpError } from '../../handler.js';
 import type { Application, Body, Chunk, Environ, StartResponse } from '../../types.js';
 import { isindexWords } from './arguments.js';
 import { buildEnvironment } from './environment.js';
@@ -22,6 +22,7 @@ import { BadGateway, HeadReader, parseHead, parseHeaderLines } from '../../gatew
 import { redirectEnviron } from './redirect.js';
 import { pathSegments, rawPathProblem, Refusal } from '../safe-path.js';
 import { logLine } from './settings.js';
+import { textResponse } from '../text-response.js';
 import type { HostSettings } from './settings.js';
 
 /** Where a local redirect lands when the host has no `dispatch`: an app and the split of the path, or undefined. */
@@ -100,12 +101,7 @@ class ScriptRun {
       // An expected failure (413, 502, 504...) is answered here: the host has logged its reason,
       // and the engine would log it again with a stack trace.
       if (!(error instanceof HttpError) || this.started) throw error;
-      const text = Buffer.from(error.message + '\n', 'utf8');
-      this.startResponse(`${error.status} ${REASONS[error.status] ?? 'Error'}`, [
-        ['Content-Type', 'text/plain; charset=utf-8'],
-        ['Content-Length', String(text.length)],
-      ]);
-      yield text;
+      yield* textResponse(this.startResponse, error.status, error.message) as Chunk[];
     } finally {
       if (!this.finished) this.process?.kill();
       if (body?.kind === 'file') await body.file.close().catch(() => {});

@@ -1,0 +1,116 @@
+/**
+ * One socket to a FastCGI responder. It carries one request at a time, always request id 1,
+ * and stays open between requests (FCGI_KEEP_CONN): PHP-FPM and php-cgi serve one request
+ * per connection at a time, so a pool of connections gives the concurrency multiplexing would.
+ */
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+import { ProtocolError, RecordReader, RecordType } from '../../frontends/fastcgi/records.js';
+import type { ListenAddress } from '../../frontends/listen.js';
+import { FastCgiGatewayError } from './errors.js';
+import { Exchange } from './exchange.js';
+
+export const REQUEST_ID = 1;
+
+export class ResponderConnection {
+  /** Requests this connection has carried, the current one included. */
+  uses = 0;
+  closed = false;
+  private readonly reader = new RecordReader();
+  private current: Exchange | undefined;
+  private closeListeners: (() => void)[] = [];
+
+  private constructor(readonly socket: Socket, readonly address: string) {
+    socket.on('data', (data: Buffer) => this.onData(data));
+    socket.on('error', () => {});
+    socket.on('close', () => this.onClose());
+  }
+
+  /** Connects; rejects with a 502 when refused and a 504 when the responder does not answer in `timeout` ms. */
+  static open(address: string, target: ListenAddress, timeout: number): Promise<ResponderConnection> {
+    return new Promise((resolve, reject) => {
+      if (target.kind === 'fd') {
+        reject(new FastCgiGatewayError(502, `cannot connect to ${address}: fd:N names a socket to listen on, not a responder`));
+        return;
+      }
+      const socket = target.kind === 'tcp' ? connect({ host: target.host, port: target.port }) : connect({ path: target.path });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new FastCgiGatewayError(504, `connecting to ${address} took longer than ${timeout} ms`));
+      }, timeout);
+      socket.once('error', (error: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(new FastCgiGatewayError(502, `cannot connect to ${address}: ${describeConnectError(error)}`));
+      });
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        if (target.kind === 'tcp') socket.setNoDelay(true);
+        resolve(new ResponderConnection(socket, address));
+      });
+    });
+  }
+
+  /** Starts the next request on this connection. */
+  begin(readTimeout: number, onStderrLine: (line: string) => void): Exchange {
+    this.uses++;
+    const exchange = new Exchange(this.socket, readTimeout, onStderrLine);
+    this.current = exchange;
+    void exchange.finished.then(() => {
+      if (this.current === exchange) this.current = undefined;
+    });
+    return exchange;
+  }
+
+  /** Called once when the socket closes, whether idle or busy. */
+  onClosed(listener: () => void): void {
+    if (this.closed) listener();
+    else this.closeListeners.push(listener);
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private onData(data: Buffer): void {
+    const exchange = this.current;
+    if (!exchange || exchange.done) {
+      // Bytes nobody asked for: the responder is out of step with us.
+      this.socket.destroy();
+      return;
+    }
+    try {
+      this.reader.push(data, (type, requestId, content) => {
+        if (requestId !== REQUEST_ID) {
+          // Management records (GET_VALUES_RESULT, UNKNOWN_TYPE) carry id 0; nothing here asked for one.
+          if (requestId === 0) return;
+          throw new ProtocolError(`record for request ${requestId}, which was never sent`);
+        }
+        if (type === RecordType.Stdout) exchange.onStdout(content);
+        else if (type === RecordType.Stderr) exchange.onStderr(content);
+        else if (type === RecordType.EndRequest) exchange.onEndRequest(content);
+        else throw new ProtocolError(`unexpected record type ${type} in a reply`);
+      });
+    } catch (error) {
+      exchange.fail(502, `malformed reply from ${this.address}: ${(error as Error).message}`);
+      this.socket.destroy();
+    }
+  }
+
+  private onClose(): void {
+    this.closed = true;
+    const exchange = this.current;
+    if (exchange && !exchange.done) {
+      exchange.fail(502, this.reader.partial
+        ? `${this.address} closed the connection in the middle of a record`
+        : `${this.address} closed the connection before the end of the reply`);
+    }
+    for (const listener of this.closeListeners.splice(0)) listener();
+  }
+}
+
+function describeConnectError(error: NodeJS.ErrnoException): string {
+  if (error.code === 'ECONNREFUSED') return 'connection refused (is the responder running?)';
+  if (error.code === 'ENOENT') return 'no such socket (is the responder running?)';
+  if (error.code === 'EACCES') return 'permission denied on the socket (check its owner and mode)';
+  return error.code ?? error.message;
+}

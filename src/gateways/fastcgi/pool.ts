@@ -1,0 +1,162 @@
+/**
+ * Open connections per responder address: idle ones are reused (newest first, so the rest can
+ * time out), at most `maxConnections` are open at once and further requests wait their turn.
+ */
+import { parseAddress } from '../../frontends/listen.js';
+import type { ListenAddress } from '../../frontends/listen.js';
+import { ResponderConnection } from './connection.js';
+import { FastCgiGatewayError } from './errors.js';
+
+export interface PoolSettings {
+  connectTimeout: number;
+  idleTimeout: number;
+  maxConnections: number;
+}
+
+interface Waiting {
+  resolve(connection: ResponderConnection): void;
+  reject(error: Error): void;
+  signal: AbortSignal | undefined;
+  onAbort: () => void;
+}
+
+class AddressPool {
+  readonly target: ListenAddress;
+  private readonly idle: ResponderConnection[] = [];
+  private readonly idleTimers = new Map<ResponderConnection, NodeJS.Timeout>();
+  private open = 0;
+  private readonly waiting: Waiting[] = [];
+
+  constructor(readonly address: string, private readonly settings: PoolSettings) {
+    this.target = parseAddress(address);
+  }
+
+  get empty(): boolean {
+    return this.open === 0 && this.waiting.length === 0;
+  }
+
+  acquire(signal: AbortSignal | undefined): Promise<ResponderConnection> {
+    const reused = this.idle.pop();
+    if (reused) {
+      clearTimeout(this.idleTimers.get(reused));
+      this.idleTimers.delete(reused);
+      return Promise.resolve(reused);
+    }
+    if (this.open < this.settings.maxConnections) return this.connect();
+    return new Promise((resolve, reject) => {
+      const entry: Waiting = {
+        resolve, reject, signal,
+        onAbort: () => {
+          const index = this.waiting.indexOf(entry);
+          if (index >= 0) this.waiting.splice(index, 1);
+          reject(abortReason(signal));
+        },
+      };
+      signal?.addEventListener('abort', entry.onAbort, { once: true });
+      this.waiting.push(entry);
+    });
+  }
+
+  /** Takes a connection back: kept for the next request when `reusable`, else closed. */
+  release(connection: ResponderConnection, reusable: boolean): void {
+    if (!reusable || connection.closed) {
+      connection.destroy();
+      return;
+    }
+    const next = this.waiting.shift();
+    if (next) {
+      next.signal?.removeEventListener('abort', next.onAbort);
+      next.resolve(connection);
+      return;
+    }
+    this.idle.push(connection);
+    const timer = setTimeout(() => connection.destroy(), this.settings.idleTimeout);
+    timer.unref();
+    this.idleTimers.set(connection, timer);
+  }
+
+  /** Closes every idle connection; busy ones close when their request ends. */
+  drop(): void {
+    for (const connection of this.idle.splice(0)) connection.destroy();
+  }
+
+  rejectWaiting(error: Error): void {
+    for (const entry of this.waiting.splice(0)) {
+      entry.signal?.removeEventListener('abort', entry.onAbort);
+      entry.reject(error);
+    }
+  }
+
+  private async connect(): Promise<ResponderConnection> {
+    this.open++;
+    let connection: ResponderConnection;
+    try {
+      connection = await ResponderConnection.open(this.address, this.target, this.settings.connectTimeout);
+    } catch (error) {
+      this.open--;
+      this.serveWaiting();
+      throw error;
+    }
+    connection.onClosed(() => this.forget(connection));
+    return connection;
+  }
+
+  private forget(connection: ResponderConnection): void {
+    this.open--;
+    const index = this.idle.indexOf(connection);
+    if (index >= 0) this.idle.splice(index, 1);
+    clearTimeout(this.idleTimers.get(connection));
+    this.idleTimers.delete(connection);
+    this.serveWaiting();
+  }
+
+  /** A slot came free: the first request waiting opens a connection of its own. */
+  private serveWaiting(): void {
+    if (this.waiting.length === 0 || this.open >= this.settings.maxConnections) return;
+    const next = this.waiting.shift()!;
+    next.signal?.removeEventListener('abort', next.onAbort);
+    this.connect().then(next.resolve, next.reject);
+  }
+}
+
+function abortReason(signal: AbortSignal | undefined): Error {
+  const reason: unknown = signal?.reason;
+  return reason instanceof Error ? reason : new FastCgiGatewayError(502, 'the request was aborted while waiting for a connection');
+}
+
+export class ConnectionPool {
+  private readonly pools = new Map<string, AddressPool>();
+
+  constructor(private readonly settings: PoolSettings) {}
+
+  acquire(address: string, signal?: AbortSignal): Promise<ResponderConnection> {
+    let pool = this.pools.get(address);
+    if (!pool) {
+      pool = new AddressPool(address, this.settings);
+      this.pools.set(address, pool);
+    }
+    return pool.acquire(signal);
+  }
+
+  release(connection: ResponderConnection, reusable: boolean): void {
+    const pool = this.pools.get(connection.address);
+    if (pool) pool.release(connection, reusable);
+    else connection.destroy();
+  }
+
+  /** Drops the idle connections to `address` (its process was retired or died). */
+  forget(address: string): void {
+    const pool = this.pools.get(address);
+    if (!pool) return;
+    pool.drop();
+    if (pool.empty) this.pools.delete(address);
+  }
+
+  close(): void {
+    for (const pool of this.pools.values()) {
+      pool.drop();
+      pool.rejectWaiting(new FastCgiGatewayError(502, 'the FastCGI client is closed'));
+    }
+    this.pools.clear();
+  }
+}
