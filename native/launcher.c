@@ -25,6 +25,7 @@
  *     also after its exit while its pipes are open (its zombie is kept till then, so the
  *     group's id names no other).
  * Calls with a dead id do nothing.
+ *   listenUnix(path, backlog, mode) -> fd, closeFd(fd): see listen.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -363,6 +364,8 @@ static napi_value init(napi_env env, napi_value exports) {
     {"resume", NULL, resume_stdout, NULL, NULL, NULL, napi_default, NULL},
     {"release", NULL, release_pipes, NULL, NULL, NULL, napi_default, NULL},
     {"kill", NULL, kill_group, NULL, NULL, NULL, napi_default, NULL},
+    {"listenUnix", NULL, listen_unix, NULL, NULL, NULL, napi_default, NULL},
+    {"closeFd", NULL, close_descriptor, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
   return exports;

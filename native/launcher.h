@@ -33,6 +33,10 @@ void reap_zombie(run_t *run);
 void free_run(run_t *run);
 void maybe_free_run(run_t *run);
 
+/* listen.c */
+napi_value listen_unix(napi_env env, napi_callback_info info);
+napi_value close_descriptor(napi_env env, napi_callback_info info);
+
 /* events.c */
 void on_ready(uv_poll_t *poll, int status, int events);
 

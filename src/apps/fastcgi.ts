@@ -46,7 +46,13 @@ export interface ForwardingApplication extends Application {
   close(): Promise<void>;
 }
 
-export function fastcgiApp(options: FastCgiAppOptions): ForwardingApplication {
+/** Sends requests whose script is already found to the responder; shared by fastcgiApp and phpApp. */
+export interface Forwarder {
+  forward(environ: Environ, startResponse: StartResponse, where: ScriptLocation): Body;
+  close(): Promise<void>;
+}
+
+export function makeForwarder(options: Omit<FastCgiAppOptions, 'locate' | 'scriptFilename'>): Forwarder {
   const ownClient = options.client === undefined;
   const client = options.client ?? new FastCgiClient({ log: options.log, ...options.clientOptions });
   const upstream = typeof options.address === 'string' ? fixedUpstream(options.address) : options.address;
@@ -59,27 +65,8 @@ export function fastcgiApp(options: FastCgiAppOptions): ForwardingApplication {
     passAuthorization: options.passAuthorization ?? false,
   };
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const locate = options.locate ?? ((environ: Environ): ScriptLocation => ({
-    scriptName: environ.SCRIPT_NAME || '',
-    pathInfo: environ.PATH_INFO || '',
-    filename: options.scriptFilename ?? '',
-  }));
 
-  const app = ((environ: Environ, startResponse: StartResponse): Body => {
-    const log = options.log ?? ((line: string) => environ['tsgi.errors'].write(line + '\n'));
-    const found = locate(environ);
-    if (found instanceof Refusal) {
-      log(`fastcgi: ${environ.REQUEST_METHOD} ${(environ.SCRIPT_NAME || '') + (environ.PATH_INFO || '')} refused (${found.status}): ${found.reason}`);
-      return textResponse(startResponse, found.status, found.reason);
-    }
-    const aborted = new AbortController();
-    return {
-      [Symbol.asyncIterator]: () => forward(environ, startResponse, found, aborted.signal),
-      close: () => aborted.abort(),
-    };
-  }) as ForwardingApplication;
-
-  async function* forward(environ: Environ, startResponse: StartResponse, where: ScriptLocation, signal: AbortSignal): AsyncGenerator<Chunk, void, undefined> {
+  async function* exchange(environ: Environ, startResponse: StartResponse, where: ScriptLocation, signal: AbortSignal): AsyncGenerator<Chunk, void, undefined> {
     let body: PreparedBody | undefined;
     let lease: Lease | undefined;
     let reusable = false;
@@ -102,8 +89,7 @@ export function fastcgiApp(options: FastCgiAppOptions): ForwardingApplication {
     } catch (error) {
       // Expected failures are answered here; the client has logged their reason already.
       if (signal.aborted) return;
-      if (error instanceof FastCgiGatewayError || error instanceof HttpError) {
-        if (started) throw error;
+      if ((error instanceof FastCgiGatewayError || error instanceof HttpError) && !started) {
         yield* textResponse(startResponse, error.status, gatewayMessage(error)) as Chunk[];
         return;
       }
@@ -114,10 +100,36 @@ export function fastcgiApp(options: FastCgiAppOptions): ForwardingApplication {
     }
   }
 
-  app.close = async () => {
-    await upstream.close();
-    if (ownClient) client.close();
+  return {
+    forward(environ, startResponse, where) {
+      const aborted = new AbortController();
+      return {
+        [Symbol.asyncIterator]: () => exchange(environ, startResponse, where, aborted.signal),
+        close: () => aborted.abort(),
+      };
+    },
+    async close() {
+      await upstream.close();
+      if (ownClient) client.close();
+    },
   };
+}
+
+export function fastcgiApp(options: FastCgiAppOptions): ForwardingApplication {
+  const forwarder = makeForwarder(options);
+  const locate = options.locate ?? ((environ: Environ): ScriptLocation => ({
+    scriptName: environ.SCRIPT_NAME || '',
+    pathInfo: environ.PATH_INFO || '',
+    filename: options.scriptFilename ?? '',
+  }));
+  const app = ((environ: Environ, startResponse: StartResponse): Body => {
+    const found = locate(environ);
+    if (!(found instanceof Refusal)) return forwarder.forward(environ, startResponse, found);
+    const log = options.log ?? ((line: string) => environ['tsgi.errors'].write(line + '\n'));
+    log(`fastcgi: ${environ.REQUEST_METHOD} ${(environ.SCRIPT_NAME || '') + (environ.PATH_INFO || '')} refused (${found.status}): ${found.reason}`);
+    return textResponse(startResponse, found.status, found.reason);
+  }) as ForwardingApplication;
+  app.close = () => forwarder.close();
   return app;
 }
 

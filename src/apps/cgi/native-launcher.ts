@@ -22,6 +22,8 @@ interface NativeBinding {
   resume(id: number): void;
   release(id: number, which: number): void;
   kill(id: number): void;
+  listenUnix(path: string, backlog: number, mode: number): number;
+  closeFd(fd: number): void;
 }
 
 const enum Event { Stdout, StdoutEnd, Stderr, StderrEnd, Exit, Failed }
@@ -273,4 +275,22 @@ export function nativeLauncher(): Launcher | undefined {
   const native = loadBinding();
   if (!native) return undefined;
   return { takesFd: true, start: (request) => new NativeScript(native).start(request) };
+}
+
+/**
+ * A listening unix socket that Node does not accept on, for a FastCGI child's fd 0; undefined
+ * (see nativeUnavailable()) without the addon. Throws with the errno's code.
+ */
+export function listenUnixSocket(path: string, backlog: number, mode: number): { fd: number; close(): void } | undefined {
+  const native = loadBinding();
+  if (!native) return undefined;
+  const fd = native.listenUnix(path, backlog, mode);
+  let open = true;
+  return {
+    fd,
+    close: () => {
+      if (open) native.closeFd(fd);
+      open = false;
+    },
+  };
 }
