@@ -5,6 +5,9 @@ import { cgiHost } from '../apps/cgi-host.js';
 import type { CgiOptions } from '../apps/cgi-host.js';
 import { mount } from '../apps/mount.js';
 import { staticFiles } from '../apps/static.js';
+import { phpApp } from '../apps/php/app.js';
+import { parseAddress } from '../frontends/listen.js';
+import { checkPhp } from './php-check.js';
 import type { Application } from '../types.js';
 import { parseCommandLine, parsePort, UsageError } from './args.js';
 import { gatewayHelp, gatewayOptions, gatewayOptionSpec, startServing } from './serving.js';
@@ -23,6 +26,11 @@ Options:
   --cgi-spawner WAY   how scripts start: native (the addon npm install builds), python
                       (a small posix_spawn helper), direct (Node's spawn), or auto
                       (default: the first of these that is available)
+  --php ADDR          run .php files through a running php-fpm at HOST:PORT or a unix
+                      socket path (index.php for folders, /index.php for paths that name
+                      no file, PHP source never served)
+  --php spawn[:N]     the same through N php-cgi children tsgi starts and keeps warm
+                      (default N: the number of cores); php-cgi must be on PATH
   --bind ADDR         address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --port N            port to listen on (default 8000; 0 picks a free one)
   --no-access-log     do not log requests on stderr
@@ -38,15 +46,31 @@ export interface SiteOptions {
   cgiTimeout?: number;
   cgiUser?: string;
   cgiSpawner?: CgiOptions['spawner'];
+  /** PHP for the files under DIR: a php-fpm address, or php-cgi children tsgi starts. */
+  php?: { address: string } | { spawn: number | undefined };
+}
+
+export interface Site {
+  app: Application;
+  /** Stops what the site started (php-cgi children, pooled connections). */
+  close(): Promise<void>;
 }
 
 const SPAWNERS = ['auto', 'native', 'python', 'direct'] as const;
 
-/** The application `tsgi serve` runs: CGI hosts mounted on their folders, static files everywhere else. */
+/** The application `tsgi serve` runs: CGI hosts mounted on their folders, static files (or PHP) everywhere else. */
 export function serveSite(options: SiteOptions): Application {
+  return openSite(options).app;
+}
+
+export function openSite(options: SiteOptions): Site {
   const dir = resolve(options.dir);
   const cgiDirs = options.cgiDirs ?? [];
-  const files = staticFiles({ root: dir, hide: cgiDirs });
+  const php = options.php === undefined ? undefined : phpApp({
+    root: dir,
+    ...('address' in options.php ? { address: options.php.address } : { spawn: { children: options.php.spawn } }),
+  });
+  const files = php ?? staticFiles({ root: dir, hide: cgiDirs });
   const routes: [string, Application][] = [];
   // Local redirects from scripts go back through the whole site, not just their own folder.
   const site: Application = (environ, startResponse) => dispatcher(environ, startResponse);
@@ -64,7 +88,24 @@ export function serveSite(options: SiteOptions): Application {
   }
   routes.push(['', files]);
   const dispatcher = mount(routes);
-  return site;
+  return { app: site, close: async () => php?.close() };
+}
+
+/** Reads `--php`: `spawn`, `spawn:N`, or a responder address. */
+function parsePhp(text: string): NonNullable<SiteOptions['php']> {
+  const spawn = /^spawn(?::(.*))?$/.exec(text);
+  if (spawn) {
+    if (spawn[1] === undefined) return { spawn: undefined };
+    if (!/^[1-9]\d*$/.test(spawn[1])) throw new UsageError(`--php spawn:N needs a whole number of children, got ${JSON.stringify(spawn[1])}`);
+    return { spawn: Number(spawn[1]) };
+  }
+  try {
+    const address = parseAddress(text);
+    if (address.kind === 'fd') throw new TypeError('fd:N is for listening');
+  } catch {
+    throw new UsageError(`--php takes a php-fpm address (HOST:PORT or a unix socket path) or spawn[:N], got ${JSON.stringify(text)}`);
+  }
+  return { address: text };
 }
 
 function parseCgiDirs(text: string | undefined): string[] {
@@ -82,6 +123,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     'cgi-timeout': { type: 'string' },
     'cgi-user': { type: 'string' },
     'cgi-spawner': { type: 'string' },
+    php: { type: 'string' },
     bind: { type: 'string' },
     port: { type: 'string' },
     'no-access-log': { type: 'boolean' },
@@ -101,19 +143,22 @@ export async function serveCommand(argv: string[]): Promise<void> {
   if (spawner !== undefined && !(SPAWNERS as readonly string[]).includes(spawner)) {
     throw new UsageError(`--cgi-spawner must be one of ${SPAWNERS.join(', ')}, got ${JSON.stringify(spawner)}`);
   }
-  let app: Application;
+  let site: Site;
   try {
-    app = serveSite({
+    site = openSite({
       dir,
       ...(values.cgi ? { cgiDirs: parseCgiDirs(values['cgi-dir']) } : {}),
       ...(timeoutText !== undefined ? { cgiTimeout: Number(timeoutText) } : {}),
       ...(values['cgi-user'] !== undefined ? { cgiUser: values['cgi-user'] } : {}),
       ...(spawner !== undefined ? { cgiSpawner: spawner as CgiOptions['spawner'] } : {}),
+      ...(values.php !== undefined ? { php: parsePhp(values.php) } : {}),
     });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw error instanceof UsageError ? error : new UsageError((error as Error).message);
   }
-  await startServing(app, {
+  if (values.php !== undefined) await checkPhp(values.php);
+  await startServing(site.app, {
+    onClose: () => site.close(),
     bind: values.bind ?? '127.0.0.1',
     port: parsePort(values.port, 8000),
     accessLog: !values['no-access-log'],

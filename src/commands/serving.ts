@@ -2,7 +2,7 @@
 import cluster from 'node:cluster';
 import { listenFastCgi } from '../frontends/fastcgi/index.js';
 import { makeServer } from '../frontends/http.js';
-import { parseAddress, type GatewayServer } from '../frontends/listen.js';
+import { parseAddress } from '../frontends/listen.js';
 import { listenScgi } from '../frontends/scgi.js';
 import type { Application } from '../types.js';
 import { parseWorkers, UsageError } from './args.js';
@@ -21,6 +21,8 @@ export interface ServeOptions {
   workers?: number;
   /** FastCGI/SCGI: where the application is mounted, when the web server sends the whole path as SCRIPT_NAME. */
   scriptName?: string;
+  /** Called after the server has drained on SIGINT/SIGTERM, before the process exits (to stop children the app started). */
+  onClose?: () => Promise<void>;
 }
 
 /** The command-line options every serving command takes for FastCGI, SCGI and workers. */
@@ -55,13 +57,13 @@ export interface Serving {
 }
 
 /** Stops on SIGINT/SIGTERM: refuse new connections, finish what is in flight, then exit. */
-function stopOnSignals(server: GatewayServer): void {
+function stopOnSignals(server: { close(): Promise<void> }, onClose: (() => Promise<void>) | undefined): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
     process.stderr.write(`tsgi: ${signal}: finishing requests in flight, then stopping\n`);
-    void server.close().then(() => process.exit(0));
+    void server.close().then(() => onClose?.()).finally(() => process.exit(0));
   };
   // `on`, not `once`: a second signal (a terminal's SIGINT, then the primary's SIGTERM) must not kill the drain.
   process.on('SIGINT', stop);
@@ -93,10 +95,11 @@ export async function startServing(app: Application, options: ServeOptions): Pro
       ? await listenFastCgi(options.fastcgi, app, gateway)
       : await listenScgi(options.scgi!, app, gateway);
     process.stderr.write(`Serving ${options.fastcgi !== undefined ? 'FastCGI' : 'SCGI'} on ${server.address}${where} ...\n`);
-    stopOnSignals(server);
+    stopOnSignals(server, options.onClose);
     return server;
   }
-  const server = await makeServer(options.bind, options.port, app, { handleSignals: true, accessLog: options.accessLog ?? true });
+  const server = await makeServer(options.bind, options.port, app, { handleSignals: options.onClose === undefined, accessLog: options.accessLog ?? true });
+  if (options.onClose) stopOnSignals(server, options.onClose);
   process.stderr.write(`Serving HTTP on ${server.host} port ${server.port} (${server.url}/)${where} ...\n`);
   return server;
 }
