@@ -1,6 +1,8 @@
 /** A scriptable FastCGI responder for the client's tests: each request's records are handed to a callback that answers in raw bytes. */
 import { createServer, type Server, type Socket } from 'node:net';
-import { decodeParams, encodeEndRequest, encodeStream, RecordReader, RecordType } from '../../src/frontends/fastcgi/records.js';
+import {
+  decodeParams, encodeEndRequest, encodeGetValuesResult, encodeStream, RecordReader, RecordType,
+} from '../../src/frontends/fastcgi/records.js';
 
 export interface SeenRequest {
   id: number;
@@ -15,7 +17,10 @@ export interface SeenRequest {
 
 export interface Responder {
   address: string;
+  /** The connections that carried a request (not the ones that only asked FCGI_GET_VALUES). */
   connections: Socket[];
+  /** How many FCGI_GET_VALUES questions came. */
+  probes: number;
   /** Record types seen after a request's STDIN ended (ABORT_REQUEST, say). */
   lateRecords: number[];
   close(): Promise<void>;
@@ -27,15 +32,21 @@ export interface ResponderOptions {
   onRequest?: (request: SeenRequest) => void;
   /** Do not read the socket at all (a responder that never takes the body). */
   neverRead?: boolean;
+  /** FCGI_MAX_CONNS to answer FCGI_GET_VALUES with; undefined leaves the question unanswered. */
+  maxConns?: number;
 }
 
 export async function startResponder(options: ResponderOptions): Promise<Responder> {
   const connections: Socket[] = [];
   const lateRecords: number[] = [];
+  const all: Socket[] = [];
+  const state = { probes: 0 };
   const server: Server = createServer((socket) => {
-    const index = connections.push(socket) - 1;
+    all.push(socket);
+    let index = -1;
     socket.on('error', () => {});
     if (options.neverRead) {
+      connections.push(socket);
       socket.pause();
       return;
     }
@@ -46,7 +57,15 @@ export async function startResponder(options: ResponderOptions): Promise<Respond
     let done = false;
     socket.on('data', (data: Buffer) => {
       reader.push(data, (type, id, content) => {
+        if (type === RecordType.GetValues) {
+          state.probes++;
+          if (options.maxConns !== undefined) {
+            socket.end(encodeGetValuesResult(content, { FCGI_MAX_CONNS: options.maxConns, FCGI_MAX_REQS: options.maxConns, FCGI_MPXS_CONNS: 0 }));
+          }
+          return;
+        }
         if (type === RecordType.BeginRequest) {
+          if (index < 0) index = connections.push(socket) - 1;
           params = [];
           stdin = [];
           done = false;
@@ -89,9 +108,12 @@ export async function startResponder(options: ResponderOptions): Promise<Respond
   return {
     address: `127.0.0.1:${port}`,
     connections,
+    get probes() {
+      return state.probes;
+    },
     lateRecords,
     close: () => new Promise<void>((resolve) => {
-      for (const socket of connections) socket.destroy();
+      for (const socket of all) socket.destroy();
       server.close(() => resolve());
     }),
   };

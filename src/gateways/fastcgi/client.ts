@@ -117,6 +117,7 @@ export class FastCgiClient {
     const label = request.label ?? connection.address;
     const onStderr = request.stderr ?? ((line: string) => this.log(`fastcgi ${label}: ${line}`));
     const exchange = connection.begin(this.settings.readTimeout, onStderr);
+    if (connection.uses === 1) exchange.onAnswered = this.pool.awaitingAnswer(connection.address);
     let released = false;
     void exchange.finished.then((reusable) => {
       released = true;

@@ -42,6 +42,8 @@ export class Exchange {
   private lastActivity = Date.now();
   private readTimer: NodeJS.Timeout | undefined;
   private readonly stderrLines: LineSplitter;
+  /** Called once, at the first record of the reply or at its end, whichever comes first. */
+  onAnswered: (() => void) | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -54,7 +56,10 @@ export class Exchange {
     // The head's failure is also reported through next(); an unawaited head must not crash the process.
     this.head.catch(() => {});
     this.finished = new Promise<boolean>((resolve) => {
-      this.finish = resolve;
+      this.finish = (reusable) => {
+        this.answered();
+        resolve(reusable);
+      };
     });
     this.stderrLines = new LineSplitter(onStderrLine);
     this.armReadTimer(readTimeout);
@@ -170,6 +175,12 @@ export class Exchange {
     }
   }
 
+  private answered(): void {
+    const callback = this.onAnswered;
+    this.onAnswered = undefined;
+    callback?.();
+  }
+
   private wake(): void {
     const waiter = this.bodyWaiter;
     if (!waiter || this.queue.length > 0) return;
@@ -179,6 +190,7 @@ export class Exchange {
   }
 
   private activity(): void {
+    if (!this.receivedAny) this.answered();
     this.receivedAny = true;
     this.lastActivity = Date.now();
   }

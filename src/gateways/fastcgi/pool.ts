@@ -3,6 +3,7 @@
  * time out), at most `maxConnections` are open at once and further requests wait their turn.
  */
 import { parseAddress } from '../../frontends/listen.js';
+import { askLimits } from './probe.js';
 import type { ListenAddress } from '../../frontends/listen.js';
 import { ResponderConnection } from './connection.js';
 import { FastCgiGatewayError } from './errors.js';
@@ -26,9 +27,15 @@ class AddressPool {
   private readonly idleTimers = new Map<ResponderConnection, NodeJS.Timeout>();
   private open = 0;
   private readonly waiting: Waiting[] = [];
+  private limit: number;
+  private probe: Promise<void> | undefined;
+  private probed = false;
+  /** New connections whose request has had no answer yet: the responder may be out of workers. */
+  private unanswered = 0;
 
   constructor(readonly address: string, private readonly settings: PoolSettings) {
     this.target = parseAddress(address);
+    this.limit = settings.maxConnections;
   }
 
   get empty(): boolean {
@@ -36,13 +43,14 @@ class AddressPool {
   }
 
   acquire(signal: AbortSignal | undefined): Promise<ResponderConnection> {
+    if (!this.probed) return this.firstAcquire(signal);
     const reused = this.idle.pop();
     if (reused) {
       clearTimeout(this.idleTimers.get(reused));
       this.idleTimers.delete(reused);
       return Promise.resolve(reused);
     }
-    if (this.open < this.settings.maxConnections) return this.connect();
+    if (this.open < this.limit) return this.connect();
     return new Promise((resolve, reject) => {
       const entry: Waiting = {
         resolve, reject, signal,
@@ -57,6 +65,21 @@ class AddressPool {
     });
   }
 
+  /**
+   * A request went out on a new connection. PHP-FPM's workers each stay with one kept-open
+   * connection, so while it goes unanswered, idle connections may be what holds the workers it
+   * waits for: they are closed, and no connection is kept idle until it is answered.
+   */
+  awaitingAnswer(): () => void {
+    this.unanswered++;
+    this.drop();
+    let done = false;
+    return () => {
+      if (!done) this.unanswered--;
+      done = true;
+    };
+  }
+
   /** Takes a connection back: kept for the next request when `reusable`, else closed. */
   release(connection: ResponderConnection, reusable: boolean): void {
     if (!reusable || connection.closed) {
@@ -67,6 +90,10 @@ class AddressPool {
     if (next) {
       next.signal?.removeEventListener('abort', next.onAbort);
       next.resolve(connection);
+      return;
+    }
+    if (this.unanswered > 0) {
+      connection.destroy();
       return;
     }
     this.idle.push(connection);
@@ -85,6 +112,21 @@ class AddressPool {
       entry.signal?.removeEventListener('abort', entry.onAbort);
       entry.reject(error);
     }
+  }
+
+  /**
+   * The first request to an address asks the responder how many connections it serves at once
+   * (FCGI_GET_VALUES). PHP-FPM answers pm.max_children, and it matters: each of its workers stays
+   * with one kept-open connection, so a pool wider than that would leave requests waiting in
+   * the listen backlog behind idle connections.
+   */
+  private async firstAcquire(signal: AbortSignal | undefined): Promise<ResponderConnection> {
+    this.probe ??= askLimits(this.target, this.settings.connectTimeout).then((limits) => {
+      if (limits.maxConns !== undefined && limits.maxConns > 0) this.limit = Math.min(this.limit, limits.maxConns);
+      this.probed = true;
+    });
+    await this.probe;
+    return this.acquire(signal);
   }
 
   private async connect(): Promise<ResponderConnection> {
@@ -112,7 +154,7 @@ class AddressPool {
 
   /** A slot came free: the first request waiting opens a connection of its own. */
   private serveWaiting(): void {
-    if (this.waiting.length === 0 || this.open >= this.settings.maxConnections) return;
+    if (this.waiting.length === 0 || this.open >= this.limit) return;
     const next = this.waiting.shift()!;
     next.signal?.removeEventListener('abort', next.onAbort);
     this.connect().then(next.resolve, next.reject);
@@ -136,6 +178,11 @@ export class ConnectionPool {
       this.pools.set(address, pool);
     }
     return pool.acquire(signal);
+  }
+
+  /** See AddressPool.awaitingAnswer; returns the function to call once the answer starts. */
+  awaitingAnswer(address: string): () => void {
+    return this.pools.get(address)?.awaitingAnswer() ?? (() => {});
   }
 
   release(connection: ResponderConnection, reusable: boolean): void {

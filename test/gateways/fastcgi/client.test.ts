@@ -201,7 +201,7 @@ describe('FastCgiClient with a scripted responder', () => {
   it('queues requests beyond maxConnections and loses none', async () => {
     let busy = 0;
     let most = 0;
-    const peer = await responder({ onRequest: (request) => {
+    const peer = await responder({ maxConns: 8, onRequest: (request) => {
       busy++;
       most = Math.max(most, busy);
       setTimeout(() => {
@@ -214,6 +214,25 @@ describe('FastCgiClient with a scripted responder', () => {
     assert.deepEqual(answers, Array.from({ length: 12 }, (_, i) => String(i)));
     assert.equal(most, 2);
     assert.equal(peer.connections.length, 2);
+    client.close();
+  });
+
+  it('opens no more connections than the responder says it serves (FCGI_GET_VALUES), asking once', async () => {
+    let busy = 0;
+    let most = 0;
+    const peer = await responder({ maxConns: 3, onRequest: (request) => {
+      busy++;
+      most = Math.max(most, busy);
+      setTimeout(() => {
+        busy--;
+        request.reply('Content-Type: text/plain\r\n\r\nok');
+      }, 10);
+    } });
+    const { client } = quietClient();
+    await Promise.all(Array.from({ length: 10 }, async () => text(await client.request(peer.address, { params: PARAMS }))));
+    assert.equal(most, 3);
+    assert.equal(peer.connections.length, 3);
+    assert.equal(peer.probes, 1);
     client.close();
   });
 

@@ -1,0 +1,98 @@
+/** `tsgi serve DIR --php ...` as a user runs it: a separate process, real php-fpm and php-cgi. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { freePort, startTsgi, type TsgiProcess } from '../helpers/fastcgi-peers.js';
+import { fromRoot } from '../helpers/paths.js';
+import { isRunning } from '../helpers/process-group.js';
+import { phpSite, startPhpFpm, type PhpFpm } from '../helpers/php-peers.js';
+
+const CLI = fromRoot('dist', 'src', 'cli.js');
+
+function peakRss(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) * 1024;
+}
+
+async function drain(response: Response): Promise<number> {
+  let size = 0;
+  for await (const chunk of response.body!) size += chunk.length;
+  return size;
+}
+
+describe('tsgi serve --php', () => {
+  let root: string;
+  let fpm: PhpFpm;
+  before(async () => {
+    root = phpSite();
+    fpm = await startPhpFpm({ children: 2 });
+  });
+  after(async () => {
+    await fpm.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('serves PHP through php-fpm, streaming 150 MB with flat memory, and stops cleanly on SIGTERM', async () => {
+    const port = await freePort();
+    const tsgi: TsgiProcess = await startTsgi(['serve', root, '--php', fpm.socket, '--port', String(port), '--no-access-log'], port, CLI);
+    try {
+      assert.match(tsgi.output(), new RegExp(`PHP through php-fpm at ${fpm.socket}`));
+      assert.equal(await (await fetch(`http://127.0.0.1:${port}/sub/`)).text(), 'sub index\n');
+      // The first large response grows the heap to its working size; a buffering server would grow again with a larger one.
+      assert.equal(await drain(await fetch(`http://127.0.0.1:${port}/big.php?mb=50`)), 50 * 1024 * 1024);
+      const before = peakRss(tsgi.child.pid!);
+      assert.equal(await drain(await fetch(`http://127.0.0.1:${port}/big.php?mb=150`)), 150 * 1024 * 1024);
+      const grown = peakRss(tsgi.child.pid!) - before;
+      assert.ok(grown < 20 * 1024 * 1024, `the server's peak RSS grew by ${Math.round(grown / 1048576)} MB for a 150 MB response`);
+      process.kill(tsgi.child.pid!, 'SIGTERM');
+      assert.equal(await tsgi.exited, 0);
+    } finally {
+      await tsgi.stop();
+    }
+  });
+
+  it('starts php-cgi children itself with spawn:N, keeps them warm, and stops them on SIGTERM', async () => {
+    const port = await freePort();
+    const tsgi = await startTsgi(['serve', root, '--php', 'spawn:2', '--port', String(port), '--no-access-log'], port, CLI);
+    try {
+      assert.match(tsgi.output(), /PHP through php-cgi children started on demand \(2 at most\)/);
+      const answers = await Promise.all(Array.from({ length: 8 }, async () => (await fetch(`http://127.0.0.1:${port}/slow.php?ms=30`)).text()));
+      const pids = [...new Set(answers.map((text) => Number(/slept (\d+)/.exec(text)![1])))];
+      assert.ok(pids.length >= 1 && pids.length <= 2, `answered by ${pids.join(', ')}`);
+      const again = Number(/slept (\d+)/.exec(await (await fetch(`http://127.0.0.1:${port}/slow.php?ms=1`)).text())![1]);
+      assert.ok(pids.includes(again), 'a later request is served by a child that is already running');
+      process.kill(tsgi.child.pid!, 'SIGTERM');
+      assert.equal(await tsgi.exited, 0);
+      for (const pid of pids) assert.equal(isRunning(pid), false, `php-cgi ${pid} outlived the server`);
+    } finally {
+      await tsgi.stop();
+    }
+  });
+
+  it('warns at start when php-fpm does not answer, and answers 502 with the reason logged', async () => {
+    const port = await freePort();
+    const tsgi = await startTsgi(['serve', root, '--php', '/nonexistent/php.sock', '--port', String(port)], port, CLI);
+    try {
+      assert.match(tsgi.output(), /warning: php-fpm at \/nonexistent\/php\.sock: no such socket/);
+      const response = await fetch(`http://127.0.0.1:${port}/info.php`);
+      assert.equal(response.status, 502);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/style.css`)).status, 200);
+      assert.match(tsgi.output(), /fastcgi \/info\.php: cannot connect to \/nonexistent\/php\.sock: no such socket/);
+    } finally {
+      await tsgi.stop();
+    }
+  });
+
+  it('says what is wrong with a bad --php value or a missing php-cgi, and --help explains both forms', () => {
+    const bad = spawnSync(process.execPath, [CLI, 'serve', root, '--php', 'spawn:two'], { encoding: 'utf8' });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--php spawn:N needs a whole number of children, got "two"/);
+    const missing = spawnSync(process.execPath, [CLI, 'serve', root, '--php', 'spawn'], { encoding: 'utf8', env: { ...process.env, PATH: '/nonexistent' } });
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /php-cgi was not found on PATH \(Debian and Ubuntu: apt-get install php-cgi\)/);
+    const help = spawnSync(process.execPath, [CLI, 'serve', '--help'], { encoding: 'utf8' });
+    assert.match(help.stdout, /--php ADDR/);
+    assert.match(help.stdout, /--php spawn\[:N\]/);
+  });
+});
