@@ -222,37 +222,58 @@ function newTextDecoder(encoding: string, fatal: boolean): InstanceType<typeof T
   }
 }
 
+/**
+ * cp1252 for 0x80..0x9f, as Python's codec has it ('\ufffd': not in the charset). Node 20's
+ * TextDecoder('windows-1252') decodes ISO-8859-1 instead, so this one is done here.
+ */
+const CP1252_C1 = '\u20ac\ufffd\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\ufffd\u017d\ufffd' +
+  '\ufffd\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\ufffd\u017e\u0178';
+
 function textDecoderFor(encoding: string, errors: DecodeErrors): Decoder {
-  const text = newTextDecoder(encoding, errors === 'strict');
-  const name = text.encoding;
-  const singleByte = SINGLE_BYTE.has(name);
-  if (!singleByte && (errors === 'ignore' || errors === 'surrogateescape')) {
-    throw new RangeError(`errors '${errors}' works with utf-8, ascii, latin-1 and single-byte charsets, not with ${name}`);
-  }
-  const decode = (buf: Buffer, start = 0, end = buf.length): string => {
-    const bytes = buf.subarray(start, end);
-    if (errors === 'strict') {
-      try {
-        return text.decode(bytes);
-      } catch {
-        throw strictError(name, buf, start, end, -1);
-      }
-    }
-    const out = text.decode(bytes);
-    if (errors === 'replace' || !out.includes('\ufffd')) return out;
-    // Single-byte: character i is byte i, and U+FFFD only stands for a byte the charset lacks.
-    let fixed = '';
-    for (let i = 0; i < out.length; i++) {
-      const ch = out[i]!;
-      if (ch !== '\ufffd') fixed += ch;
-      else if (errors === 'surrogateescape') fixed += String.fromCharCode(0xdc00 + bytes[i]!);
-    }
-    return fixed;
-  };
+  const probe = newTextDecoder(encoding, errors === 'strict');
+  const name = probe.encoding;
   const separatorBytes = (separator: string): Buffer | null => {
     if (NOT_ASCII_BASED.has(name)) return null;
     if (ASCII_TRAILS.has(name) && !/^[\x00-\x2f\x3a-\x3f]+$/.test(separator)) return null;
     return asciiSeparator(separator);
   };
+  if (SINGLE_BYTE.has(name)) return { encoding: name, errors, decode: singleByteDecoder(name, errors), separatorBytes };
+  if (errors === 'ignore' || errors === 'surrogateescape') {
+    throw new RangeError(`errors '${errors}' works with utf-8, ascii, latin-1 and single-byte charsets, not with ${name}`);
+  }
+  const decode = (buf: Buffer, start = 0, end = buf.length): string => {
+    try {
+      return probe.decode(buf.subarray(start, end));
+    } catch {
+      throw strictError(name, buf, start, end, -1);
+    }
+  };
   return { encoding: name, errors, decode, separatorBytes };
+}
+
+/**
+ * One byte, one character: a character that stands for "not in the charset" marks its byte.
+ * That is U+FFFD, and in the windows-* tables also a byte mapped to its own C1 control, which
+ * WHATWG puts where Python's cp125x (and Microsoft's tables) have nothing.
+ */
+function singleByteDecoder(name: string, errors: DecodeErrors): (buf: Buffer, start?: number, end?: number) => string {
+  const cp1252 = name === 'windows-1252';
+  const text = cp1252 ? null : newTextDecoder(name, false);
+  const c1Unmapped = !cp1252 && name.startsWith('windows-');
+  const unmapped = cp1252 ? /[\x80-\x9f]/ : c1Unmapped ? /[\x80-\x9f\ufffd]/ : /\ufffd/;
+  return (buf, start = 0, end = buf.length) => {
+    const out = text === null ? buf.toString('latin1', start, end) : text.decode(buf.subarray(start, end));
+    if (!unmapped.test(out)) return out;
+    let fixed = '';
+    for (let i = 0; i < out.length; i++) {
+      let c = out.charCodeAt(i);
+      if (cp1252 && c >= 0x80 && c <= 0x9f) c = CP1252_C1.charCodeAt(c - 0x80);
+      const undefinedByte = c === 0xfffd || (c1Unmapped && c >= 0x80 && c <= 0x9f);
+      if (!undefinedByte) fixed += String.fromCharCode(c);
+      else if (errors === 'strict') throw strictError(name, buf, start, end, start + i);
+      else if (errors === 'replace') fixed += '\ufffd';
+      else if (errors === 'surrogateescape') fixed += String.fromCharCode(0xdc00 + buf[start + i]!);
+    }
+    return fixed;
+  };
 }
