@@ -9,8 +9,10 @@
  *
  * Nothing is built at import: a CGI script pays for the module on every request.
  */
-import { isAscii, isUtf8 } from 'node:buffer';
+import { requireBuiltin } from './builtin.js';
 import { FormError } from './errors.js';
+
+const { isAscii, isUtf8 } = requireBuiltin('node:buffer') as typeof import('node:buffer');
 
 /**
  * What happens to bytes that are not in the charset, as Python's error handlers:
