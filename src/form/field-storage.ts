@@ -4,7 +4,8 @@
  * Python way); `await FieldStorage.from(environ)` reads `tsgi.input` (any front end).
  */
 import type { DecodeErrors } from './charset.js';
-import { decodeBytes, ESCAPES, quoteFor, reprString } from './charset.js';
+import { decodeBytes } from './charset.js';
+import { reprBytes, reprString } from './repr.js';
 import { feedAsync, feedSync, FormReader, type FormEnviron, type FormOptions } from './form-reader.js';
 import { newRecord, type HeaderParams } from './header.js';
 import type { PartInfo } from './multipart.js';
@@ -216,23 +217,7 @@ export class FieldStorage implements Iterable<string> {
   }
 }
 
-// Python's repr() for the values a form holds, so print_form-style output matches Python's.
-
-/** `repr(bytes)`: b'...' with non-ASCII and controls as \xNN. */
-function reprBytes(bytes: Uint8Array): string {
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-  const quote = quoteFor(text);
-  let out = 'b' + quote;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    const c = text.charCodeAt(i);
-    if (ESCAPES[ch]) out += ESCAPES[ch];
-    else if (ch === quote) out += '\\' + ch;
-    else if (c < 0x20 || c >= 0x7f) out += '\\x' + c.toString(16).padStart(2, '0');
-    else out += ch;
-  }
-  return out + quote;
-}
+// Python's repr() of a part's value.
 
 /** `repr()` of a form value: None, str, bytes, or a list of items with their own repr(). */
 function reprValue(value: unknown): string {

@@ -21,7 +21,7 @@ export interface FormOptions extends UploadFileOptions {
   strictParsing?: boolean;
   /** Charset of text fields and part headers. Default 'utf-8'. */
   encoding?: string;
-  /** 'replace' (default) or 'strict' for bytes that are not in the charset. */
+  /** Bytes that are not in the charset: 'replace' (default), 'strict', 'ignore' or 'surrogateescape', as in Python. */
   errors?: DecodeErrors;
   /** Urlencoded field separator. Default '&' (CVE-2021-23336). */
   separator?: string;
@@ -78,7 +78,7 @@ export class FormReader {
   constructor(form: FieldStorage, environ: FormEnviron, options: FormOptions) {
     this.#form = form;
     this.#options = { ...DEFAULTS, ...definedOnly(options) };
-    if (options.encoding) checkEncoding(options.encoding);
+    checkEncoding(options.encoding, options.errors);
     form.encoding = options.encoding ?? 'utf-8';
     form.errors = options.errors ?? 'replace';
     const method = (envString(environ, 'REQUEST_METHOD') ?? 'GET').toUpperCase();
@@ -143,6 +143,10 @@ export class FormReader {
 
   #urlencoded(query: string | undefined): Sink {
     const form = this.#form;
+    const maxFieldsSize = this.#options.maxFieldsSize;
+    const tooLarge = (size: string): FormError =>
+      new FormError('FIELD_TOO_LARGE', `urlencoded body ${size} ${maxFieldsSize} bytes, the limit of all text fields together (maxFieldsSize)`);
+    if (form.contentLength > maxFieldsSize) throw tooLarge(`of ${form.contentLength} bytes (CONTENT_LENGTH) is larger than`);
     const list: FormItem[] = (form.list = []);
     const parser = new UrlencodedParser((name, value) => {
       this.#countField();
@@ -150,10 +154,13 @@ export class FormReader {
     }, {
       ...this.#urlOptions(),
       maxFieldSize: this.#options.maxFieldSize,
-      maxBodySize: Math.min(this.#options.maxFieldsSize, this.#options.maxBodySize),
+      maxBodySize: this.#options.maxBodySize,
     });
     return {
-      write: (chunk) => parser.write(chunk),
+      write: (chunk) => {
+        if ((this.#textBytes += chunk.length) > maxFieldsSize) throw tooLarge('larger than');
+        parser.write(chunk);
+      },
       end: () => {
         parser.end();
         this.#checkComplete();

@@ -2,7 +2,7 @@
  * Content-Type / Content-Disposition parsing, Python's `cgi.parse_header` with RFC 2231 /
  * RFC 5987 extended parameters (`filename*=UTF-8''...`) decoded on top.
  */
-import { isLatin1 } from './charset.js';
+import { decodeBytes } from './charset.js';
 
 /** Parameters of a header value: lower-cased names, unquoted values. */
 export type HeaderParams = Record<string, string>;
@@ -159,9 +159,8 @@ function isHex(c: number): boolean {
 function decodeCharset(charset: string, bytes: Uint8Array): string | null {
   const label = charset === 'us-ascii' ? 'utf-8' : charset;
   try {
-    // Newer Node follows WHATWG and reads ISO-8859-1 as windows-1252; RFC 5987 means the real one.
-    if (isLatin1(label)) return Buffer.from(bytes).toString('latin1');
-    return new TextDecoder(label).decode(bytes);
+    // The form's decoder: ISO-8859-1 is the real one, not WHATWG's windows-1252.
+    return decodeBytes(bytes, label, 'replace');
   } catch {
     return null; // unknown charset: keep the plain parameter, if any
   }

@@ -7,7 +7,7 @@
  * holds back at most one delimiter's length across a chunk split, so memory stays bounded
  * whatever the shape of the data (no newlines, CR/LF floods, tiny parts).
  */
-import { decodeRange, type DecodeErrors } from './charset.js';
+import { decoderFor, type Decoder, type DecodeErrors } from './charset.js';
 import { FormError } from './errors.js';
 import { newRecord, parseHeader, type HeaderParams } from './header.js';
 
@@ -24,7 +24,7 @@ export interface PartInfo {
   /** Content-Disposition value without parameters ('' when absent). */
   disposition: string;
   dispositionOptions: HeaderParams;
-  /** Content-Type without parameters; 'text/plain' when absent. */
+  /** Content-Type without parameters; 'text/plain' when absent or empty. */
   type: string;
   typeOptions: HeaderParams;
 }
@@ -61,6 +61,7 @@ export interface MultipartLimits {
 export interface MultipartOptions extends MultipartLimits {
   /** Charset of part headers. Default 'utf-8', so UTF-8 file names round-trip. */
   encoding?: string;
+  /** Bytes of a header that are not in the charset: 'replace' (default), 'strict', 'ignore', 'surrogateescape'. */
   errors?: DecodeErrors;
 }
 
@@ -86,8 +87,7 @@ export class MultipartParser {
   readonly #handlers: MultipartHandlers;
   readonly #needle: Buffer;        // "\n--boundary"
   readonly #dashBoundary: Buffer;  // "--boundary"
-  readonly #encoding: string;
-  readonly #errors: DecodeErrors;
+  readonly #decoder: Decoder;
   readonly #maxParts: number;
   readonly #maxHeaderSize: number;
   readonly #maxFieldSize: number;
@@ -120,8 +120,7 @@ export class MultipartParser {
     this.#dashBoundary = Buffer.concat([Buffer.from('--'), b]);
     this.#needle = Buffer.concat([Buffer.from('\n'), this.#dashBoundary]);
     this.#handlers = handlers;
-    this.#encoding = options.encoding ?? 'utf-8';
-    this.#errors = options.errors ?? 'replace';
+    this.#decoder = decoderFor(options.encoding, options.errors);
     this.#maxParts = options.maxParts ?? 1000;
     this.#maxHeaderSize = options.maxHeaderSize ?? 16 * 1024;
     this.#maxFieldSize = options.maxFieldSize ?? 1024 * 1024;
@@ -351,7 +350,7 @@ export class MultipartParser {
 
   #decodeLine(buf: Buffer, start: number, end: number): string {
     if (end > start && buf[end - 1] === CR) end--;
-    return decodeRange(buf, start, end, this.#encoding, this.#errors);
+    return this.#decoder.decode(buf, start, end);
   }
 
   #beginPart(): void {
@@ -426,7 +425,9 @@ export function parsePartHeaders(lines: string[]): PartInfo {
   }
   let type = 'text/plain';
   let typeOptions: HeaderParams = EMPTY;
-  if (headers['content-type'] !== undefined) [type, typeOptions] = parseHeader(headers['content-type']);
+  // An empty `Content-Type:` says nothing, so it means what no header means (Python gives '').
+  const contentType = headers['content-type'];
+  if (contentType !== undefined && contentType.trim() !== '') [type, typeOptions] = parseHeader(contentType);
   return {
     headers,
     rawHeaders,

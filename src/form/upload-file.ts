@@ -2,13 +2,9 @@
  * Where a part's bytes live: in memory up to a threshold, then in a temporary file that is
  * removed by `close()` (or when the process exits, whatever happens first).
  */
-import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
+import { requireBuiltin as require } from './builtin.js';
 
-// Built-ins are loaded with process.getBuiltinModule (Node >= 20.16; require before that): an
-// ESM import of node:fs or node:stream builds a module facade that costs milliseconds, paid by
-// every CGI request. node:module's facade is small.
-const require: (id: string) => unknown = process.getBuiltinModule ?? createRequire(import.meta.url);
 const builtin = {
   fs: require('node:fs') as typeof import('node:fs'),
   os: () => require('node:os') as typeof import('node:os'),

@@ -2,7 +2,8 @@
  * application/x-www-form-urlencoded and query strings: Python's `urllib.parse.parse_qsl` /
  * `parse_qs` semantics, plus a push parser for bodies that arrive in chunks.
  */
-import { checkEncoding, decodeBytes, decodeRange, reprString, type DecodeErrors } from './charset.js';
+import { checkEncoding, decoderFor, type Decoder, type DecodeErrors } from './charset.js';
+import { reprString } from './repr.js';
 import { FormError } from './errors.js';
 import { newRecord } from './header.js';
 
@@ -13,7 +14,7 @@ export interface UrlencodedOptions {
   strictParsing?: boolean;
   /** Charset of the percent-encoded bytes (and of the body). Default 'utf-8'. */
   encoding?: string;
-  /** 'replace' (default) puts U+FFFD for bad bytes; 'strict' throws. */
+  /** 'replace' (default), 'strict' (throws BAD_ENCODING), 'ignore' or 'surrogateescape', as in Python. */
   errors?: DecodeErrors;
   /** More fields than this (counting empty ones, as Python does) throws. Default: no limit. */
   maxNumFields?: number;
@@ -27,7 +28,11 @@ function checkSeparator(separator: string): void {
   }
 }
 
-/** Decodes `%XX` sequences; malformed ones stay as they are (Python's `unquote`). */
+/**
+ * Decodes `%XX` sequences; malformed ones stay as they are (Python's `unquote`). As in Python,
+ * each run of ASCII characters is turned into bytes and decoded as a whole; other characters
+ * pass through.
+ */
 export function unquote(text: string, encoding = 'utf-8', errors: DecodeErrors = 'replace'): string {
   if (!text.includes('%')) return text;
   if (errors === 'replace' && (encoding === 'utf-8' || encoding === 'utf8')) {
@@ -37,23 +42,23 @@ export function unquote(text: string, encoding = 'utf-8', errors: DecodeErrors =
       // malformed escapes or invalid UTF-8: take the careful path
     }
   }
+  const decoder = decoderFor(encoding, errors);
   let out = '';
-  let bytes: number[] = [];
-  const flush = (): void => {
-    if (bytes.length) out += decodeBytes(Uint8Array.from(bytes), encoding, errors);
-    bytes = [];
-  };
+  let run = ''; // the current ASCII run, escapes resolved, one character per byte
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x25 && i + 2 < text.length && isHexDigit(text.charCodeAt(i + 1)) && isHexDigit(text.charCodeAt(i + 2))) {
-      bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
+      run += String.fromCharCode(parseInt(text.slice(i + 1, i + 3), 16));
       i += 2;
+    } else if (c < 0x80) {
+      run += text[i];
     } else {
-      flush();
+      if (run) out += decoder.decode(Buffer.from(run, 'latin1'));
+      run = '';
       out += text[i];
     }
   }
-  flush();
+  if (run) out += decoder.decode(Buffer.from(run, 'latin1'));
   return out;
 }
 
@@ -94,7 +99,7 @@ function parsePiece(piece: string, options: UrlencodedOptions): [string, string]
 export function parseQsl(qs: string, options: UrlencodedOptions = {}): [string, string][] {
   const separator = options.separator ?? '&';
   checkSeparator(separator);
-  if (options.encoding) checkEncoding(options.encoding);
+  checkEncoding(options.encoding, options.errors);
   const pairs: [string, string][] = [];
   if (qs.length === 0) return pairs;
   const max = options.maxNumFields;
@@ -136,12 +141,17 @@ export interface UrlencodedParserOptions extends UrlencodedOptions {
 /**
  * A push parser for urlencoded bodies: feed bytes with `write()`, then `end()`. Each field is
  * handed to `onField` as soon as its separator arrives, so memory holds one field at a time.
- * Gives the same pairs as decoding the body and calling `parseQsl` on it.
+ * Gives the same pairs as decoding the body and calling `parseQsl` on it, as Python does.
  */
 export class UrlencodedParser {
   readonly #onField: (name: string, value: string) => void;
   readonly #options: UrlencodedOptions;
-  readonly #separator: Buffer;
+  readonly #decoder: Decoder;
+  /**
+   * The separator's bytes, or null when the charset does not allow splitting bytes at it
+   * (utf-16, iso-2022-jp, or a separator that is not ASCII): then the body is decoded whole.
+   */
+  readonly #separator: Buffer | null;
   readonly #separatorText: string;
   readonly #maxNumFields: number;
   readonly #maxFieldSize: number;
@@ -157,10 +167,10 @@ export class UrlencodedParser {
   constructor(onField: (name: string, value: string) => void, options: UrlencodedParserOptions = {}) {
     const separator = options.separator ?? '&';
     checkSeparator(separator);
-    if (options.encoding) checkEncoding(options.encoding);
+    this.#decoder = decoderFor(options.encoding, options.errors);
     this.#onField = onField;
     this.#options = options;
-    this.#separator = Buffer.from(separator, 'utf8');
+    this.#separator = this.#decoder.separatorBytes(separator);
     this.#separatorText = separator;
     this.#maxNumFields = options.maxNumFields ?? Infinity;
     this.#maxFieldSize = options.maxFieldSize ?? 1024 * 1024;
@@ -180,7 +190,13 @@ export class UrlencodedParser {
       throw new FormError('BODY_TOO_LARGE', `urlencoded body larger than ${this.#maxBodySize} bytes (maxBodySize)`);
     }
     let buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    if (this.#pendingLength > 0 && !this.#completesField(buf)) {
+    const separator = this.#separator;
+    if (separator === null) {
+      this.#pending.push(Buffer.from(buf)); // split after decoding, at end()
+      this.#pendingLength += buf.length;
+      return;
+    }
+    if (this.#pendingLength > 0 && !this.#completesField(buf, separator)) {
       // Joining the held bytes on every write would make a long field in small chunks quadratic.
       this.#hold(buf);
       return;
@@ -190,23 +206,16 @@ export class UrlencodedParser {
       this.#pending = [];
       this.#pendingLength = 0;
     }
-    // Decode everything up to the last separator at once: the separator is ASCII, so no
-    // character straddles it, and one decode is much cheaper than one per field.
-    const last = buf.lastIndexOf(this.#separator);
+    // Decode everything up to the last separator at once: no character's bytes contain the
+    // separator (separatorBytes says so), and one decode is much cheaper than one per field.
+    const last = buf.lastIndexOf(separator);
     if (last < 0) {
       this.#hold(buf);
       return;
     }
-    const text = decodeRange(buf, 0, last, this.#options.encoding, this.#options.errors);
-    const separator = this.#separatorText;
-    let start = 0;
-    for (;;) {
-      const end = text.indexOf(separator, start);
-      this.#piece(end < 0 ? text.slice(start) : text.slice(start, end));
-      if (end < 0) break;
-      start = end + separator.length;
-    }
-    this.#hold(buf.subarray(last + this.#separator.length));
+    if (last > this.#maxFieldSize) this.#checkFieldSizes(buf, last, separator);
+    this.#split(this.#decoder.decode(buf, 0, last));
+    this.#hold(buf.subarray(last + separator.length));
     this.#sawSeparator = true; // a field follows the separator, possibly an empty one
   }
 
@@ -217,7 +226,37 @@ export class UrlencodedParser {
     const rest = Buffer.concat(this.#pending);
     this.#pending = [];
     this.#pendingLength = 0;
-    this.#piece(decodeRange(rest, 0, rest.length, this.#options.encoding, this.#options.errors));
+    const text = this.#decoder.decode(rest, 0, rest.length);
+    if (this.#separator === null) this.#split(text, true);
+    else this.#piece(text);
+  }
+
+  /** Hands on the fields of `text`, which holds whole fields only. */
+  #split(text: string, countUnits = false): void {
+    const separator = this.#separatorText;
+    let start = 0;
+    for (;;) {
+      const end = text.indexOf(separator, start);
+      const piece = end < 0 ? text.slice(start) : text.slice(start, end);
+      // Decoded whole, a field's bytes are not known: its UTF-16 units (never more than its
+      // bytes in the charsets that come here) stand in for them.
+      if (countUnits && piece.length > this.#maxFieldSize) this.#tooLarge();
+      this.#piece(piece);
+      if (end < 0) break;
+      start = end + separator.length;
+    }
+  }
+
+  /** Throws when a field in `buf[0..last)` is larger than maxFieldSize bytes. */
+  #checkFieldSizes(buf: Buffer, last: number, separator: Buffer): void {
+    let start = 0;
+    for (;;) {
+      const at = buf.indexOf(separator, start);
+      const end = at < 0 || at > last ? last : at;
+      if (end - start > this.#maxFieldSize) this.#tooLarge();
+      if (end >= last) return;
+      start = end + separator.length;
+    }
   }
 
   /** Keeps a copy of `buf` (the caller may reuse its chunk) after the held bytes. */
@@ -229,8 +268,7 @@ export class UrlencodedParser {
   }
 
   /** Whether a separator ends in `buf`, counting one that starts in the held bytes. */
-  #completesField(buf: Buffer): boolean {
-    const separator = this.#separator;
+  #completesField(buf: Buffer, separator: Buffer): boolean {
     if (buf.indexOf(separator) >= 0) return true;
     if (separator.length === 1) return false;
     const overlap = separator.length - 1;
@@ -251,8 +289,6 @@ export class UrlencodedParser {
 
   #piece(piece: string): void {
     if (++this.#pieces > this.#maxNumFields) throw new FormError('TOO_MANY_FIELDS', 'Max number of fields exceeded');
-    // A UTF-16 unit decoded from UTF-8 came from at most 3 bytes: count bytes only near the limit.
-    if (piece.length * 3 > this.#maxFieldSize && Buffer.byteLength(piece, 'utf8') > this.#maxFieldSize) this.#tooLarge();
     const pair = parsePiece(piece, this.#options);
     if (pair) this.#onField(pair[0], pair[1]);
   }

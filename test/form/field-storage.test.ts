@@ -151,6 +151,23 @@ describe('FieldStorage', () => {
     form.close();
   });
 
+  it('caps an urlencoded body with maxFieldsSize, naming it: from CONTENT_LENGTH, and while reading without one', async () => {
+    const isFieldsSize = (e: unknown): boolean => e instanceof FormError && e.code === 'FIELD_TOO_LARGE' && e.status === 413 && /\(maxFieldsSize\)$/.test(e.message);
+    const body = Buffer.from('a=12345&b=67890');
+    let pulled = 0;
+    const input = (function* () { pulled++; yield body; })();
+    await assert.rejects(FieldStorage.from({ REQUEST_METHOD: 'POST', CONTENT_LENGTH: String(body.length), 'tsgi.input': input }, { maxFieldsSize: 10 }), isFieldsSize);
+    assert.equal(pulled, 0, 'refused before reading');
+    await assert.rejects(FieldStorage.from({ REQUEST_METHOD: 'POST', 'tsgi.input': [body.subarray(0, 6), body.subarray(6)] }, { maxFieldsSize: 10 }), isFieldsSize);
+    const form = await FieldStorage.from({ REQUEST_METHOD: 'POST', 'tsgi.input': [body] }, { maxFieldsSize: body.length });
+    assert.equal(form.getFirst('b'), '67890');
+  });
+
+  it('keeps maxBodySize the limit of a urlencoded body when it is the smaller one', async () => {
+    await assert.rejects(FieldStorage.from({ REQUEST_METHOD: 'POST', 'tsgi.input': [Buffer.from('a=12345&b=67890')] }, { maxFieldsSize: 12, maxBodySize: 10 }),
+      (e: unknown) => e instanceof FormError && e.code === 'BODY_TOO_LARGE' && /maxBodySize/.test(e.message));
+  });
+
   it('removes temporary files when parsing fails half way', async () => {
     const body = assemble(B, [part('f', 'z'.repeat(5000), 'f.bin'), part('g', 'z'.repeat(5000), 'g.bin')]);
     let seen: string | null = null;
@@ -199,6 +216,7 @@ describe('FieldStorage', () => {
     assert.equal((form.get('a') as FieldStorage).repr(), `FieldStorage('a', None, "it's")`);
     assert.equal(String(form.get('f')), `FieldStorage('f', 'x.bin', b"\\x00\\xff'\\n")`);
     assert.equal(new MiniFieldStorage('k', 'v\n').repr(), "MiniFieldStorage('k', 'v\\n')");
+    assert.equal(new MiniFieldStorage('k', 'a\udcff\u{1f600}').repr(), "MiniFieldStorage('k', 'a\\udcff\u{1f600}')", 'a lone surrogate escaped, a pair kept');
   });
 
   it('reads process.env and fd 0 synchronously in a CGI script', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FormError, MultipartParser, validBoundary, type MultipartOptions, type PartInfo } from '../../src/form/index.js';
+import { FormError, MultipartParser, parsePartHeaders, validBoundary, type MultipartOptions, type PartInfo } from '../../src/form/index.js';
 import { concatBytesDuring } from '../helpers/concat-watch.js';
 
 interface Parsed {
@@ -102,6 +102,24 @@ describe('MultipartParser', () => {
 
   it('refuses a header line without a colon', () => {
     assert.throws(() => parse('B', '--B\r\nnonsense\r\n\r\nx\r\n--B--'), (e: unknown) => e instanceof FormError && e.code === 'MALFORMED');
+  });
+
+  it('takes an empty Content-Type header for none: text/plain', () => {
+    for (const line of ['Content-Type:', 'Content-Type:   ']) {
+      const info = parsePartHeaders(['Content-Disposition: form-data; name="a"', line]);
+      assert.equal(info.type, 'text/plain');
+      assert.equal(info.headers['content-type']?.trim(), '', 'the header itself stays as sent');
+    }
+  });
+
+  it('decodes a file name split anywhere between writes with the error mode asked for', () => {
+    const body = Buffer.from('--b\r\nContent-Disposition: form-data; name="f"; filename="\xe2\x82\xac\xff.txt"\r\n\r\nx\r\n--b--\r\n', 'latin1');
+    for (let split = 1; split < body.length; split++) {
+      const parsed = parseChunks('b', [body.subarray(0, split), body.subarray(split)], { errors: 'surrogateescape' });
+      assert.equal(parsed.parts[0]!.filename, '€\udcff.txt', `split ${split}`);
+    }
+    assert.throws(() => parseChunks('b', [body], { errors: 'strict' }), (e: unknown) => e instanceof FormError && e.code === 'BAD_ENCODING');
+    assert.throws(() => new MultipartParser('b', {}, { errors: 'bogus' as never }), RangeError);
   });
 
   it('keeps the first of repeated headers and unfolds continuation lines', () => {

@@ -54,6 +54,16 @@ describe('parseQsl / parseQs', () => {
     assert.throws(() => parseQsl('a=1', { encoding: 'no-such-charset' }), RangeError);
   });
 
+  it('decodes each run of ASCII characters whole, as Python does, so a trail byte may be a letter', () => {
+    assert.equal(unquote('%82a', 'shift_jis', 'strict'), '\uff22');
+    assert.equal(unquote('%ffx%c3%a9', 'utf-8', 'surrogateescape'), '\udcffxé');
+    assert.equal(unquote('é%e9', 'latin-1'), 'éé');
+  });
+
+  it('refuses an unknown error mode before parsing', () => {
+    assert.throws(() => parseQsl('a=1', { errors: 'bogus' as never }), RangeError);
+  });
+
   it('refuses an empty separator', () => {
     assert.throws(() => parseQsl('a=1', { separator: '' }), TypeError);
   });
@@ -103,6 +113,40 @@ describe('UrlencodedParser', () => {
       });
       assert.ok(copied <= 4 * body.length, `copied ${copied} bytes for a ${body.length}-byte body`);
     }
+  });
+
+  it('measures a field in bytes as received, whatever the charset made of them', () => {
+    // 'a=' and five bytes that decode to five characters of two UTF-8 bytes (or three) each.
+    for (const [encoding, errors] of [['latin-1', 'strict'], ['utf-8', 'surrogateescape'], ['utf-8', 'replace']] as const) {
+      const pairs: [string, string][] = [];
+      const parser = new UrlencodedParser((k, v) => pairs.push([k, v]), { encoding, errors, maxFieldSize: 7 });
+      parser.write(Buffer.from('a=\xe9\xe9\xe9\xe9\xe9&b=1', 'latin1'));
+      parser.end();
+      assert.equal(pairs.length, 2, `${encoding} ${errors}`);
+      const tooLong = new UrlencodedParser(() => {}, { encoding, errors, maxFieldSize: 7 });
+      assert.throws(() => tooLong.write(Buffer.from('b=1&a=\xe9\xe9\xe9\xe9\xe9\xe9&b=1', 'latin1')), (e: unknown) => e instanceof FormError && e.code === 'FIELD_TOO_LARGE');
+    }
+  });
+
+  it('decodes the body whole before splitting when the charset does not allow splitting its bytes', () => {
+    // In UTF-16 every '&' is two bytes, one of them 0x00; Python decodes the body, then splits.
+    const body = Buffer.from('a=%41%00&b=c&d=\u00e9', 'utf16le');
+    for (let split = 1; split < body.length; split++) {
+      const pairs: [string, string][] = [];
+      const parser = new UrlencodedParser((k, v) => pairs.push([k, v]), { encoding: 'utf-16le' });
+      parser.write(body.subarray(0, split));
+      parser.write(body.subarray(split));
+      parser.end();
+      assert.deepEqual(pairs, [['a', 'A'], ['b', 'c'], ['d', 'é']], `split ${split}`);
+    }
+  });
+
+  it('splits at a non-ASCII separator in the body’s own charset', () => {
+    const pairs: [string, string][] = [];
+    const parser = new UrlencodedParser((k, v) => pairs.push([k, v]), { encoding: 'latin-1', separator: 'é' });
+    parser.write(Buffer.from('a=1\xe9b=2', 'latin1'));
+    parser.end();
+    assert.deepEqual(pairs, [['a', '1'], ['b', '2']]);
   });
 
   it('finds a two-byte separator split across small chunks', () => {

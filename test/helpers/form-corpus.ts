@@ -18,6 +18,8 @@ export interface FormCase {
   options?: Record<string, unknown>;
   /** Why tsgi gives a different answer than Python here (docs/form.md lists these). */
   differs?: string;
+  /** The FormError code tsgi must give (for a limit Python does not have). */
+  code?: string;
 }
 export interface QslCase {
   id: string;
@@ -50,11 +52,12 @@ export function multipartCase(id: string, boundary: string, body: string | Buffe
     body: bytes,
     ...(extra.options ? { options: extra.options } : {}),
     ...(extra.differs ? { differs: extra.differs } : {}),
+    ...(extra.code ? { code: extra.code } : {}),
   };
 }
 
-function urlencodedCase(id: string, body: string, extra: Partial<FormCase> = {}): FormCase {
-  const bytes = Buffer.from(body, 'latin1');
+function urlencodedCase(id: string, body: string | Buffer, extra: Partial<FormCase> = {}): FormCase {
+  const bytes = typeof body === 'string' ? Buffer.from(body, 'latin1') : body;
   return {
     id,
     kind: 'form',
@@ -67,6 +70,7 @@ function urlencodedCase(id: string, body: string, extra: Partial<FormCase> = {})
     body: bytes,
     ...(extra.options ? { options: extra.options } : {}),
     ...(extra.differs ? { differs: extra.differs } : {}),
+    ...(extra.code ? { code: extra.code } : {}),
   };
 }
 
@@ -308,6 +312,77 @@ function malformedCases(): Case[] {
   ];
 }
 
+/** Charsets of the charset x error mode cases: tsgi's own three, a WHATWG table with holes, cp1252. */
+export const CASE_CHARSETS = ['utf-8', 'ascii', 'latin-1', 'iso-8859-8', 'cp1252'];
+export const CASE_ERROR_MODES = ['strict', 'replace', 'ignore', 'surrogateescape'];
+
+/**
+ * Each charset x error mode on the three places bytes are decoded: a text part's value, a
+ * part's name and file name, and a urlencoded body (raw bytes and %XX escapes). The bytes hold
+ * valid UTF-8, a stray 0xff, a sequence cut short, and bytes cp1252 / iso-8859-8 lack.
+ */
+export function charsetCases(): Case[] {
+  const b = 'CsB';
+  const value = Buffer.from([0x76, 0xc3, 0xa9, 0x20, 0xff, 0x20, 0x81, 0xaa, 0xbf, 0x20, 0xe2, 0x82]);
+  const header = Buffer.from('Content-Disposition: form-data; name="n\xc3\xa9"; filename="f\xe2\x82\xac\xff.txt"\r\n\r\n', 'latin1');
+  const url = Buffer.from('a\xc3\xa9=%C3%A9%ff\xff&b=%e2%82&c=%81%aa\xaa&d=\xe2\x82', 'latin1');
+  const cases: Case[] = [];
+  for (const encoding of CASE_CHARSETS) {
+    for (const errors of CASE_ERROR_MODES) {
+      const options = { encoding, errors };
+      const id = `charset-${encoding}-${errors}`;
+      cases.push(multipartCase(`${id}-part`, b, assemble(b, [part('t', value), part('u', 'plain')]), { options }));
+      // Python's email parser turns a header holding lone surrogates into a Header object,
+      // which cgi.parse_header cannot take: only charsets that know every byte there get by.
+      const headerEscapes = errors === 'surrogateescape' && encoding !== 'latin-1' && encoding !== 'cp1252';
+      cases.push(multipartCase(`${id}-filename`, b, assemble(b, [Buffer.concat([header, Buffer.from('x')])]), {
+        options,
+        ...(headerEscapes ? { differs: 'surrogateescape on undecodable header bytes: Python raises TypeError (email gives a Header object), tsgi gives the escaped name and file name' } : {}),
+      }));
+      cases.push(urlencodedCase(`${id}-url`, url, { options }));
+    }
+  }
+  const bigText = assemble(b, [part('t', Buffer.concat([Buffer.alloc(2000, 0x61), Buffer.from([0xff])]))]);
+  cases.push(
+    multipartCase('charset-big-part-surrogateescape', b, bigText, {
+      options: { errors: 'surrogateescape' },
+      differs: 'a text part over 1000 bytes goes to a temporary text file in Python, which cannot hold lone surrogates: UnicodeEncodeError; tsgi keeps them',
+    }),
+    multipartCase('charset-big-part-ascii-replace', b, bigText, {
+      options: { encoding: 'ascii', errors: 'replace' },
+      differs: 'a text part over 1000 bytes goes to a temporary ascii file in Python, which cannot hold U+FFFD: UnicodeEncodeError; tsgi keeps it',
+    }),
+    urlencodedCase('charset-windows-1253-table', 'a=\xaa', {
+      options: { encoding: 'windows-1253', errors: 'strict' },
+      differs: "charsets other than utf-8, ascii, latin-1 and cp1252 use TextDecoder's (WHATWG) tables: windows-1253 has 0xaa (ª), Python's cp1253 has not",
+    }),
+    urlencodedCase('charset-multibyte-surrogateescape', 'a=%82%a0', {
+      options: { encoding: 'shift_jis', errors: 'surrogateescape' },
+      differs: "errors 'ignore' and 'surrogateescape' are refused (RangeError) for multi-byte charsets other than utf-8",
+    }),
+    multipartCase('edge-empty-content-type', b, assemble(b, [Buffer.from('Content-Disposition: form-data; name="a"\r\nContent-Type:\r\n\r\nv')]), {
+      differs: "an empty Content-Type part header means text/plain in tsgi; Python's type is ''",
+    }),
+  );
+  return cases;
+}
+
+/** Limits: Python's maxlen raises where tsgi does (max_num_fields: edge-max-num-fields-*, url-max-fields-*); tsgi's own limits are on by default. */
+export function limitCases(): Case[] {
+  const b = 'LmB';
+  const noLimit = (name: string): string => `${name}: Python has no such limit and parses the form; tsgi refuses it`;
+  return [
+    urlencodedCase('limit-max-body-size-url', 'a=1&b=2', { options: { maxBodySize: 5 } }),
+    multipartCase('limit-max-body-size-multipart', b, assemble(b, [part('a', '1')]), { options: { maxBodySize: 20 } }),
+    urlencodedCase('limit-max-fields-size-url', 'a=12345&b=67890', { options: { maxFieldsSize: 10 }, code: 'FIELD_TOO_LARGE', differs: noLimit('maxFieldsSize') }),
+    multipartCase('limit-max-fields-size-multipart', b, assemble(b, [part('a', '123456'), part('b', '789012')]), { options: { maxFieldsSize: 10 }, code: 'FIELD_TOO_LARGE', differs: noLimit('maxFieldsSize') }),
+    urlencodedCase('limit-max-field-size-url', 'a=12345678&b=1', { options: { maxFieldSize: 5 }, code: 'FIELD_TOO_LARGE', differs: noLimit('maxFieldSize') }),
+    multipartCase('limit-max-field-size-multipart', b, assemble(b, [part('a', '12345678')]), { options: { maxFieldSize: 5 }, code: 'FIELD_TOO_LARGE', differs: noLimit('maxFieldSize') }),
+    multipartCase('limit-max-file-size', b, assemble(b, [part('f', '12345678', 'f.txt')]), { options: { maxFileSize: 5 }, code: 'FILE_TOO_LARGE', differs: noLimit('maxFileSize') }),
+    multipartCase('limit-max-header-size', b, assemble(b, [part('a'.repeat(100), '1')]), { options: { maxHeaderSize: 50 }, code: 'HEADER_TOO_LARGE', differs: noLimit('maxHeaderSize') }),
+  ];
+}
+
 export function staticCases(): Case[] {
-  return [...chromiumCases(), ...edgeCases(), ...malformedCases()];
+  return [...chromiumCases(), ...edgeCases(), ...malformedCases(), ...charsetCases(), ...limitCases()];
 }

@@ -1,6 +1,6 @@
 /** Dumps a parse result in the same JSON shape as test/fixtures/form/cgi_dump.py. */
-import { FieldStorage, parseHeader, parseQsl, type FieldValue, type FormItem } from '../../src/form/index.js';
-import type { Case } from './form-corpus.js';
+import { FieldStorage, FormError, parseHeader, parseQsl, type FieldValue, type FormItem } from '../../src/form/index.js';
+import type { Case, FormCase } from './form-corpus.js';
 
 export type Dump = Record<string, unknown>;
 
@@ -43,7 +43,21 @@ export function runCase(c: Case): Dump {
       form.close();
     }
   } catch (error) {
-    return { error: String(error) };
+    return error instanceof FormError ? { error: String(error), code: error.code } : { error: String(error) };
+  }
+}
+
+/** Runs a form case through tsgi the asynchronous way, its body arriving in the given chunks. */
+export async function runCaseInChunks(c: FormCase, chunks: Uint8Array[]): Promise<Dump> {
+  try {
+    const form = await FieldStorage.from({ ...c.environ, 'tsgi.input': chunks }, { ...(c.options ?? {}), memoryThreshold: 1000 });
+    try {
+      return dumpForm(form);
+    } finally {
+      form.close();
+    }
+  } catch (error) {
+    return error instanceof FormError ? { error: String(error), code: error.code } : { error: String(error) };
   }
 }
 
