@@ -27,8 +27,8 @@ export interface ProcessManagerOptions {
   /** The children's whole environment: nothing of the server's own is passed unless named here. */
   env?: Record<string, string>;
   cwd?: string;
-  /** Run the children as this user (a name or uid) when the server runs as root. */
-  user?: string | number;
+  /** Run the children as this user (a name or uid); null for the server's own. Default: nobody when the server runs as root. */
+  user?: string | number | null;
   /** Children at most, started as requests need them. Default: the number of cores. */
   children?: number;
   /** Requests a child serves before it is replaced; 0 for no limit. Default 0. */
