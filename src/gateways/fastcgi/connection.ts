@@ -71,6 +71,14 @@ export class ResponderConnection {
     this.socket.destroy();
   }
 
+  /** Fails the current request with a 502 if nothing of its reply has come, and closes the connection. */
+  failUnanswered(reason: string): void {
+    const exchange = this.current;
+    if (!exchange || exchange.done || exchange.receivedAny) return;
+    exchange.fail(502, reason);
+    this.socket.destroy();
+  }
+
   private onData(data: Buffer): void {
     const exchange = this.current;
     if (!exchange || exchange.done) {

@@ -25,6 +25,7 @@ class AddressPool {
   readonly target: ListenAddress;
   private readonly idle: ResponderConnection[] = [];
   private readonly idleTimers = new Map<ResponderConnection, NodeJS.Timeout>();
+  private readonly all = new Set<ResponderConnection>();
   private open = 0;
   private readonly waiting: Waiting[] = [];
   private limit: number;
@@ -36,10 +37,6 @@ class AddressPool {
   constructor(readonly address: string, private readonly settings: PoolSettings) {
     this.target = parseAddress(address);
     this.limit = settings.maxConnections;
-  }
-
-  get empty(): boolean {
-    return this.open === 0 && this.waiting.length === 0;
   }
 
   acquire(signal: AbortSignal | undefined): Promise<ResponderConnection> {
@@ -139,11 +136,18 @@ class AddressPool {
       this.serveWaiting();
       throw error;
     }
+    this.all.add(connection);
     connection.onClosed(() => this.forget(connection));
     return connection;
   }
 
+  /** Ends the requests whose responder has not said a word: it never will. */
+  failUnanswered(reason: string): void {
+    for (const connection of this.all) connection.failUnanswered(reason);
+  }
+
   private forget(connection: ResponderConnection): void {
+    this.all.delete(connection);
     this.open--;
     const index = this.idle.indexOf(connection);
     if (index >= 0) this.idle.splice(index, 1);
@@ -191,12 +195,13 @@ export class ConnectionPool {
     else connection.destroy();
   }
 
-  /** Drops the idle connections to `address` (its process was retired or died). */
-  forget(address: string): void {
+  /** Drops the idle connections to `address` (its process was retired or died); `failure` also ends requests there not yet answered. */
+  forget(address: string, failure?: string): void {
     const pool = this.pools.get(address);
     if (!pool) return;
     pool.drop();
-    if (pool.empty) this.pools.delete(address);
+    // The pool itself stays: a process manager's addresses are fixed, and a request may be on its way to it.
+    if (failure !== undefined) pool.failUnanswered(failure);
   }
 
   close(): void {
