@@ -70,7 +70,7 @@ export function makeForwarder(options: Omit<FastCgiAppOptions, 'locate' | 'scrip
     else environ['tsgi.errors'].write(line + '\n');
   };
 
-  async function* exchange(environ: Environ, startResponse: StartResponse, where: ScriptLocation, signal: AbortSignal): AsyncGenerator<Chunk, void, undefined> {
+  async function* exchange(environ: Environ, startResponse: StartResponse, where: ScriptLocation, signal: AbortSignal, state: { complete: boolean }): AsyncGenerator<Chunk, void, undefined> {
     let body: PreparedBody | undefined;
     let lease: Lease | undefined;
     let reusable = false;
@@ -92,6 +92,7 @@ export function makeForwarder(options: Omit<FastCgiAppOptions, 'locate' | 'scrip
       try {
         yield* response.body;
         reusable = true;
+        state.complete = true;
       } finally {
         response.close();
       }
@@ -100,6 +101,7 @@ export function makeForwarder(options: Omit<FastCgiAppOptions, 'locate' | 'scrip
       if (signal.aborted) return;
       if ((error instanceof FastCgiGatewayError || error instanceof HttpError) && !started) {
         yield* textResponse(startResponse, error.status, gatewayMessage(error)) as Chunk[];
+        state.complete = true;
         return;
       }
       throw error;
@@ -112,9 +114,13 @@ export function makeForwarder(options: Omit<FastCgiAppOptions, 'locate' | 'scrip
   return {
     forward(environ, startResponse, where) {
       const aborted = new AbortController();
+      const state = { complete: false };
       return {
-        [Symbol.asyncIterator]: () => exchange(environ, startResponse, where, aborted.signal),
-        close: () => aborted.abort(),
+        [Symbol.asyncIterator]: () => exchange(environ, startResponse, where, aborted.signal, state),
+        // The engine closes every body; aborting (which builds an exception) is only for one cut short.
+        close: () => {
+          if (!state.complete) aborted.abort();
+        },
       };
     },
     async close() {

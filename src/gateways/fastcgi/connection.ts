@@ -16,6 +16,8 @@ export class ResponderConnection {
   /** Requests this connection has carried, the current one included. */
   uses = 0;
   closed = false;
+  /** When the current (or last) request began. */
+  requestStartedAt = 0;
   private readonly reader = new RecordReader();
   private current: Exchange | undefined;
   private closeListeners: (() => void)[] = [];
@@ -53,6 +55,7 @@ export class ResponderConnection {
   /** Starts the next request on this connection. */
   begin(readTimeout: number, onStderrLine: (line: string) => void): Exchange {
     this.uses++;
+    this.requestStartedAt = Date.now();
     const exchange = new Exchange(this.socket, readTimeout, onStderrLine);
     this.current = exchange;
     void exchange.finished.then(() => {

@@ -14,6 +14,8 @@ export interface PoolSettings {
   maxConnections: number;
 }
 
+const RAISE_AFTER_MS = 5_000;
+
 interface Waiting {
   resolve(connection: ResponderConnection): void;
   reject(error: Error): void;
@@ -31,8 +33,9 @@ class AddressPool {
   private limit: number;
   private probe: Promise<void> | undefined;
   private probed = false;
-  /** New connections whose request has had no answer yet: the responder may be out of workers. */
-  private unanswered = 0;
+  /** When each new connection's still unanswered request went out: the responder may be out of workers. */
+  private readonly unanswered = new Set<{ since: number }>();
+  private loweredAt = 0;
 
   constructor(readonly address: string, private readonly settings: PoolSettings) {
     this.target = parseAddress(address);
@@ -48,6 +51,12 @@ class AddressPool {
       return Promise.resolve(reused);
     }
     if (this.open < this.limit) return this.connect();
+    // The limit learnt from a full responder is probed upwards now and then (php-fpm's dynamic pools grow).
+    if (this.limit < this.settings.maxConnections && Date.now() - this.loweredAt > RAISE_AFTER_MS) {
+      this.limit++;
+      this.loweredAt = Date.now();
+      return this.connect();
+    }
     return new Promise((resolve, reject) => {
       const entry: Waiting = {
         resolve, reject, signal,
@@ -68,18 +77,34 @@ class AddressPool {
    * waits for: they are closed, and no connection is kept idle until it is answered.
    */
   awaitingAnswer(): () => void {
-    this.unanswered++;
+    const entry = { since: Date.now() };
+    this.unanswered.add(entry);
     this.drop();
-    let done = false;
     return () => {
-      if (!done) this.unanswered--;
-      done = true;
+      this.unanswered.delete(entry);
     };
+  }
+
+  /**
+   * A request finished on a connection while one sent earlier on a new connection is still
+   * unanswered: that one waits in the responder's listen backlog, behind workers that stay with
+   * our kept connections. The responder's capacity is the connections it does answer.
+   */
+  private starved(connection: ResponderConnection): boolean {
+    for (const entry of this.unanswered) if (entry.since < connection.requestStartedAt) return true;
+    return false;
   }
 
   /** Takes a connection back: kept for the next request when `reusable`, else closed. */
   release(connection: ResponderConnection, reusable: boolean): void {
     if (!reusable || connection.closed) {
+      connection.destroy();
+      return;
+    }
+    if (this.starved(connection)) {
+      // Closing it frees the worker for the request stuck in the backlog.
+      this.limit = Math.max(1, this.open - this.unanswered.size);
+      this.loweredAt = Date.now();
       connection.destroy();
       return;
     }
@@ -89,7 +114,7 @@ class AddressPool {
       next.resolve(connection);
       return;
     }
-    if (this.unanswered > 0) {
+    if (this.unanswered.size > 0) {
       connection.destroy();
       return;
     }
