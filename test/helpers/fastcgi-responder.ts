@@ -34,6 +34,11 @@ export interface ResponderOptions {
   neverRead?: boolean;
   /** FCGI_MAX_CONNS to answer FCGI_GET_VALUES with; undefined leaves the question unanswered. */
   maxConns?: number;
+  /**
+   * Serve like PHP-FPM's workers: at most this many connections at once, each kept until the
+   * client closes it; the others wait unread, as in a listen backlog.
+   */
+  stickyWorkers?: number;
 }
 
 export async function startResponder(options: ResponderOptions): Promise<Responder> {
@@ -41,8 +46,24 @@ export async function startResponder(options: ResponderOptions): Promise<Respond
   const lateRecords: number[] = [];
   const all: Socket[] = [];
   const state = { probes: 0 };
+  const backlog: Socket[] = [];
+  let serving = 0;
+  const admit = (socket: Socket) => {
+    serving++;
+    socket.once('close', () => {
+      serving--;
+      const next = backlog.shift();
+      if (next) admit(next);
+    });
+    socket.resume();
+  };
   const server: Server = createServer((socket) => {
     all.push(socket);
+    if (options.stickyWorkers !== undefined) {
+      socket.pause();
+      if (serving < options.stickyWorkers) admit(socket);
+      else backlog.push(socket);
+    }
     let index = -1;
     socket.on('error', () => {});
     if (options.neverRead) {

@@ -15,6 +15,7 @@ export interface PoolSettings {
 }
 
 const RAISE_AFTER_MS = 5_000;
+const STUCK_SLACK_MS = 5;
 
 interface Waiting {
   resolve(connection: ResponderConnection): void;
@@ -31,6 +32,8 @@ class AddressPool {
   private open = 0;
   private readonly waiting: Waiting[] = [];
   private limit: number;
+  /** The most connections allowed: the option, or less when the responder says so. */
+  private ceiling: number;
   private probe: Promise<void> | undefined;
   private probed = false;
   /** When each new connection's still unanswered request went out: the responder may be out of workers. */
@@ -40,6 +43,7 @@ class AddressPool {
   constructor(readonly address: string, private readonly settings: PoolSettings) {
     this.target = parseAddress(address);
     this.limit = settings.maxConnections;
+    this.ceiling = settings.maxConnections;
   }
 
   acquire(signal: AbortSignal | undefined): Promise<ResponderConnection> {
@@ -52,7 +56,7 @@ class AddressPool {
     }
     if (this.open < this.limit) return this.connect();
     // The limit learnt from a full responder is probed upwards now and then (php-fpm's dynamic pools grow).
-    if (this.limit < this.settings.maxConnections && Date.now() - this.loweredAt > RAISE_AFTER_MS) {
+    if (this.limit < this.ceiling && Date.now() - this.loweredAt > RAISE_AFTER_MS) {
       this.limit++;
       this.loweredAt = Date.now();
       return this.connect();
@@ -86,12 +90,15 @@ class AddressPool {
   }
 
   /**
-   * A request finished on a connection while one sent earlier on a new connection is still
-   * unanswered: that one waits in the responder's listen backlog, behind workers that stay with
+   * A request finished on a connection while one sent on a new connection has waited far
+   * longer for any answer: that one waits in the responder's listen backlog, behind workers that stay with
    * our kept connections. The responder's capacity is the connections it does answer.
    */
   private starved(connection: ResponderConnection): boolean {
-    for (const entry of this.unanswered) if (entry.since < connection.requestStartedAt) return true;
+    // Parallel requests finish in any order: only one that has waited well past a whole request counts as stuck.
+    const now = Date.now();
+    const took = now - connection.requestStartedAt;
+    for (const entry of this.unanswered) if (now - entry.since > 2 * took + STUCK_SLACK_MS) return true;
     return false;
   }
 
@@ -144,7 +151,7 @@ class AddressPool {
    */
   private async firstAcquire(signal: AbortSignal | undefined): Promise<ResponderConnection> {
     this.probe ??= askLimits(this.target, this.settings.connectTimeout).then((limits) => {
-      if (limits.maxConns !== undefined && limits.maxConns > 0) this.limit = Math.min(this.limit, limits.maxConns);
+      if (limits.maxConns !== undefined && limits.maxConns > 0) this.limit = this.ceiling = Math.min(this.limit, limits.maxConns);
       this.probed = true;
     });
     await this.probe;

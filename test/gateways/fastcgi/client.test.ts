@@ -236,6 +236,18 @@ describe('FastCgiClient with a scripted responder', () => {
     client.close();
   });
 
+  it('learns how many connections a php-fpm-like responder serves (workers stay with kept connections) and loses no request', async () => {
+    const peer = await responder({ stickyWorkers: 2, onRequest: (request) => {
+      setTimeout(() => request.reply(`Content-Type: text/plain\r\n\r\n${request.params.QUERY_STRING}`), 5);
+    } });
+    const { client } = quietClient({ readTimeout: 3000 });
+    for (let round = 0; round < 3; round++) {
+      const answers = await Promise.all(Array.from({ length: 12 }, async (_, i) => text(await client.request(peer.address, { params: { ...PARAMS, QUERY_STRING: String(i) } }))));
+      assert.deepEqual(answers, Array.from({ length: 12 }, (_, i) => String(i)));
+    }
+    client.close();
+  });
+
   it('retries once on a fresh connection when a kept-open one was closed by the responder', async () => {
     let requests = 0;
     const peer = await responder({ onParams: (request) => {
