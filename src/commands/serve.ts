@@ -25,7 +25,6 @@ Options:
                       (default: the first of these that is available)
   --bind ADDR         address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --port N            port to listen on (default 8000; 0 picks a free one)
-  --no-access-log     do not log requests on stderr
 ${gatewayHelp(22)}  -h, --help          show this help
 `;
 
@@ -84,7 +83,6 @@ export async function serveCommand(argv: string[]): Promise<void> {
     'cgi-spawner': { type: 'string' },
     bind: { type: 'string' },
     port: { type: 'string' },
-    'no-access-log': { type: 'boolean' },
     ...gatewayOptionSpec,
   });
   if (values.help) {
@@ -116,7 +114,6 @@ export async function serveCommand(argv: string[]): Promise<void> {
   await startServing(app, {
     bind: values.bind ?? '127.0.0.1',
     port: parsePort(values.port, 8000),
-    accessLog: !values['no-access-log'],
     ...gatewayOptions(values),
   });
 }
