@@ -40,27 +40,18 @@ const contenders: Contender[] = [
   { name: 'tsgi run --no-access-log', args: ['--no-access-log'] },
 ];
 
-/** Starts `tsgi run` on a free port with stderr going to `stderrFile` or a pipe; resolves with the port it prints there. */
+/**
+ * Starts `tsgi run` on a free port with stderr going to `stderrFile`, directly or through a
+ * pipe that a `cat` process drains into it (a log collector); resolves with the port it prints.
+ */
 async function startTsgiRun(args: string[], stderrFile: string, stderr: 'file' | 'pipe' = 'file'): Promise<{ port: number; child: ChildProcess }> {
   const env = { ...process.env };
   delete env.NODE_EXTRA_CA_CERTS;
-  if (stderr === 'pipe') {
-    const child = spawn(process.execPath, [cli, 'run', appFile, '--port', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
-    let text = '';
-    const port = await new Promise<number>((resolve, reject) => {
-      child.once('exit', () => reject(new Error(`tsgi run ${args.join(' ')} did not start:\n${text}`)));
-      child.stderr!.setEncoding('utf8').on('data', (data: string) => {
-        text += data;
-        const match = / port (\d+) /.exec(text);
-        if (match) resolve(Number(match[1]));
-      });
-    });
-    child.removeAllListeners('exit');
-    child.stderr!.on('data', () => {}); // drained, as a log collector would
-    return { port, child };
-  }
   const fd = openSync(stderrFile, 'a');
-  const child = spawn(process.execPath, [cli, 'run', appFile, '--port', '0', ...args], { stdio: ['ignore', 'ignore', fd], env });
+  // This process sits in spawnSync('wrk') while the load runs: it cannot drain a pipe itself.
+  const drain = stderr === 'pipe' ? spawn('cat', [], { stdio: ['pipe', fd, 'inherit'] }) : undefined;
+  const child = spawn(process.execPath, [cli, 'run', appFile, '--port', '0', ...args], { stdio: ['ignore', 'ignore', drain ? drain.stdin! : fd], env });
+  drain?.stdin!.destroy();
   closeSync(fd);
   const deadline = Date.now() + 10_000;
   for (;;) {
