@@ -117,8 +117,10 @@ class NodeResponse implements ResponseTarget, ClientState {
   /** Set once an app took the socket over (`tsgi.raw_output`): the engine's response then goes nowhere. */
   private raw = false;
 
-  constructor(private readonly res: ServerResponse) {
+  /** `log` is told once the response is over, finished or cut: one listener serves both jobs. */
+  constructor(private readonly res: ServerResponse, environ: Environ, log: AccessLog | undefined) {
     res.on('close', () => {
+      log?.log(environ, this.status || res.statusCode, this.bytes);
       if (res.writableFinished) return;
       this.gone = true;
       for (const listener of this.goneListeners ?? []) listener();
@@ -299,11 +301,8 @@ function requestListenerLogging(app: Application, options: HttpServerOptions, ac
       return refuseLogged(req, res, 413, `The request body is larger than the limit of ${maxBodySize} bytes.`);
     }
 
-    const target = new NodeResponse(res);
+    const target = new NodeResponse(res, environ, accessLog);
     environ['tsgi.raw_output'] = target.takeOver;
-    if (accessLog) {
-      res.once('close', () => accessLog.log(environ, target.status || res.statusCode, target.bytes));
-    }
     void runApplication(app, environ, target, { client: target });
   };
 }
