@@ -8,7 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { runApplication, HttpError, REASONS, type ClientState, type ResponseTarget } from '../handler.js';
 import type { Application, Environ, ErrorStream, HeaderList, InputStream } from '../types.js';
-import { FileWrapper, stderrStream } from '../util.js';
+import { FileWrapper, SERVER_SOFTWARE, stderrStream } from '../util.js';
 import { openAccessLog, type AccessLog, type AccessLogOptions, type LoggedRequest } from './access-log.js';
 
 export interface HttpServerOptions {
@@ -54,7 +54,7 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-export const SERVER_SOFTWARE = 'tsgi/0.1';
+export { SERVER_SOFTWARE };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
