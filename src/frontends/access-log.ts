@@ -97,7 +97,7 @@ export interface AccessLog {
 /** Lines wait at most this long; nginx's `flush=` plays the same part. */
 export const FLUSH_INTERVAL_MS = 1_000;
 /** A batch this large is written at once rather than waiting for the timer. */
-const MAX_BATCH_CHARS = 64 * 1024;
+const BATCH_BYTES = 64 * 1024;
 
 /** The writers alive in this process, flushed together when it exits, however it exits. */
 const open = new Set<AccessLog>();
@@ -122,16 +122,34 @@ export function openAccessLog(options: AccessLogOptions = {}): AccessLog {
   const format = options.format ?? 'common';
   const formatter = FORMATTERS[format];
   if (!formatter) throw new Error(`access log format must be one of ${ACCESS_LOG_FORMATS.join(', ')}, got ${JSON.stringify(format)}`);
-  const write = options.write;
-  if (write) {
-    return { log: (environ, status, bytes) => write(formatter(environ, status, bytes)), flush() {}, close() {} };
+  const sink = options.write;
+  if (sink) {
+    return { log: (environ, status, bytes) => sink(formatter(environ, status, bytes)), flush() {}, close() {} };
   }
   const file = options.file ?? '-';
   const fd = file === '-' ? 2 : openSync(file, 'a', 0o644);
-  let batch = '';
+  // Lines are copied into one buffer as they come: strings kept for a batch would outlive
+  // the young generation and make every garbage collection copy them.
+  const batch = Buffer.allocUnsafe(BATCH_BYTES);
+  let filled = 0;
   let timer: NodeJS.Timeout | undefined;
   let failed = false;
   let closed = false;
+  /** Synchronous, so the batch buffer is free again once it returns. */
+  const write = (bytes: Buffer): void => {
+    try {
+      writeAll(fd, bytes);
+    } catch (error) {
+      // A full disk or a closed stderr must not take the server down with it; say so once.
+      if (failed) return;
+      failed = true;
+      try {
+        writeSync(2, `tsgi: cannot write the access log ${file === '-' ? 'to stderr' : file}: ${(error as Error).message}\n`);
+      } catch {
+        // stderr is gone too: nowhere left to tell.
+      }
+    }
+  };
   const log: AccessLog = {
     log(environ, status, bytes) {
       if (closed) {
@@ -141,9 +159,17 @@ export function openAccessLog(options: AccessLogOptions = {}): AccessLog {
         else appendFileSync(file, line);
         return;
       }
-      batch += formatter(environ, status, bytes) + '\n';
-      if (batch.length >= MAX_BATCH_CHARS) log.flush();
-      else if (timer === undefined) {
+      const line = formatter(environ, status, bytes) + '\n';
+      // Three bytes of UTF-8 at most per UTF-16 unit: check the worst case before copying.
+      if (filled + line.length * 3 > BATCH_BYTES) {
+        log.flush();
+        if (line.length * 3 > BATCH_BYTES) {
+          write(Buffer.from(line));
+          return;
+        }
+      }
+      filled += batch.write(line, filled);
+      if (timer === undefined) {
         timer = setTimeout(log.flush, FLUSH_INTERVAL_MS);
         timer.unref();
       }
@@ -151,21 +177,10 @@ export function openAccessLog(options: AccessLogOptions = {}): AccessLog {
     flush() {
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
-      if (batch === '') return;
-      const text = Buffer.from(batch);
-      batch = '';
-      try {
-        writeAll(fd, text);
-      } catch (error) {
-        // A full disk or a closed stderr must not take the server down with it; say so once.
-        if (failed) return;
-        failed = true;
-        try {
-          writeSync(2, `tsgi: cannot write the access log ${file === '-' ? 'to stderr' : file}: ${(error as Error).message}\n`);
-        } catch {
-          // stderr is gone too: nowhere left to tell.
-        }
-      }
+      if (filled === 0) return;
+      const text = batch.subarray(0, filled);
+      filled = 0;
+      write(text);
     },
     close() {
       if (closed) return;
