@@ -1,29 +1,37 @@
-// The package root re-exports every public name; subpaths let a CGI script load only what it needs.
+/**
+ * The package root: every public name of every subpath. A CGI script pays its imports on
+ * every request, so only what such a script uses (the CGI front end, forms, the response
+ * engine and the small helpers) and the constants are loaded here; the validator, the
+ * servers, the CGI host, the Fetch adapters, cgitb and the diagnostics (~40 files and
+ * node:http, node:https, node:net, node:child_process, node:crypto) load on first use.
+ * A lazy name is a forwarder: it loads its module synchronously (require() of an ES module,
+ * Node 20.19+) and calls the real function, so it behaves the same, errors included; it is
+ * not the same function object as the subpath's.
+ */
+import { createRequire } from 'node:module';
+import type * as CgiHostModule from './apps/cgi-host.js';
+import type * as DiagnosticsModule from './apps/diagnostics.js';
+import type * as MountModule from './apps/mount.js';
+import type * as StaticModule from './apps/static.js';
+import type * as CgitbModule from './debug/cgitb.js';
+import type * as FastCgiModule from './frontends/fastcgi/index.js';
+import type * as FetchModule from './frontends/fetch.js';
+import type * as HttpModule from './frontends/http.js';
+import type * as ListenModule from './frontends/listen.js';
+import type * as ScgiModule from './frontends/scgi.js';
+import type * as ValidateModule from './validate.js';
+
+// Loaded with the root.
 export type * from './types.js';
 export { Headers } from './headers.js';
 export {
   isHopByHop, guessScheme, applicationUri, requestUri, shiftPathInfo, setupTestingDefaults, readBody, FileWrapper, stderrStream,
+  SERVER_SOFTWARE, RAW_OUTPUT_KEY,
 } from './util.js';
 export { runApplication, HttpError, parseStatus, checkHeaders, REASONS } from './handler.js';
 export type { ResponseTarget, ClientState, RunOptions } from './handler.js';
-export { listenFastCgi, createFastCgiServer, type FastCgiOptions } from './frontends/fastcgi/index.js';
-export { listenScgi, createScgiServer, type ScgiOptions } from './frontends/scgi.js';
-export { GatewayServer, parseAddress, type ListenAddress } from './frontends/listen.js';
-export { cgiHost, cgiScript, RAW_OUTPUT_KEY } from './apps/cgi-host.js';
-export type { CgiHostOptions, CgiOptions, StderrSink, RawOutput, TakeOver } from './apps/cgi-host.js';
-export { staticFiles } from './apps/static.js';
-export type { StaticOptions } from './apps/static.js';
-export { mount } from './apps/mount.js';
 export { runCgi, cgiEnviron, stdinInput } from './frontends/cgi.js';
 export type { RunCgiOptions } from './frontends/cgi.js';
-export * as cgitb from './debug/cgitb.js';
-export { debugMiddleware } from './debug/cgitb.js';
-export type { CgitbOptions, ReportOptions } from './debug/cgitb.js';
-export {
-  diagnosticsApp, diagnosticsPage, printEnviron, printForm, printDirectory, printArguments, printEnvironUsage,
-  environHtml, formHtml, directoryHtml, argumentsHtml, environUsageHtml, searchParamsForm, readRequestForm, CGI_VARIABLES,
-} from './apps/diagnostics.js';
-export type { FormView, FormItemView, FormReader, DiagnosticsOptions } from './apps/diagnostics.js';
 export {
   FieldStorage, MiniFieldStorage, parse, parseMultipart, parseHeader, parseQs, parseQsl, unquote, unquotePlus,
   UrlencodedParser, MultipartParser, validBoundary, parsePartHeaders, UploadFile, FormError,
@@ -33,7 +41,127 @@ export type {
   ParseHeaderOptions, UrlencodedOptions, UrlencodedParserOptions, MultipartHandlers, MultipartLimits, MultipartOptions,
   PartInfo, UploadFileOptions, FormErrorCode, DecodeErrors,
 } from './form/index.js';
-export { toFetchHandler, fromFetchHandler, fromNodeListener } from './frontends/fetch.js';
+export {
+  RecordReader, encodeRecord, encodeStream, encodeBeginRequest, encodeEndRequest, encodeParams, decodeParams,
+  RecordType, Role, ProtocolStatus, ProtocolError, FCGI_KEEP_CONN, MAX_CONTENT_LENGTH,
+} from './frontends/fastcgi/records.js';
+export { CGI_VARIABLES } from './apps/cgi-variables.js';
+
+// Types of the names loaded on first use.
+export type { HttpServer, HttpServerOptions } from './frontends/http.js';
+export type { AccessLogFormat, AccessLogOptions } from './frontends/access-log.js';
+export type { FastCgiOptions } from './frontends/fastcgi/index.js';
+export type { ScgiOptions } from './frontends/scgi.js';
+export type { ValidatedApplication } from './validate.js';
+export type { ListenAddress } from './frontends/listen.js';
+export type { CgiHostOptions, CgiOptions, StderrSink, RawOutput, TakeOver } from './apps/cgi-host.js';
+export type { StaticOptions } from './apps/static.js';
+export type { CgitbOptions, ReportOptions } from './debug/cgitb.js';
+export type { FormView, FormItemView, FormReader, DiagnosticsOptions } from './apps/diagnostics.js';
 export type {
   FetchClientInfo, FetchHandler, FetchStyleHandler, FromFetchOptions, ToFetchOptions, NodeListener, TsgiIncomingMessage,
 } from './frontends/fetch.js';
+
+const requireModule = createRequire(import.meta.url);
+
+/** One module, loaded on its first use. */
+function onFirstUse<M>(path: string): () => M {
+  let loaded: M | undefined;
+  return () => {
+    if (loaded !== undefined) return loaded;
+    try {
+      return (loaded = requireModule(path) as M);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ERR_REQUIRE_ESM') throw error;
+      throw new Error(`the tsgi package root loads ${path} on first use, which needs Node 20.19 or newer; import from the subpath instead (see package.json "exports")`);
+    }
+  };
+}
+
+/** A function with the real one's name that loads `module` and calls `module()[name]`. */
+function forward<M, K extends keyof M>(module: () => M, name: K): M[K] {
+  const call = function (this: unknown, ...args: unknown[]): unknown {
+    return Reflect.apply(module()[name] as (...args: unknown[]) => unknown, this, args);
+  };
+  Object.defineProperty(call, 'name', { value: name });
+  return call as M[K];
+}
+
+/** A stand-in for a class: `new`, `instanceof`, `extends` and static members reach the real class, loaded then. */
+function forwardClass<M, K extends keyof M>(module: () => M, name: K): M[K] {
+  const real = () => module()[name] as unknown as new (...args: unknown[]) => object;
+  const standIn = Object.defineProperty(function () {}, 'name', { value: name });
+  return new Proxy(standIn, {
+    construct: (_target, args, newTarget) => Reflect.construct(real(), args, newTarget),
+    get: (_target, key) => Reflect.get(real(), key),
+    has: (_target, key) => Reflect.has(real(), key),
+  }) as unknown as M[K];
+}
+
+const validate = onFirstUse<typeof ValidateModule>('./validate.js');
+const http = onFirstUse<typeof HttpModule>('./frontends/http.js');
+const fastcgi = onFirstUse<typeof FastCgiModule>('./frontends/fastcgi/index.js');
+const scgi = onFirstUse<typeof ScgiModule>('./frontends/scgi.js');
+const listen = onFirstUse<typeof ListenModule>('./frontends/listen.js');
+const fetch = onFirstUse<typeof FetchModule>('./frontends/fetch.js');
+const cgiHostModule = onFirstUse<typeof CgiHostModule>('./apps/cgi-host.js');
+const staticModule = onFirstUse<typeof StaticModule>('./apps/static.js');
+const mountModule = onFirstUse<typeof MountModule>('./apps/mount.js');
+const diagnostics = onFirstUse<typeof DiagnosticsModule>('./apps/diagnostics.js');
+const cgitbModule = onFirstUse<typeof CgitbModule>('./debug/cgitb.js');
+
+export const validator = forward(validate, 'validator');
+export const ValidationError = forwardClass(validate, 'ValidationError');
+export type ValidationError = ValidateModule.ValidationError;
+
+export const makeServer = forward(http, 'makeServer');
+export const createRequestListener = forward(http, 'createRequestListener');
+export const decodePath = forward(http, 'decodePath');
+export const addRequestHeaders = forward(http, 'addRequestHeaders');
+
+export const listenFastCgi = forward(fastcgi, 'listenFastCgi');
+export const createFastCgiServer = forward(fastcgi, 'createFastCgiServer');
+export const FastCgiConnection = forwardClass(fastcgi, 'FastCgiConnection');
+export type FastCgiConnection = FastCgiModule.FastCgiConnection;
+export const listenScgi = forward(scgi, 'listenScgi');
+export const createScgiServer = forward(scgi, 'createScgiServer');
+export const parseScgiHeaders = forward(scgi, 'parseScgiHeaders');
+export const GatewayServer = forwardClass(listen, 'GatewayServer');
+export type GatewayServer = ListenModule.GatewayServer;
+export const parseAddress = forward(listen, 'parseAddress');
+
+export const toFetchHandler = forward(fetch, 'toFetchHandler');
+export const fromFetchHandler = forward(fetch, 'fromFetchHandler');
+export const fromNodeListener = forward(fetch, 'fromNodeListener');
+
+export const cgiHost = forward(cgiHostModule, 'cgiHost');
+export const cgiScript = forward(cgiHostModule, 'cgiScript');
+export const staticFiles = forward(staticModule, 'staticFiles');
+export const mount = forward(mountModule, 'mount');
+
+export const diagnosticsApp = forward(diagnostics, 'diagnosticsApp');
+export const diagnosticsPage = forward(diagnostics, 'diagnosticsPage');
+export const printEnviron = forward(diagnostics, 'printEnviron');
+export const printForm = forward(diagnostics, 'printForm');
+export const printDirectory = forward(diagnostics, 'printDirectory');
+export const printArguments = forward(diagnostics, 'printArguments');
+export const printEnvironUsage = forward(diagnostics, 'printEnvironUsage');
+export const environHtml = forward(diagnostics, 'environHtml');
+export const formHtml = forward(diagnostics, 'formHtml');
+export const directoryHtml = forward(diagnostics, 'directoryHtml');
+export const argumentsHtml = forward(diagnostics, 'argumentsHtml');
+export const environUsageHtml = forward(diagnostics, 'environUsageHtml');
+export const searchParamsForm = forward(diagnostics, 'searchParamsForm');
+export const readRequestForm = forward(diagnostics, 'readRequestForm');
+export const test = forward(diagnostics, 'test');
+
+/** `tsgi/cgitb` as one object (`cgitb.enable()`, as in Python). */
+export const cgitb: Pick<typeof CgitbModule, 'enable' | 'handler' | 'html' | 'text' | 'escapeHtml' | 'debugMiddleware'> = Object.freeze({
+  enable: forward(cgitbModule, 'enable'),
+  handler: forward(cgitbModule, 'handler'),
+  html: forward(cgitbModule, 'html'),
+  text: forward(cgitbModule, 'text'),
+  escapeHtml: forward(cgitbModule, 'escapeHtml'),
+  debugMiddleware: forward(cgitbModule, 'debugMiddleware'),
+});
+export const debugMiddleware = cgitb.debugMiddleware;

@@ -84,6 +84,16 @@ const emptyInput: InputStream = {
 };
 
 /** An error stream that writes to process.stderr. */
+/** SERVER_SOFTWARE of every front end. */
+export const SERVER_SOFTWARE = 'tsgi/0.1';
+
+/**
+ * The environ key a front end sets to a function that takes the connection over (`tsgi.raw_output`).
+ * After the call the front end ignores the response the engine sends and closes the connection
+ * once `end()` is called (no keep-alive: the server cannot know where an NPH response ends).
+ */
+export const RAW_OUTPUT_KEY = 'tsgi.raw_output';
+
 export const stderrStream: ErrorStream = {
   write(text: string) {
     process.stderr.write(text);

@@ -8,6 +8,7 @@
 import type { Application, Environ } from '../types.js';
 import { escapeHtml } from '../debug/report.js';
 import { FieldStorage } from '../form/index.js';
+import { CGI_VARIABLES } from './cgi-variables.js';
 
 /** One field of a parsed form, as FieldStorage items look: files have a filename. */
 export interface FormItemView {
@@ -51,40 +52,7 @@ export function searchParamsForm(params: URLSearchParams): FormView {
 /** The default form reader: FieldStorage, so query strings, urlencoded bodies and uploads all show. */
 export const readRequestForm: FormReader = (environ) => FieldStorage.from(environ);
 
-/** The CGI/1.1 variables (RFC 3875 §4.1) and common extensions, each with what it means. */
-export const CGI_VARIABLES: readonly (readonly [name: string, meaning: string])[] = [
-  ['AUTH_TYPE', 'How the server authenticated the user (Basic, Digest), when it did.'],
-  ['CONTENT_LENGTH', 'Size of the request body in bytes; absent when there is no body.'],
-  ['CONTENT_TYPE', 'Media type of the request body, such as application/x-www-form-urlencoded or multipart/form-data.'],
-  ['GATEWAY_INTERFACE', 'The CGI version the server speaks, normally CGI/1.1.'],
-  ['PATH_INFO', 'The part of the URL path after the script name, percent-decoded.'],
-  ['PATH_TRANSLATED', 'PATH_INFO mapped onto the file system by the server, when it does that.'],
-  ['QUERY_STRING', 'Everything after the ? in the URL, still percent-encoded; empty when there is none.'],
-  ['REMOTE_ADDR', 'IP address of the client (or of the last proxy).'],
-  ['REMOTE_HOST', 'Host name of the client, when the server looks it up.'],
-  ['REMOTE_IDENT', 'Identity from an RFC 1413 ident lookup; almost never set.'],
-  ['REMOTE_USER', 'The user name the client authenticated as.'],
-  ['REQUEST_METHOD', 'The HTTP method: GET, POST, HEAD and so on.'],
-  ['SCRIPT_NAME', 'The URL path that led to this script, without PATH_INFO.'],
-  ['SERVER_NAME', 'Host name of the server, as used in self-referencing URLs.'],
-  ['SERVER_PORT', 'TCP port the request arrived on.'],
-  ['SERVER_PROTOCOL', 'Protocol and version of the request, such as HTTP/1.1.'],
-  ['SERVER_SOFTWARE', 'Name and version of the web server.'],
-  ['REMOTE_PORT', 'TCP port of the client (an extension most servers set).'],
-  ['REQUEST_URI', 'The request target exactly as the client sent it (an extension).'],
-  ['REQUEST_SCHEME', 'http or https (an Apache and nginx extension).'],
-  ['HTTPS', '"on" when the request came over TLS (an extension).'],
-  ['SCRIPT_FILENAME', 'Absolute path of the script on the server (an extension).'],
-  ['DOCUMENT_ROOT', 'The directory the server serves documents from (an extension).'],
-  ['SERVER_ADDR', 'IP address of the server side of the connection (an extension).'],
-  ['REDIRECT_STATUS', 'Set by Apache and others when a request was internally redirected; php-cgi demands it.'],
-  ['HTTP_ACCEPT', 'The Accept request header; every request header arrives as HTTP_ plus its name in capitals, dashes as underscores.'],
-  ['HTTP_ACCEPT_LANGUAGE', 'The Accept-Language header: the languages the client prefers.'],
-  ['HTTP_COOKIE', 'The Cookie header, unparsed.'],
-  ['HTTP_HOST', 'The Host header: the name the client used for the server.'],
-  ['HTTP_REFERER', 'The Referer header: the page that linked here (spelled as in HTTP).'],
-  ['HTTP_USER_AGENT', 'The User-Agent header: the client program.'],
-];
+export { CGI_VARIABLES };
 
 function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);

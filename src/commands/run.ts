@@ -14,7 +14,6 @@ EXPORT defaults to the default export, then "app", then "application".
 Options:
   --bind ADDR     address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --port N        port to listen on (default 8000; 0 picks a free one)
-  --no-access-log do not log requests on stderr
 ${gatewayHelp(18)}  -h, --help      show this help
 `;
 
@@ -53,7 +52,6 @@ export async function runCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommandLine(argv, {
     bind: { type: 'string' },
     port: { type: 'string' },
-    'no-access-log': { type: 'boolean' },
     ...gatewayOptionSpec,
   });
   if (values.help) {
@@ -65,7 +63,6 @@ export async function runCommand(argv: string[]): Promise<void> {
   await startServing(app, {
     bind: values.bind ?? '127.0.0.1',
     port: parsePort(values.port, 8000),
-    accessLog: !values['no-access-log'],
     ...gatewayOptions(values),
   });
 }

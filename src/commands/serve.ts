@@ -36,7 +36,6 @@ Options:
                       (default N: the number of cores); php-cgi must be on PATH
   --bind ADDR         address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --port N            port to listen on (default 8000; 0 picks a free one)
-  --no-access-log     do not log requests on stderr
 ${gatewayHelp(22)}  -h, --help          show this help
 `;
 
@@ -151,7 +150,6 @@ export async function serveCommand(argv: string[]): Promise<void> {
     php: { type: 'string' },
     bind: { type: 'string' },
     port: { type: 'string' },
-    'no-access-log': { type: 'boolean' },
     ...gatewayOptionSpec,
   });
   if (values.help) {
@@ -188,7 +186,6 @@ export async function serveCommand(argv: string[]): Promise<void> {
     onClose: () => site.close(),
     bind: values.bind ?? '127.0.0.1',
     port: parsePort(values.port, 8000),
-    accessLog: !values['no-access-log'],
     ...gatewayOptions(values),
   });
 }

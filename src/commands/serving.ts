@@ -1,6 +1,7 @@
 /** What every serving command shares: where to listen, over which protocol, in how many processes, and how to stop. */
 import cluster from 'node:cluster';
 import { listenFastCgi } from '../frontends/fastcgi/index.js';
+import { ACCESS_LOG_FORMATS, type AccessLogFormat, type AccessLogOptions } from '../frontends/access-log.js';
 import { makeServer } from '../frontends/http.js';
 import { parseAddress } from '../frontends/listen.js';
 import { listenScgi } from '../frontends/scgi.js';
@@ -11,8 +12,8 @@ import { superviseWorkers } from './workers.js';
 export interface ServeOptions {
   bind: string;
   port: number;
-  /** Access log on stderr (default true). HTTP only: behind a web server, it keeps the log. */
-  accessLog?: boolean;
+  /** Access log (default true: Common Log Format on stderr). HTTP only: behind a web server, it keeps the log. */
+  accessLog?: boolean | AccessLogOptions;
   /** Speak FastCGI at this address (`HOST:PORT`, a unix socket path, `fd:0`) instead of HTTP. */
   fastcgi?: string;
   /** Speak SCGI at this address instead of HTTP. */
@@ -25,8 +26,11 @@ export interface ServeOptions {
   onClose?: () => Promise<void>;
 }
 
-/** The command-line options every serving command takes for FastCGI, SCGI and workers. */
+/** The command-line options every serving command takes for the access log, FastCGI, SCGI and workers. */
 export const gatewayOptionSpec = {
+  'access-log': { type: 'string' },
+  'access-log-format': { type: 'string' },
+  'no-access-log': { type: 'boolean' },
   fastcgi: { type: 'string' },
   scgi: { type: 'string' },
   'script-name': { type: 'string' },
@@ -36,6 +40,9 @@ export const gatewayOptionSpec = {
 /** Help lines for `gatewayOptionSpec`, with descriptions starting at `column`. */
 export function gatewayHelp(column: number): string {
   const lines: [string, string][] = [
+    ['--access-log FILE', 'append the access log to FILE ("-", the default, is stderr)'],
+    ['--access-log-format F', `access log lines: ${ACCESS_LOG_FORMATS.join(', ')} (JSON lines); default common`],
+    ['--no-access-log', 'do not log requests'],
     ['--fastcgi ADDR', 'speak FastCGI instead of HTTP, at HOST:PORT, a unix socket path, or fd:0'],
     ['', '(the listening socket a web server hands to the programs it starts)'],
     ['--scgi ADDR', 'speak SCGI instead of HTTP, at HOST:PORT, a unix socket path, or fd:0'],
@@ -44,12 +51,35 @@ export function gatewayHelp(column: number): string {
     ['--workers N', 'serve from N processes (default 1); a crashed one is replaced,'],
     ['', 'SIGTERM drains them, SIGHUP replaces them one by one'],
   ];
-  return lines.map(([flag, text]) => `  ${flag.padEnd(column - 2)}${text}\n`).join('');
+  return lines.map(([flag, text]) => (flag.length > column - 3
+    ? `  ${flag}\n  ${''.padEnd(column - 2)}${text}\n`
+    : `  ${flag.padEnd(column - 2)}${text}\n`)).join('');
+}
+
+type GatewayValues = { 'access-log'?: string; 'access-log-format'?: string; 'no-access-log'?: boolean; fastcgi?: string; scgi?: string; 'script-name'?: string; workers?: string };
+
+function accessLogOption(values: GatewayValues): boolean | AccessLogOptions {
+  const file = values['access-log'];
+  const format = values['access-log-format'];
+  if (values['no-access-log']) {
+    if (file !== undefined || format !== undefined) throw new UsageError('--no-access-log cannot go with --access-log or --access-log-format');
+    return false;
+  }
+  if (format !== undefined && !(ACCESS_LOG_FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(`--access-log-format must be one of ${ACCESS_LOG_FORMATS.join(', ')}, got ${JSON.stringify(format)}`);
+  }
+  if (file === '') throw new UsageError('--access-log needs a file name, or "-" for stderr');
+  if (file === undefined && format === undefined) return true;
+  return { ...(file !== undefined ? { file } : {}), ...(format !== undefined ? { format: format as AccessLogFormat } : {}) };
 }
 
 /** The ServeOptions fields `gatewayOptionSpec` fills in. */
-export function gatewayOptions(values: { fastcgi?: string; scgi?: string; 'script-name'?: string; workers?: string }): Pick<ServeOptions, 'fastcgi' | 'scgi' | 'scriptName' | 'workers'> {
-  return { fastcgi: values.fastcgi, scgi: values.scgi, scriptName: values['script-name'], workers: parseWorkers(values.workers) };
+export function gatewayOptions(values: GatewayValues): Pick<ServeOptions, 'accessLog' | 'fastcgi' | 'scgi' | 'scriptName' | 'workers'> {
+  const accessLog = accessLogOption(values);
+  if (typeof accessLog === 'object' && (values.fastcgi !== undefined || values.scgi !== undefined)) {
+    throw new UsageError('--access-log and --access-log-format are for HTTP: behind --fastcgi or --scgi the web server keeps the log');
+  }
+  return { accessLog, fastcgi: values.fastcgi, scgi: values.scgi, scriptName: values['script-name'], workers: parseWorkers(values.workers) };
 }
 
 export interface Serving {

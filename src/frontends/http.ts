@@ -8,12 +8,16 @@ import type { AddressInfo, Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { runApplication, HttpError, REASONS, type ClientState, type ResponseTarget } from '../handler.js';
 import type { Application, Environ, ErrorStream, HeaderList, InputStream } from '../types.js';
-import { FileWrapper, stderrStream } from '../util.js';
-import { commonLogLine } from './access-log.js';
+import { FileWrapper, SERVER_SOFTWARE, stderrStream } from '../util.js';
+import { openAccessLog, type AccessLog, type AccessLogOptions, type LoggedRequest } from './access-log.js';
 
 export interface HttpServerOptions {
-  /** Common Log Format lines: true (default) writes them to stderr, a function receives them, false turns them off. */
-  accessLog?: boolean | ((line: string) => void);
+  /**
+   * One line per request: true (default) writes Common Log Format to stderr in batches,
+   * `{ file, format }` picks the file (`-` is stderr) and the shape (common, combined, json),
+   * a function receives each common line as it happens, false turns logging off.
+   */
+  accessLog?: boolean | ((line: string) => void) | AccessLogOptions;
   /** Where `tsgi.errors` and the server's own diagnostics go (default: stderr). */
   errors?: ErrorStream;
   /** Largest request body accepted, in bytes; larger ones get 413 (default: no limit). */
@@ -50,7 +54,7 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-export const SERVER_SOFTWARE = 'tsgi/0.1';
+export { SERVER_SOFTWARE };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -113,8 +117,10 @@ class NodeResponse implements ResponseTarget, ClientState {
   /** Set once an app took the socket over (`tsgi.raw_output`): the engine's response then goes nowhere. */
   private raw = false;
 
-  constructor(private readonly res: ServerResponse) {
+  /** `log` is told once the response is over, finished or cut: one listener serves both jobs. */
+  constructor(private readonly res: ServerResponse, environ: Environ, log: AccessLog | undefined) {
     res.on('close', () => {
+      log?.log(environ, this.status || res.statusCode, this.bytes);
       if (res.writableFinished) return;
       this.gone = true;
       for (const listener of this.goneListeners ?? []) listener();
@@ -208,12 +214,25 @@ function refuse(res: ServerResponse, status: number, message: string): number {
   return Buffer.byteLength(body);
 }
 
-/** Builds the request listener; use it to put a TSGI app on a node:http or node:https server of your own. */
+/** The access log `options.accessLog` asks for, or undefined for none. */
+function accessLogFor(options: HttpServerOptions): AccessLog | undefined {
+  const setting = options.accessLog ?? true;
+  if (setting === false) return undefined;
+  if (setting === true) return openAccessLog();
+  if (typeof setting === 'function') return openAccessLog({ write: setting });
+  return openAccessLog(setting);
+}
+
+/**
+ * Builds the request listener; use it to put a TSGI app on a node:http or node:https server of your own.
+ * Its access log is flushed once a second and when the process exits.
+ */
 export function createRequestListener(app: Application, options: HttpServerOptions = {}): (req: IncomingMessage, res: ServerResponse) => void {
+  return requestListenerLogging(app, options, accessLogFor(options));
+}
+
+function requestListenerLogging(app: Application, options: HttpServerOptions, accessLog: AccessLog | undefined): (req: IncomingMessage, res: ServerResponse) => void {
   const errors = options.errors ?? stderrStream;
-  const accessLog = options.accessLog === false ? undefined
-    : typeof options.accessLog === 'function' ? options.accessLog
-    : (line: string) => process.stderr.write(line + '\n');
   const maxBodySize = options.maxBodySize ?? Infinity;
   const maxUrlLength = options.maxUrlLength ?? 8192;
   const scheme = options.tls ? 'https' : 'http';
@@ -222,9 +241,10 @@ export function createRequestListener(app: Application, options: HttpServerOptio
 
   const refuseLogged = (req: IncomingMessage, res: ServerResponse, status: number, message: string): void => {
     const bytes = refuse(res, status, message);
-    accessLog?.(commonLogLine({
+    accessLog?.log({
       REQUEST_METHOD: req.method ?? '-', REQUEST_URI: req.url, PATH_INFO: '', SERVER_PROTOCOL: `HTTP/${req.httpVersion}`, REMOTE_ADDR: plainAddress(req.socket.remoteAddress ?? ''),
-    }, status, bytes));
+      HTTP_REFERER: req.headers.referer, HTTP_USER_AGENT: req.headers['user-agent'],
+    }, status, bytes);
   };
 
   return (req, res) => {
@@ -281,11 +301,8 @@ export function createRequestListener(app: Application, options: HttpServerOptio
       return refuseLogged(req, res, 413, `The request body is larger than the limit of ${maxBodySize} bytes.`);
     }
 
-    const target = new NodeResponse(res);
+    const target = new NodeResponse(res, environ, accessLog);
     environ['tsgi.raw_output'] = target.takeOver;
-    if (accessLog) {
-      res.once('close', () => accessLog(commonLogLine(environ, target.status || res.statusCode, target.bytes)));
-    }
     void runApplication(app, environ, target, { client: target });
   };
 }
@@ -389,19 +406,38 @@ class RequestInput implements InputStream {
   }
 }
 
-function answerClientError(error: Error & { code?: string }, socket: Socket): void {
-  if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
-    socket.destroy();
-    return;
-  }
-  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-  const body = `${REASONS[status]}\n`;
-  socket.end(`HTTP/1.1 ${status} ${REASONS[status]}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+/**
+ * What the log knows of a request llhttp could not parse: its request line when the bytes
+ * hold a whole one (a 431 for a header block too large has it), else nothing.
+ */
+function unparsedRequest(error: Error & { rawPacket?: Buffer }, socket: Socket): LoggedRequest {
+  const known: LoggedRequest = { REQUEST_METHOD: '', PATH_INFO: '', SERVER_PROTOCOL: '', REMOTE_ADDR: plainAddress(socket.remoteAddress ?? '') };
+  const packet = error.rawPacket;
+  const end = packet ? packet.indexOf('\r\n') : -1;
+  if (!packet || end < 0) return known;
+  const match = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) (\S+) (HTTP\/\d\.\d)$/.exec(packet.subarray(0, Math.min(end, 16 * 1024)).toString('latin1'));
+  if (!match) return known;
+  return { ...known, REQUEST_METHOD: match[1]!, REQUEST_URI: match[2]!, SERVER_PROTOCOL: match[3]! };
+}
+
+/** Answers what llhttp refused itself (a garbled request, headers too large, too slow), and logs it. */
+function clientErrorAnswerer(accessLog: AccessLog | undefined): (error: Error & { code?: string }, socket: Socket) => void {
+  return (error, socket) => {
+    if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+      socket.destroy();
+      return;
+    }
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const body = `${REASONS[status]}\n`;
+    socket.end(`HTTP/1.1 ${status} ${REASONS[status]}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+    accessLog?.log(unparsedRequest(error, socket), status, body.length);
+  };
 }
 
 /** Starts an HTTP(S) server for `app` on host:port (0 picks a free port) and resolves once it listens. */
 export async function makeServer(host: string, port: number, app: Application, options: HttpServerOptions = {}): Promise<HttpServer> {
-  const requestListener = createRequestListener(app, options);
+  const accessLog = accessLogFor(options);
+  const requestListener = requestListenerLogging(app, options, accessLog);
   let closing: Promise<void> | undefined;
   // Once close() began, promising keep-alive would invite the client to send more and hold the drain open.
   const listener = (req: IncomingMessage, res: ServerResponse) => {
@@ -425,12 +461,16 @@ export async function makeServer(host: string, port: number, app: Application, o
   server.requestTimeout = serverOptions.requestTimeout;
   // Without this listener node answers Expect: 100-continue itself, before the app chose to read.
   server.on('checkContinue', listener);
-  server.on('clientError', answerClientError);
+  server.on('clientError', clientErrorAnswerer(accessLog));
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (error: Error) => {
+      accessLog?.close();
+      reject(error);
+    };
+    server.once('error', failed);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve();
     });
   });
@@ -452,6 +492,7 @@ export async function makeServer(host: string, port: number, app: Application, o
         server.once('close', () => {
           clearInterval(sweep);
           clearTimeout(force);
+          accessLog?.close();
         });
       });
       return closing;

@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { fetchRaw } from '../helpers/http-client.js';
 import { fromRoot } from '../helpers/paths.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 function tsgi(...args: string[]) {
   const env = { ...process.env };
@@ -57,4 +62,43 @@ describe('tsgi run', () => {
     assert.match(tsgi('run', 'x.js', '--colour').stderr, /Unknown option '--colour'/);
     assert.match(tsgi('run', fromRoot('test/fixtures/http/slow-app.mjs'), '--port', '99999').stderr, /--port must be a number from 0 to 65535/);
   });
+
+  it('refuses access-log options that contradict each other or name no format', () => {
+    const app = fromRoot('test/fixtures/http/slow-app.mjs');
+    const bad = tsgi('run', app, '--access-log-format', 'xml');
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--access-log-format must be one of common, combined, json, got "xml"/);
+    assert.match(tsgi('run', app, '--no-access-log', '--access-log', 'x.log').stderr, /--no-access-log cannot go with --access-log/);
+    assert.match(tsgi('run', app, '--access-log', '/no/such/dir/x.log').stderr, /^tsgi: ENOENT: no such file or directory, open '\/no\/such\/dir\/x\.log'\n$/);
+    assert.match(tsgi('run', app, '--fastcgi', '127.0.0.1:0', '--access-log', 'x.log').stderr, /--access-log and --access-log-format are for HTTP/);
+  });
+
+  for (const target of ['stderr', 'FILE'] as const) {
+    it(`logs every request to ${target} and loses none of the batch on SIGTERM`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'tsgi-run-log-'));
+      const file = join(dir, 'access.log');
+      const env = { ...process.env };
+      delete env.NODE_EXTRA_CA_CERTS;
+      const args = target === 'FILE' ? ['--access-log', file, '--access-log-format', 'combined'] : [];
+      const child = spawn(process.execPath, [fromRoot('dist/src/cli.js'), 'run', fromRoot('test/fixtures/fastcgi/app.mjs'), '--port', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'], env });
+      try {
+        let stderr = '';
+        child.stderr!.on('data', (data: Buffer) => (stderr += data));
+        await waitFor(() => / port (\d+) /.test(stderr), 'the server to start', 5000, () => stderr);
+        const port = Number(/ port (\d+) /.exec(stderr)![1]);
+        for (let i = 0; i < 20; i++) await fetchRaw(`http://127.0.0.1:${port}/pid?r=${i}`);
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        assert.equal(await exited, 0);
+        const logged = (target === 'FILE' ? readFileSync(file, 'utf8') : stderr).split('\n').filter((line) => line.includes('"GET /pid?r='));
+        assert.equal(logged.length, 20);
+        assert.match(logged[19]!, target === 'FILE'
+          ? /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/pid\?r=19 HTTP\/1\.1" 200 \d+ "-" "-"$/
+          : /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/pid\?r=19 HTTP\/1\.1" 200 \d+$/);
+      } finally {
+        child.kill('SIGKILL');
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });

@@ -1,6 +1,8 @@
 /** `tsgi serve` as a user runs it: the real executable, a real port, SIGTERM at the end. */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { after, before, it } from 'node:test';
 import { copyFixtures } from '../helpers/cgihost-fixtures.js';
@@ -16,7 +18,8 @@ after(() => site.remove());
 
 /** Starts `tsgi serve ARGS --port 0` and resolves with the child and the port it announced. */
 async function startServe(args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [cli, 'serve', ...args, '--port', '0', '--no-access-log'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const quiet = args.includes('--access-log') ? [] : ['--no-access-log'];
+  const child = spawn(process.execPath, [cli, 'serve', ...args, '--port', '0', ...quiet], { stdio: ['ignore', 'ignore', 'pipe'] });
   const port = await new Promise<number>((resolve, reject) => {
     let text = '';
     child.stderr!.on('data', (chunk: Buffer) => {
@@ -84,4 +87,17 @@ it('explains bad command lines', () => {
   assert.match(spawner.stderr, /--cgi-spawner must be one of auto, native, python, direct, got "fork"/);
   const help = spawnSync(process.execPath, [cli, 'serve', '--help'], { encoding: 'utf8' });
   assert.match(help.stdout, /--cgi-dir LIST/);
+});
+
+it('--access-log FILE --access-log-format json: one JSON line per request in FILE, all there once SIGTERM has drained', async () => {
+  const file = join(site.dir, '..', `serve-access-${process.pid}.log`);
+  const { child, port } = await startServe([site.dir, '--access-log', file, '--access-log-format', 'json']);
+  try {
+    await fetchRaw(`http://127.0.0.1:${port}/`);
+    await fetchRaw(`http://127.0.0.1:${port}/missing`);
+  } finally {
+    await stop(child);
+  }
+  const lines = readFileSync(file, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as { uri: string; status: number });
+  assert.deepEqual(lines.map((line) => [line.uri, line.status]), [['/', 200], ['/missing', 404]]);
 });

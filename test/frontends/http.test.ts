@@ -512,6 +512,34 @@ describe('HTTP front end: protocol edge cases', () => {
     assert.match(lines[1]!, /"GET \/x+ HTTP\/1\.1" 414 \d+$/);
   });
 
+  it('logs the 400, 431 and 408 answers llhttp gives itself, with the request line when llhttp hands it over', async () => {
+    const lines: string[] = [];
+    const server = await serve(readAll, { accessLog: (line) => lines.push(line), maxHeaderSize: 1024, headersTimeout: 300 });
+    assert.match(await rawExchange(server.port, 'NOT A REQUEST\r\n\r\n'), /^HTTP\/1\.1 400 /);
+    assert.match(await rawExchange(server.port, `GET /big HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(2048)}\r\n\r\n`), /^HTTP\/1\.1 431 /);
+    assert.match(await rawExchange(server.port, 'GET /slow HTTP/1.1\r\nHost: x\r\nX-Slow: ', 3000), /^HTTP\/1\.1 408 /);
+    await waitFor(() => lines.length === 3, 'three log lines');
+    assert.match(lines[0]!, /^127\.0\.0\.1 - - \[[^\]]+\] "-" 400 12$/);
+    assert.match(lines[1]!, /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/big HTTP\/1\.1" 431 32$/);
+    // A timeout comes without the bytes read so far: the request is "-", as for a garbled one.
+    assert.match(lines[2]!, /^127\.0\.0\.1 - - \[[^\]]+\] "-" 408 16$/);
+  });
+
+  it('appends the access log to a file in the chosen format, all of it written once close() resolves', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsgi-http-log-'));
+    try {
+      const file = join(dir, 'access.log');
+      const server = await makeServer('127.0.0.1', 0, readAll, { accessLog: { file, format: 'combined' }, errors: collectingErrors() });
+      for (let i = 0; i < 5; i++) await fetchRaw(`${server.url}/n${i}`, { headers: { 'User-Agent': 'test-agent', Referer: 'http://r/' } });
+      await server.close();
+      const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+      assert.equal(lines.length, 5);
+      assert.match(lines[4]!, /^127\.0\.0\.1 - - \[[^\]]+\] "GET \/n4 HTTP\/1\.1" 200 \d+ "http:\/\/r\/" "test-agent"$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('answers 500 when a one-string body is shorter than its Content-Length', async () => {
     const server = await serve((_, start) => {
       start('200 OK', [['Content-Type', 'text/plain'], ['Content-Length', '10']]);

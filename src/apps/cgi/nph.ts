@@ -11,12 +11,7 @@ export interface RawOutput {
   end(): void | Promise<void>;
 }
 
-/**
- * The environ key a front end sets to a function that takes the connection over. After the
- * call the front end ignores the response the engine sends and closes the connection once
- * `end()` is called (no keep-alive: the server cannot know where an NPH response ends).
- */
-export const RAW_OUTPUT_KEY = 'tsgi.raw_output';
+export { RAW_OUTPUT_KEY } from '../../util.js';
 export type TakeOver = () => RawOutput;
 
 const STATUS_LINE = /^HTTP\/\d\.\d[ \t]+([1-9]\d\d)(?:[ \t]+(.*))?$/;
