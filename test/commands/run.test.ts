@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
+import { startTsgi } from '../helpers/examples-server.js';
+import { fetchRaw } from '../helpers/http-client.js';
 import { fromRoot } from '../helpers/paths.js';
 
 function tsgi(...args: string[]) {
@@ -56,5 +58,43 @@ describe('tsgi run', () => {
     assert.match(tsgi('launch').stderr, /unknown command "launch"/);
     assert.match(tsgi('run', 'x.js', '--colour').stderr, /Unknown option '--colour'/);
     assert.match(tsgi('run', fromRoot('test/fixtures/http/slow-app.mjs'), '--port', '99999').stderr, /--port must be a number from 0 to 65535/);
+  });
+
+  it('serves the usual framework exports: Hono, Express, CommonJS exports.app, { fetch }', async () => {
+    const cases: [string, string, RegExp, RegExp | undefined][] = [
+      ['hono-app.mjs', '/hello/ann', /^hono says hello to ann$/, /serving export "default" of .*fromFetchHandler/],
+      ['express-app.mjs', '/hello/bo', /^express says hello to bo$/, /serving export "default" of .*fromNodeListener/],
+      ['commonjs-app.cjs', '/x', /^commonjs app at \/x$/, undefined],
+      ['shapes.mjs:fetchObject', '/c', /^fetch object at \/c$/, /fromFetchHandler/],
+    ];
+    for (const [spec, path, body, startLine] of cases) {
+      const served = await startTsgi(['run', `./test/fixtures/run/${spec}`, '--port', '0', '--no-access-log']);
+      try {
+        const response = await fetchRaw(`http://127.0.0.1:${served.port}${path}`);
+        assert.equal(response.status, 200, `${spec}: ${response.text}`);
+        assert.match(response.text, body);
+        if (startLine) assert.match(served.stderr(), startLine);
+      } finally {
+        await served.stop();
+      }
+    }
+  });
+
+  it('serves a plain function the way --adapter says, and checks the word', async () => {
+    const served = await startTsgi(['run', './test/fixtures/run/shapes.mjs:nodeListener', '--adapter', 'node', '--port', '0', '--no-access-log']);
+    try {
+      assert.equal((await fetchRaw(`http://127.0.0.1:${served.port}/n`)).text, 'node listener at /n');
+    } finally {
+      await served.stop();
+    }
+    const wrong = tsgi('run', fromRoot('test/fixtures/run/shapes.mjs:nodeListener'), '--adapter', 'express');
+    assert.equal(wrong.status, 2);
+    assert.match(wrong.stderr, /--adapter must be one of auto, tsgi, fetch, node/);
+  });
+
+  it('says what to export when the export is no application', () => {
+    const result = tsgi('run', fromRoot('test/fixtures/run/shapes.mjs:settings'));
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /export "settings" of .* is an object with port and no fetch method, not an application: export a TSGI/);
   });
 });
