@@ -3,13 +3,15 @@ import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { PackageResolutionError, resolvePackage } from './resolve-package.js';
 import { adapt, ADAPTERS, isServable, NotAnApplication, type Adapted, type AdapterName } from './adapt.js';
 import { parseCommandLine, parsePort, UsageError } from './args.js';
 import { gatewayHelp, gatewayOptions, gatewayOptionSpec, startServing } from './serving.js';
 
 export const runHelp = `Usage: tsgi run MODULE[:EXPORT] [options]
 
-Serve the application exported by MODULE (a file path or package name).
+Serve the application exported by MODULE: a file path (./app.js, /srv/app.js) or a
+package name, found in node_modules from the current folder upwards.
 EXPORT defaults to the default export, then "app", then "application".
 A TSGI app runs as it is; a Fetch handler or an object with a fetch method (Hono)
 goes through fromFetchHandler, an Express, Connect or Koa app or an http.Server
@@ -27,6 +29,23 @@ ${gatewayHelp(18)}  -h, --help      show this help
 
 const FALLBACK_EXPORTS = ['default', 'app', 'application'];
 
+/** The URL of package `name` as a module in `cwd` would import it, or an error that says where to look instead. */
+function packageUrl(name: string, cwd: string, exportName: string | undefined): string {
+  let file: string | undefined;
+  try {
+    file = resolvePackage(name, cwd);
+  } catch (error) {
+    if (error instanceof PackageResolutionError) throw new UsageError(error.message);
+    throw error;
+  }
+  if (file !== undefined) return pathToFileURL(file).href;
+  const suffix = exportName !== undefined ? `:${exportName}` : '';
+  const local = ['', '.js', '.mjs', '.cjs'].map((extension) => name + extension).find((candidate) => existsSync(resolve(cwd, candidate)));
+  // `tsgi run hello:app` is gunicorn's module:variable habit: a file needs ./ to be told from a package.
+  const hint = local !== undefined ? `; for the file ${resolve(cwd, local)}, run: tsgi run ./${local}${suffix}` : '; a file path starts with ./ or /';
+  throw new UsageError(`cannot find package "${name}" in node_modules from ${cwd} upwards${hint}`);
+}
+
 /** Imports MODULE and picks the application out of it, with errors that say what to fix. */
 export async function loadApplication(spec: string, cwd = process.cwd(), adapter: AdapterName = 'auto'): Promise<Adapted> {
   const colon = spec.lastIndexOf(':');
@@ -39,9 +58,10 @@ export async function loadApplication(spec: string, cwd = process.cwd(), adapter
   if (/\.[cm]?ts$/.test(modulePart)) {
     throw new UsageError(`module ${modulePart} is TypeScript: build it first (tsc) and run the .js file`);
   }
+  const url = looksLikePath ? pathToFileURL(path).href : packageUrl(modulePart, cwd, exportName);
   let loaded: Record<string, unknown>;
   try {
-    loaded = (await import(looksLikePath ? pathToFileURL(path).href : modulePart)) as Record<string, unknown>;
+    loaded = (await import(url)) as Record<string, unknown>;
   } catch (error) {
     throw new UsageError(`cannot load module ${modulePart}: ${(error as Error).message}`);
   }

@@ -1,15 +1,22 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { startTsgi } from '../helpers/examples-server.js';
 import { fetchRaw } from '../helpers/http-client.js';
 import { fromRoot } from '../helpers/paths.js';
 
-function tsgi(...args: string[]) {
+function tsgiIn(cwd: string, ...args: string[]) {
   const env = { ...process.env };
   delete env.NODE_EXTRA_CA_CERTS;
-  return spawnSync(process.execPath, [fromRoot('dist/src/cli.js'), ...args], { encoding: 'utf8', env, timeout: 10_000 });
+  return spawnSync(process.execPath, [fromRoot('dist/src/cli.js'), ...args], { cwd, encoding: 'utf8', env, timeout: 10_000 });
+}
+
+function tsgi(...args: string[]) {
+  return tsgiIn(process.cwd(), ...args);
 }
 
 describe('tsgi run', () => {
@@ -96,5 +103,25 @@ describe('tsgi run', () => {
     const result = tsgi('run', fromRoot('test/fixtures/run/shapes.mjs:settings'));
     assert.equal(result.status, 2);
     assert.match(result.stderr, /export "settings" of .* is an object with port and no fetch method, not an application: export a TSGI/);
+  });
+
+  it('loads a package from the current folder, and hints at ./ for a file named like gunicorn does', () => {
+    const project = mkdtempSync(join(tmpdir(), 'tsgi-run-'));
+    try {
+      mkdirSync(join(project, 'node_modules', 'my-package'), { recursive: true });
+      writeFileSync(join(project, 'node_modules', 'my-package', 'package.json'), JSON.stringify({ type: 'module', exports: './server.js' }));
+      writeFileSync(join(project, 'node_modules', 'my-package', 'server.js'), 'export const site = (e, s) => { s("200 OK", []); return ["ok"]; };\n');
+      writeFileSync(join(project, 'hello.js'), 'export const app = () => [];\n');
+      const fromPackage = tsgiIn(project, 'run', 'my-package:nothing');
+      assert.equal(fromPackage.status, 2);
+      assert.match(fromPackage.stderr, /module my-package has no export "nothing" \(it exports: site\)/);
+      const habit = tsgiIn(project, 'run', 'hello:app');
+      assert.equal(habit.status, 2);
+      assert.match(habit.stderr, /cannot find package "hello" in node_modules from .* upwards; for the file .*hello\.js, run: tsgi run \.\/hello\.js:app/);
+      const missing = tsgiIn(project, 'run', 'nothing-here');
+      assert.match(missing.stderr, /cannot find package "nothing-here" .*; a file path starts with \.\/ or \//);
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
   });
 });
