@@ -2,6 +2,7 @@
 /** The `tsgi` executable: dispatches to one command module per subcommand. */
 import { readFileSync } from 'node:fs';
 import { UsageError } from './commands/args.js';
+import { reportFailure } from './commands/failure.js';
 
 const help = `Usage: tsgi COMMAND [options]
 
@@ -54,17 +55,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof UsageError) {
-    process.stderr.write(`tsgi: ${error.message}\n`);
-    process.exitCode = 2;
-  } else if (error instanceof Error && 'syscall' in error) {
-    // A refused system call (port in use, unknown host) is the machine's answer, not a bug: no stack trace.
-    process.stderr.write(`tsgi: ${error.message}\n`);
-    process.exitCode = 1;
-  } else {
-    process.stderr.write(`tsgi: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
-  }
+  reportFailure('tsgi', error);
   // A --workers worker's channel to its supervisor would keep it alive, neither serving nor dead, so never replaced.
   if (process.connected) process.exit();
 });

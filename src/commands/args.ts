@@ -10,12 +10,26 @@ export interface ParsedCommandLine<T extends OptionSpec> {
   positionals: string[];
 }
 
-export function parseCommandLine<T extends OptionSpec>(argv: string[], options: T): ParsedCommandLine<T> {
+/**
+ * parseArgs with its errors reworded: parseArgs' own text is about its API ("place it at the
+ * end of the command after '--'") and points nowhere; `help` names the command's help.
+ */
+export function parseCommandLine<T extends OptionSpec>(argv: string[], options: T, help = 'tsgi --help'): ParsedCommandLine<T> {
   try {
     return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true }) as ParsedCommandLine<T>;
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(`${describeParseError(error as Error & { code?: string })} (see ${help})`);
   }
+}
+
+function describeParseError(error: Error & { code?: string }): string {
+  const option = /'(-[^' ]+)/.exec(error.message)?.[1];
+  if (option === undefined) return error.message;
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${option}`;
+  if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    return /argument missing/.test(error.message) ? `${option} needs a value` : `${option} takes no value`;
+  }
+  return error.message;
 }
 
 export function parsePort(text: string | undefined, fallback: number): number {

@@ -94,7 +94,7 @@ export async function runCommand(argv: string[]): Promise<void> {
     'no-access-log': { type: 'boolean' },
     adapter: { type: 'string' },
     ...gatewayOptionSpec,
-  });
+  }, 'tsgi run --help');
   if (values.help) {
     process.stdout.write(runHelp);
     return;

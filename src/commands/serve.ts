@@ -86,7 +86,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     port: { type: 'string' },
     'no-access-log': { type: 'boolean' },
     ...gatewayOptionSpec,
-  });
+  }, 'tsgi serve --help');
   if (values.help) {
     process.stdout.write(serveHelp);
     return;

@@ -63,7 +63,8 @@ describe('tsgi run', () => {
 
   it('refuses an unknown command, option or port', () => {
     assert.match(tsgi('launch').stderr, /unknown command "launch"/);
-    assert.match(tsgi('run', 'x.js', '--colour').stderr, /Unknown option '--colour'/);
+    assert.equal(tsgi('run', 'x.js', '--colour').stderr, 'tsgi: unknown option --colour (see tsgi run --help)\n');
+    assert.equal(tsgi('run', 'x.js', '--port').stderr, 'tsgi: --port needs a value (see tsgi run --help)\n');
     assert.match(tsgi('run', fromRoot('test/fixtures/http/slow-app.mjs'), '--port', '99999').stderr, /--port must be a number from 0 to 65535/);
   });
 
