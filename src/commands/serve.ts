@@ -7,6 +7,7 @@ import { mount } from '../apps/mount.js';
 import { staticFiles } from '../apps/static.js';
 import type { Application } from '../types.js';
 import { parseCommandLine, parsePort, UsageError } from './args.js';
+import { checkCgiFlags, serveFolder } from './serve-checks.js';
 import { gatewayHelp, gatewayOptions, gatewayOptionSpec, startServing } from './serving.js';
 
 export const serveHelp = `Usage: tsgi serve [DIR] [options]
@@ -92,9 +93,9 @@ export async function serveCommand(argv: string[]): Promise<void> {
     return;
   }
   if (positionals.length > 1) throw new UsageError('tsgi serve takes at most one DIR');
-  const dir = resolve(positionals[0] ?? '.');
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`${dir} is not a folder`);
-  if (values['cgi-dir'] !== undefined && !values.cgi) throw new UsageError('--cgi-dir needs --cgi');
+  const dir = serveFolder(positionals[0]);
+  const cgiDirs = values.cgi ? parseCgiDirs(values['cgi-dir']) : undefined;
+  for (const warning of checkCgiFlags(values, dir, cgiDirs)) process.stderr.write(`tsgi: warning: ${warning}\n`);
   const timeoutText = values['cgi-timeout'];
   if (timeoutText !== undefined && !/^\d+(\.\d+)?$/.test(timeoutText)) throw new UsageError(`--cgi-timeout must be a number of seconds, got ${JSON.stringify(timeoutText)}`);
   const spawner = values['cgi-spawner'];
@@ -105,7 +106,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
   try {
     app = serveSite({
       dir,
-      ...(values.cgi ? { cgiDirs: parseCgiDirs(values['cgi-dir']) } : {}),
+      ...(cgiDirs ? { cgiDirs } : {}),
       ...(timeoutText !== undefined ? { cgiTimeout: Number(timeoutText) } : {}),
       ...(values['cgi-user'] !== undefined ? { cgiUser: values['cgi-user'] } : {}),
       ...(spawner !== undefined ? { cgiSpawner: spawner as CgiOptions['spawner'] } : {}),
