@@ -33,7 +33,8 @@ const help = `Usage: npm start [-- options]     (or: node dist/examples/demo.js 
 Serve the demo site: the examples' static files and CGI scripts, the bookshelf and the calculator.
 
 Options:
-  --port N      port to listen on (default 8000; 0 picks a free one)
+  --port N      port to listen on (default: PORT from the environment, else 8000;
+                0 picks a free one)
   --bind ADDR   address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   -h, --help    show this help
 `;

@@ -32,10 +32,15 @@ function describeParseError(error: Error & { code?: string }): string {
   return error.message;
 }
 
-export function parsePort(text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const port = Number(text);
-  if (!/^\d+$/.test(text) || port > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got ${JSON.stringify(text)}`);
+/** The port from --port, else from PORT in the environment (as Heroku-style hosts set it), else `fallback`. */
+export function parsePort(text: string | undefined, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+  const fromEnvironment = text === undefined && env.PORT !== undefined && env.PORT !== '';
+  const given = fromEnvironment ? env.PORT : text;
+  if (given === undefined) return fallback;
+  const port = Number(given);
+  if (!/^\d+$/.test(given) || port > 65535) {
+    throw new UsageError(`${fromEnvironment ? 'PORT in the environment' : '--port'} must be a number from 0 to 65535, got ${JSON.stringify(given)}`);
+  }
   return port;
 }
 

@@ -22,7 +22,8 @@ Options:
                   fetch ((request) => Response), node ((req, res) listener),
                   or auto (default)
   --bind ADDR     address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
-  --port N        port to listen on (default 8000; 0 picks a free one)
+  --port N        port to listen on (default: PORT from the environment, else 8000;
+                  0 picks a free one)
   --no-access-log do not log requests on stderr
 ${gatewayHelp(18)}  -h, --help      show this help
 `;

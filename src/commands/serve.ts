@@ -25,7 +25,8 @@ Options:
                       (a small posix_spawn helper), direct (Node's spawn), or auto
                       (default: the first of these that is available)
   --bind ADDR         address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
-  --port N            port to listen on (default 8000; 0 picks a free one)
+  --port N            port to listen on (default: PORT from the environment, else 8000;
+                      0 picks a free one)
   --no-access-log     do not log requests on stderr
 ${gatewayHelp(22)}  -h, --help          show this help
 `;

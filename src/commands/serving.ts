@@ -46,7 +46,17 @@ export function gatewayHelp(column: number): string {
 }
 
 /** The ServeOptions fields `gatewayOptionSpec` fills in. */
-export function gatewayOptions(values: { fastcgi?: string; scgi?: string; 'script-name'?: string; workers?: string }): Pick<ServeOptions, 'fastcgi' | 'scgi' | 'scriptName' | 'workers'> {
+export function gatewayOptions(values: { fastcgi?: string; scgi?: string; 'script-name'?: string; workers?: string; bind?: string; port?: string }): Pick<ServeOptions, 'fastcgi' | 'scgi' | 'scriptName' | 'workers'> {
+  const gateway = values.fastcgi !== undefined ? 'fastcgi' : values.scgi !== undefined ? 'scgi' : undefined;
+  if (gateway !== undefined) {
+    // --bind and --port place the HTTP listener; the gateway's address says all of its own.
+    const httpOnly = (['bind', 'port'] as const).filter((name) => values[name] !== undefined);
+    if (httpOnly.length > 0) {
+      const host = values.bind ?? '127.0.0.1';
+      const example = `${host.includes(':') ? `[${host}]` : host}:${values.port ?? '9000'}`;
+      throw new UsageError(`${httpOnly.map((name) => `--${name}`).join(' and ')} ${httpOnly.length > 1 ? 'are' : 'is'} for HTTP and would be ignored with --${gateway}: put the address in it, as in --${gateway} ${example}`);
+    }
+  }
   return { fastcgi: values.fastcgi, scgi: values.scgi, scriptName: values['script-name'], workers: parseWorkers(values.workers) };
 }
 
