@@ -116,4 +116,49 @@ describe('staticFiles', () => {
     assert.equal(result.status, 200);
     assert.equal(result.body.toString(), '<p>hi</p>');
   });
+
+  it('tags files with an ETag and answers If-None-Match with 304, which then outranks If-Modified-Since', async () => {
+    const first = await get('/page.html');
+    const tag = header(first, 'ETag')!;
+    assert.match(tag, /^"[0-9a-f]+-9"$/);
+    assert.equal(header(first, 'Accept-Ranges'), 'bytes');
+    const hit = await get('/page.html', { HTTP_IF_NONE_MATCH: `"other", W/${tag}` });
+    assert.equal(hit.status, 304);
+    assert.equal(header(hit, 'ETag'), tag);
+    assert.equal(hit.body.length, 0);
+    assert.equal((await get('/page.html', { HTTP_IF_NONE_MATCH: '*' })).status, 304);
+    assert.equal((await get('/page.html', { HTTP_IF_NONE_MATCH: '"other"', HTTP_IF_MODIFIED_SINCE: 'Tue, 02 Jan 2024 03:04:05 GMT' })).status, 200);
+  });
+
+  it('serves one byte range with 206 and Content-Range, and 416 for a range past the end', async () => {
+    const cases: [string, string, string][] = [
+      ['bytes=0-2', 'bytes 0-2/9', '<p>'],
+      ['bytes=3-', 'bytes 3-8/9', 'hi</p>'],
+      ['bytes=-4', 'bytes 5-8/9', '</p>'],
+      ['bytes=7-100', 'bytes 7-8/9', 'p>'],
+    ];
+    for (const [range, contentRange, body] of cases) {
+      const result = await get('/page.html', { HTTP_RANGE: range });
+      assert.equal(result.status, 206, range);
+      assert.equal(header(result, 'Content-Range'), contentRange);
+      assert.equal(header(result, 'Content-Length'), String(body.length));
+      assert.equal(result.body.toString(), body);
+    }
+    const big = await get('/data.bin', { HTTP_RANGE: 'bytes=99990-' });
+    assert.equal(big.body.length, 10);
+    const past = await get('/page.html', { HTTP_RANGE: 'bytes=9-' });
+    assert.equal(past.status, 416);
+    assert.equal(header(past, 'Content-Range'), 'bytes */9');
+  });
+
+  it('sends the whole file for several ranges, a malformed one, or an If-Range that no longer holds', async () => {
+    const tag = header(await get('/page.html'), 'ETag')!;
+    for (const extra of [{ HTTP_RANGE: 'bytes=0-1,4-5' }, { HTTP_RANGE: 'lines=1-2' }, { HTTP_RANGE: 'bytes=5-2' }, { HTTP_RANGE: 'bytes=0-1', HTTP_IF_RANGE: '"stale"' }]) {
+      const result = await get('/page.html', extra);
+      assert.equal(result.status, 200, JSON.stringify(extra));
+      assert.equal(result.body.toString(), '<p>hi</p>');
+    }
+    assert.equal((await get('/page.html', { HTTP_RANGE: 'bytes=0-1', HTTP_IF_RANGE: tag })).status, 206);
+    assert.equal((await get('/page.html', { HTTP_RANGE: 'bytes=0-1', HTTP_IF_RANGE: 'Tue, 02 Jan 2024 03:04:05 GMT' })).status, 206);
+  });
 });
