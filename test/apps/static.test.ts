@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { staticFiles } from '../../src/apps/static.js';
+import { makeServer } from '../../src/frontends/http.js';
 import type { Application } from '../../src/types.js';
 import { call, header } from '../helpers/cgihost-fixtures.js';
 
+const execFileAsync = promisify(execFile);
 let dir: string;
 let app: Application;
 
@@ -160,5 +164,26 @@ describe('staticFiles', () => {
     }
     assert.equal((await get('/page.html', { HTTP_RANGE: 'bytes=0-1', HTTP_IF_RANGE: tag })).status, 206);
     assert.equal((await get('/page.html', { HTTP_RANGE: 'bytes=0-1', HTTP_IF_RANGE: 'Tue, 02 Jan 2024 03:04:05 GMT' })).status, 206);
+  });
+
+  it('lets curl fetch a range, resume a download and revalidate with the ETag, over HTTP', async () => {
+    const server = await makeServer('127.0.0.1', 0, app, { accessLog: false });
+    const url = `${server.url}/data.bin`;
+    // Asynchronous: the server answering curl runs in this very process.
+    const curl = async (...args: string[]) => (await execFileAsync('curl', ['-sS', '--max-time', '10', ...args], { encoding: 'latin1' })).stdout;
+    try {
+      const head = await curl('-D', '-', '-o', '/dev/null', '-r', '10-19', url);
+      assert.match(head, /^HTTP\/1\.1 206 /);
+      assert.match(head, /\r\ncontent-range: bytes 10-19\/100000\r\n/i);
+      const partial = join(dir, 'partial.bin');
+      writeFileSync(partial, Buffer.alloc(40_000, 7));
+      await curl('-C', '-', '-o', partial, url);
+      assert.deepEqual(readFileSync(partial), Buffer.alloc(100_000, 7));
+      const tag = /\r\netag: (\S+)\r\n/i.exec(await curl('-D', '-', '-o', '/dev/null', url))![1]!;
+      assert.equal(await curl('-o', '/dev/null', '-w', '%{http_code}', '-H', `If-None-Match: ${tag}`, url), '304');
+      assert.equal(await curl('-o', '/dev/null', '-w', '%{http_code}', '-r', '200000-', url), '416');
+    } finally {
+      await server.close();
+    }
   });
 });
