@@ -7,8 +7,9 @@
  *   node dist/examples/demo.js --port 8080 --bind 0.0.0.0
  */
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { mount } from '../src/apps/mount.js';
+import { parseCommandLine, parsePort, UsageError } from '../src/commands/args.js';
+import { reportFailure } from '../src/commands/failure.js';
 import { serveSite } from '../src/commands/serve.js';
 import { startServing } from '../src/commands/serving.js';
 import type { Application } from '../src/types.js';
@@ -27,12 +28,27 @@ export function demoSite(): Application {
   ]);
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { values } = parseArgs({ options: { port: { type: 'string', default: '8000' }, bind: { type: 'string', default: '127.0.0.1' } } });
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    process.stderr.write(`--port must be a number from 0 to 65535, got ${values.port}\n`);
-    process.exit(2);
+const help = `Usage: npm start [-- options]     (or: node dist/examples/demo.js [options])
+
+Serve the demo site: the examples' static files and CGI scripts, the bookshelf and the calculator.
+
+Options:
+  --port N      port to listen on (default: PORT from the environment, else 8000;
+                0 picks a free one)
+  --bind ADDR   address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
+  -h, --help    show this help
+`;
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseCommandLine(argv, { port: { type: 'string' }, bind: { type: 'string' } }, 'npm start -- --help');
+  if (values.help) {
+    process.stdout.write(help);
+    return;
   }
-  await startServing(demoSite(), { bind: values.bind!, port });
+  if (positionals.length > 0) throw new UsageError(`the demo takes no arguments, got ${JSON.stringify(positionals[0])} (see --help)`);
+  await startServing(demoSite(), { bind: values.bind ?? '127.0.0.1', port: parsePort(values.port, 8000) });
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main(process.argv.slice(2)).catch((error: unknown) => reportFailure('demo', error));
 }

@@ -74,9 +74,22 @@ function describeValue(value: unknown): string {
 function valueType(value: unknown): string {
   if (value !== null && typeof value === 'object') {
     if (typeof (value as FormItemView).filename === 'string') return 'file';
-    return value.constructor?.name ?? 'object';
+    return value.constructor?.name || 'object';
   }
   return typeof value;
+}
+
+/**
+ * A non-string environ value as a reader wants it: an array's items, an object's members
+ * (`tsgi.errors` is `{ write() }`, not `[object Object]`), anything else as text.
+ */
+function environValueText(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((item) => (typeof item === 'string' ? JSON.stringify(item) : String(item))).join(', ')}]`;
+  if (value === null || typeof value !== 'object') return String(value);
+  const members = Object.keys(value).map((key) => (typeof (value as Record<string, unknown>)[key] === 'function' ? `${key}()` : key));
+  const shown = members.slice(0, 8).join(', ') + (members.length > 8 ? `, ... (${members.length - 8} more)` : '');
+  if (members.length > 0) return `{ ${shown} }`;
+  return Symbol.asyncIterator in value ? '(async iterable)' : Symbol.iterator in value ? '(iterable)' : '{}';
 }
 
 /** The environment as a sorted definition list (Python's print_environ). */
@@ -84,7 +97,7 @@ export function environHtml(environ: Record<string, unknown> = process.env): str
   let out = '<h3>Shell Environment:</h3>\n<dl>\n';
   for (const key of Object.keys(environ).sort()) {
     const value = environ[key];
-    const shown = typeof value === 'string' ? value : valueType(value) === 'object' ? '(object)' : `(${valueType(value)}) ${String(value)}`;
+    const shown = typeof value === 'string' ? value : `(${valueType(value)}) ${environValueText(value)}`;
     out += `<dt>${escapeHtml(key)}</dt><dd>${escapeHtml(shown)}</dd>\n`;
   }
   return out + '</dl>\n';

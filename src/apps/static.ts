@@ -1,8 +1,8 @@
 /**
  * Static files as Python's http.server serves them: index.html, an HTML-escaped folder
- * listing, content types by extension, Last-Modified / If-Modified-Since, HEAD, and 403 /
- * 404 / 405 answers. Paths are checked like the CGI host's: no `..`, no encoded slashes, no
- * symlinks out of the root, and folders listed in `hide` (CGI folders) are never served as files.
+ * listing, content types by extension, Last-Modified / If-Modified-Since, ETag /
+ * If-None-Match, single byte ranges (206 / 416), HEAD, and 403 / 404 / 405 answers. Paths
+ * are checked like the CGI host's: no `..`, no encoded slashes, no symlinks out of the root, and folders listed in `hide` (CGI folders) are never served as files.
  */
 import { realpathSync } from 'node:fs';
 import type { Stats } from 'node:fs';
@@ -10,6 +10,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import type { Application, Body, Environ, HeaderList, StartResponse } from '../types.js';
 import { FileWrapper } from '../util.js';
+import { entityTag, FileRange, ifRangeHolds, noneMatchHits, parseRange } from './byte-range.js';
 import { listingPage } from './directory-listing.js';
 import { contentTypeFor } from './mime-types.js';
 import { pathSegments, rawPathProblem, Refusal } from './safe-path.js';
@@ -37,9 +38,12 @@ function encodeUrlPath(path: string): string {
   return path.split('/').map(encodeURIComponent).join('/');
 }
 
-function notModified(environ: Environ, info: Stats): boolean {
+function notModified(environ: Environ, info: Stats, tag: string): boolean {
+  // If-None-Match, when sent, decides alone (RFC 9110 §13.2.2).
+  const noneMatch = environ.HTTP_IF_NONE_MATCH;
+  if (noneMatch) return noneMatchHits(String(noneMatch), tag);
   const since = environ.HTTP_IF_MODIFIED_SINCE;
-  if (!since || environ.HTTP_IF_NONE_MATCH) return false;
+  if (!since) return false;
   const when = Date.parse(since);
   return !Number.isNaN(when) && Math.floor(info.mtimeMs / 1000) * 1000 <= when;
 }
@@ -119,17 +123,30 @@ export function staticFiles(options: StaticOptions): Application {
 
 function sendFile(environ: Environ, startResponse: StartResponse, file: string, info: Stats): Body {
   const lastModified = new Date(Math.floor(info.mtimeMs / 1000) * 1000).toUTCString();
-  if (notModified(environ, info)) {
-    startResponse('304 Not Modified', [['Last-Modified', lastModified]]);
+  const tag = entityTag(info);
+  if (notModified(environ, info, tag)) {
+    startResponse('304 Not Modified', [['ETag', tag], ['Last-Modified', lastModified]]);
     return [];
   }
-  startResponse('200 OK', [
+  const common: HeaderList = [
     ['Content-Type', contentTypeFor(file)],
-    ['Content-Length', String(info.size)],
     ['Last-Modified', lastModified],
+    ['ETag', tag],
+    ['Accept-Ranges', 'bytes'],
     // The type comes from the extension: a browser must not find HTML (and script) in a .txt upload.
     ['X-Content-Type-Options', 'nosniff'],
-  ]);
+  ];
+  const rangeHeader = environ.HTTP_RANGE;
+  const range = rangeHeader && ifRangeHolds(environ.HTTP_IF_RANGE, tag, lastModified) ? parseRange(String(rangeHeader), info.size) : undefined;
+  if (range === 'unsatisfiable') {
+    startResponse('416 Range Not Satisfiable', [['Content-Range', `bytes */${info.size}`], ['Content-Length', '0'], ['ETag', tag]]);
+    return [];
+  }
+  if (range !== undefined) {
+    startResponse('206 Partial Content', [...common, ['Content-Range', `bytes ${range.start}-${range.end}/${info.size}`], ['Content-Length', String(range.end - range.start + 1)]]);
+    return environ.REQUEST_METHOD === 'HEAD' ? [] : new FileRange(file, range);
+  }
+  startResponse('200 OK', [...common, ['Content-Length', String(info.size)]]);
   if (environ.REQUEST_METHOD === 'HEAD') return [];
   const wrapper = environ['tsgi.file_wrapper'];
   return wrapper ? wrapper(file) : new FileWrapper(file);

@@ -10,18 +10,37 @@ export interface ParsedCommandLine<T extends OptionSpec> {
   positionals: string[];
 }
 
-export function parseCommandLine<T extends OptionSpec>(argv: string[], options: T): ParsedCommandLine<T> {
+/**
+ * parseArgs with its errors reworded: parseArgs' own text is about its API ("place it at the
+ * end of the command after '--'") and points nowhere; `help` names the command's help.
+ */
+export function parseCommandLine<T extends OptionSpec>(argv: string[], options: T, help = 'tsgi --help'): ParsedCommandLine<T> {
   try {
     return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true }) as ParsedCommandLine<T>;
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw new UsageError(`${describeParseError(error as Error & { code?: string })} (see ${help})`);
   }
 }
 
-export function parsePort(text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const port = Number(text);
-  if (!/^\d+$/.test(text) || port > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got ${JSON.stringify(text)}`);
+function describeParseError(error: Error & { code?: string }): string {
+  const option = /'(-[^' ]+)/.exec(error.message)?.[1];
+  if (option === undefined) return error.message;
+  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${option}`;
+  if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    return /argument missing/.test(error.message) ? `${option} needs a value` : `${option} takes no value`;
+  }
+  return error.message;
+}
+
+/** The port from --port, else from PORT in the environment (as Heroku-style hosts set it), else `fallback`. */
+export function parsePort(text: string | undefined, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+  const fromEnvironment = text === undefined && env.PORT !== undefined && env.PORT !== '';
+  const given = fromEnvironment ? env.PORT : text;
+  if (given === undefined) return fallback;
+  const port = Number(given);
+  if (!/^\d+$/.test(given) || port > 65535) {
+    throw new UsageError(`${fromEnvironment ? 'PORT in the environment' : '--port'} must be a number from 0 to 65535, got ${JSON.stringify(given)}`);
+  }
   return port;
 }
 

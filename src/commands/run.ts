@@ -1,26 +1,53 @@
 /** `tsgi run MODULE[:EXPORT]`: serve one application. */
+import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Application } from '../types.js';
+import { PackageResolutionError, resolvePackage } from './resolve-package.js';
+import { adapt, ADAPTERS, isServable, NotAnApplication, type Adapted, type AdapterName } from './adapt.js';
 import { parseCommandLine, parsePort, UsageError } from './args.js';
 import { gatewayHelp, gatewayOptions, gatewayOptionSpec, startServing } from './serving.js';
 
 export const runHelp = `Usage: tsgi run MODULE[:EXPORT] [options]
 
-Serve the TSGI application exported by MODULE (a file path or package name).
+Serve the application exported by MODULE: a file path (./app.js, /srv/app.js) or a
+package name, found in node_modules from the current folder upwards.
 EXPORT defaults to the default export, then "app", then "application".
+A TSGI app runs as it is; a Fetch handler or an object with a fetch method (Hono)
+goes through fromFetchHandler, an Express, Connect or Koa app or an http.Server
+through fromNodeListener.
 
 Options:
+  --adapter WAY   how to call the export when its shape does not tell: tsgi,
+                  fetch ((request) => Response), node ((req, res) listener),
+                  or auto (default)
   --bind ADDR     address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
-  --port N        port to listen on (default 8000; 0 picks a free one)
+  --port N        port to listen on (default: PORT from the environment, else 8000;
+                  0 picks a free one)
 ${gatewayHelp(18)}  -h, --help      show this help
 `;
 
 const FALLBACK_EXPORTS = ['default', 'app', 'application'];
 
+/** The URL of package `name` as a module in `cwd` would import it, or an error that says where to look instead. */
+function packageUrl(name: string, cwd: string, exportName: string | undefined): string {
+  let file: string | undefined;
+  try {
+    file = resolvePackage(name, cwd);
+  } catch (error) {
+    if (error instanceof PackageResolutionError) throw new UsageError(error.message);
+    throw error;
+  }
+  if (file !== undefined) return pathToFileURL(file).href;
+  const suffix = exportName !== undefined ? `:${exportName}` : '';
+  const local = ['', '.js', '.mjs', '.cjs'].map((extension) => name + extension).find((candidate) => existsSync(resolve(cwd, candidate)));
+  // `tsgi run hello:app` is gunicorn's module:variable habit: a file needs ./ to be told from a package.
+  const hint = local !== undefined ? `; for the file ${resolve(cwd, local)}, run: tsgi run ./${local}${suffix}` : '; a file path starts with ./ or /';
+  throw new UsageError(`cannot find package "${name}" in node_modules from ${cwd} upwards${hint}`);
+}
+
 /** Imports MODULE and picks the application out of it, with errors that say what to fix. */
-export async function loadApplication(spec: string, cwd = process.cwd()): Promise<Application> {
+export async function loadApplication(spec: string, cwd = process.cwd(), adapter: AdapterName = 'auto'): Promise<Adapted> {
   const colon = spec.lastIndexOf(':');
   const hasExport = colon > 0 && !/^[a-zA-Z]:[\\/]/.test(spec) && !spec.slice(colon + 1).includes('/');
   const modulePart = hasExport ? spec.slice(0, colon) : spec;
@@ -31,35 +58,51 @@ export async function loadApplication(spec: string, cwd = process.cwd()): Promis
   if (/\.[cm]?ts$/.test(modulePart)) {
     throw new UsageError(`module ${modulePart} is TypeScript: build it first (tsc) and run the .js file`);
   }
+  const url = looksLikePath ? pathToFileURL(path).href : packageUrl(modulePart, cwd, exportName);
   let loaded: Record<string, unknown>;
   try {
-    loaded = (await import(looksLikePath ? pathToFileURL(path).href : modulePart)) as Record<string, unknown>;
+    loaded = (await import(url)) as Record<string, unknown>;
   } catch (error) {
     throw new UsageError(`cannot load module ${modulePart}: ${(error as Error).message}`);
   }
   const names = exportName ? [exportName] : FALLBACK_EXPORTS;
-  const found = names.find((name) => loaded[name] !== undefined);
-  if (!found) {
+  // A CommonJS module arrives as { default: module.exports, ...its named exports }: an
+  // `exports.app` is also found inside the default export when Node could not list it.
+  const candidates: [string, unknown][] = names.map((name) => [name, loaded[name]]);
+  const cjsExports = loaded.default;
+  if (typeof cjsExports === 'object' && cjsExports !== null) {
+    for (const name of names) if (name !== 'default') candidates.push([name, (cjsExports as Record<string, unknown>)[name]]);
+  }
+  const defined = candidates.filter(([, value]) => value !== undefined);
+  if (defined.length === 0) {
     const available = Object.keys(loaded).join(', ') || 'nothing';
     throw new UsageError(`module ${modulePart} has no export ${names.map((n) => `"${n}"`).join(' or ')} (it exports: ${available})`);
   }
-  const app = loaded[found];
-  if (typeof app !== 'function') throw new UsageError(`export "${found}" of ${modulePart} is a ${typeof app}, not an application function`);
-  return app as Application;
+  const [found, value] = (adapter === 'auto' && defined.find(([, candidate]) => isServable(candidate))) || defined[0]!;
+  try {
+    return adapt(value, `export "${found}" of ${modulePart}`, adapter);
+  } catch (error) {
+    if (error instanceof NotAnApplication) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 export async function runCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommandLine(argv, {
     bind: { type: 'string' },
     port: { type: 'string' },
+    adapter: { type: 'string' },
     ...gatewayOptionSpec,
-  });
+  }, 'tsgi run --help');
   if (values.help) {
     process.stdout.write(runHelp);
     return;
   }
   if (positionals.length !== 1) throw new UsageError('tsgi run takes exactly one MODULE[:EXPORT]');
-  const app = await loadApplication(positionals[0]!);
+  const adapter = values.adapter ?? 'auto';
+  if (!(ADAPTERS as readonly string[]).includes(adapter)) throw new UsageError(`--adapter must be one of ${ADAPTERS.join(', ')}, got ${JSON.stringify(adapter)}`);
+  const { app, how, adapted } = await loadApplication(positionals[0]!, process.cwd(), adapter as AdapterName);
+  if (adapted && cluster.isPrimary) process.stderr.write(`tsgi: serving ${how}\n`);
   await startServing(app, {
     bind: values.bind ?? '127.0.0.1',
     port: parsePort(values.port, 8000),

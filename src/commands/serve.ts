@@ -10,6 +10,7 @@ import { parseAddress } from '../frontends/listen.js';
 import { checkPhp } from './php-check.js';
 import type { Application } from '../types.js';
 import { parseCommandLine, parsePort, UsageError } from './args.js';
+import { checkCgiFlags, serveFolder } from './serve-checks.js';
 import { gatewayHelp, gatewayOptions, gatewayOptionSpec, startServing } from './serving.js';
 
 export const serveHelp = `Usage: tsgi serve [DIR] [options]
@@ -35,7 +36,8 @@ Options:
   --php spawn[:N]     the same through N php-cgi children tsgi starts and keeps warm
                       (default N: the number of cores); php-cgi must be on PATH
   --bind ADDR         address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
-  --port N            port to listen on (default 8000; 0 picks a free one)
+  --port N            port to listen on (default: PORT from the environment, else 8000;
+                      0 picks a free one)
 ${gatewayHelp(22)}  -h, --help          show this help
 `;
 
@@ -151,15 +153,15 @@ export async function serveCommand(argv: string[]): Promise<void> {
     bind: { type: 'string' },
     port: { type: 'string' },
     ...gatewayOptionSpec,
-  });
+  }, 'tsgi serve --help');
   if (values.help) {
     process.stdout.write(serveHelp);
     return;
   }
   if (positionals.length > 1) throw new UsageError('tsgi serve takes at most one DIR');
-  const dir = resolve(positionals[0] ?? '.');
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`${dir} is not a folder`);
-  if (values['cgi-dir'] !== undefined && !values.cgi) throw new UsageError('--cgi-dir needs --cgi');
+  const dir = serveFolder(positionals[0]);
+  const cgiDirs = values.cgi ? parseCgiDirs(values['cgi-dir']) : undefined;
+  for (const warning of checkCgiFlags(values, dir, cgiDirs)) process.stderr.write(`tsgi: warning: ${warning}\n`);
   if (values.persistent !== undefined && !values.cgi) throw new UsageError('--persistent needs --cgi');
   const timeoutText = values['cgi-timeout'];
   if (timeoutText !== undefined && !/^\d+(\.\d+)?$/.test(timeoutText)) throw new UsageError(`--cgi-timeout must be a number of seconds, got ${JSON.stringify(timeoutText)}`);
@@ -171,7 +173,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
   try {
     site = openSite({
       dir,
-      ...(values.cgi ? { cgiDirs: parseCgiDirs(values['cgi-dir']) } : {}),
+      ...(cgiDirs ? { cgiDirs } : {}),
       ...(timeoutText !== undefined ? { cgiTimeout: Number(timeoutText) } : {}),
       ...(values['cgi-user'] !== undefined ? { cgiUser: values['cgi-user'] } : {}),
       ...(spawner !== undefined ? { cgiSpawner: spawner as CgiOptions['spawner'] } : {}),

@@ -56,7 +56,7 @@ export function gatewayHelp(column: number): string {
     : `  ${flag.padEnd(column - 2)}${text}\n`)).join('');
 }
 
-type GatewayValues = { 'access-log'?: string; 'access-log-format'?: string; 'no-access-log'?: boolean; fastcgi?: string; scgi?: string; 'script-name'?: string; workers?: string };
+type GatewayValues = { 'access-log'?: string; 'access-log-format'?: string; 'no-access-log'?: boolean; fastcgi?: string; scgi?: string; 'script-name'?: string; workers?: string; bind?: string; port?: string };
 
 function accessLogOption(values: GatewayValues): boolean | AccessLogOptions {
   const file = values['access-log'];
@@ -75,8 +75,18 @@ function accessLogOption(values: GatewayValues): boolean | AccessLogOptions {
 
 /** The ServeOptions fields `gatewayOptionSpec` fills in. */
 export function gatewayOptions(values: GatewayValues): Pick<ServeOptions, 'accessLog' | 'fastcgi' | 'scgi' | 'scriptName' | 'workers'> {
+  const gateway = values.fastcgi !== undefined ? 'fastcgi' : values.scgi !== undefined ? 'scgi' : undefined;
+  if (gateway !== undefined) {
+    // --bind and --port place the HTTP listener; the gateway's address says all of its own.
+    const httpOnly = (['bind', 'port'] as const).filter((name) => values[name] !== undefined);
+    if (httpOnly.length > 0) {
+      const host = values.bind ?? '127.0.0.1';
+      const example = `${host.includes(':') ? `[${host}]` : host}:${values.port ?? '9000'}`;
+      throw new UsageError(`${httpOnly.map((name) => `--${name}`).join(' and ')} ${httpOnly.length > 1 ? 'are' : 'is'} for HTTP and would be ignored with --${gateway}: put the address in it, as in --${gateway} ${example}`);
+    }
+  }
   const accessLog = accessLogOption(values);
-  if (typeof accessLog === 'object' && (values.fastcgi !== undefined || values.scgi !== undefined)) {
+  if (typeof accessLog === 'object' && gateway !== undefined) {
     throw new UsageError('--access-log and --access-log-format are for HTTP: behind --fastcgi or --scgi the web server keeps the log');
   }
   return { accessLog, fastcgi: values.fastcgi, scgi: values.scgi, scriptName: values['script-name'], workers: parseWorkers(values.workers) };

@@ -11,7 +11,15 @@ export type HeaderParams = Record<string, string>;
 // name like `__proto__` or `constructor` is just a key; unlike Object.create(null) they stay
 // in V8's fast mode, which matters with thousands of parts.
 const Dict = function Dict() {} as unknown as new () => Record<string, string>;
-Dict.prototype = Object.freeze(Object.create(null));
+// console.log would print `Dict <[Object: null prototype] {}> { ... }`: show the keys as a plain
+// object instead. A symbol key never meets a form's string keys; node:util's `inspect` arrives
+// as the third argument, so this file imports nothing (CGI scripts pay for every import).
+type Inspect = (value: unknown, options: unknown) => string;
+Dict.prototype = Object.freeze(Object.assign(Object.create(null) as object, {
+  [Symbol.for('nodejs.util.inspect.custom')](this: Record<string, unknown>, _depth: number, options: unknown, inspect: Inspect) {
+    return inspect({ ...this }, options);
+  },
+}));
 
 /** A new, empty record with no inherited keys. */
 export function newRecord<V = string>(): Record<string, V> {

@@ -4,7 +4,8 @@
  * Apache mod_fcgid all hand it over on fd 0). Also the graceful close both protocols share.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { lstatSync, unlinkSync } from 'node:fs';
+import { existsSync, fstatSync, lstatSync, unlinkSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 export type ListenAddress =
   | { kind: 'tcp'; host: string; port: number }
@@ -61,15 +62,50 @@ function isLive(path: string): Promise<boolean> {
 /** Listens; a unix socket file left behind by a dead server is replaced, a live one is not. */
 export async function listenOn(server: Server, address: ListenAddress): Promise<string> {
   try {
-    await listenOnce(server, address);
+    try {
+      await listenOnce(server, address);
+    } catch (error) {
+      const stale = address.kind === 'unix' && (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
+        && lstatSync(address.path, { throwIfNoEntry: false })?.isSocket() && !(await isLive(address.path));
+      if (!stale) throw error;
+      unlinkSync(address.path);
+      await listenOnce(server, address);
+    }
   } catch (error) {
-    const stale = address.kind === 'unix' && (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
-      && lstatSync(address.path, { throwIfNoEntry: false })?.isSocket() && !(await isLive(address.path));
-    if (!stale) throw error;
-    unlinkSync(address.path);
-    await listenOnce(server, address);
+    throw explainListenError(error as NodeJS.ErrnoException, address);
   }
   return formatAddress(server, address);
+}
+
+/** What an inherited descriptor is: not open, a socket, or something else. */
+function descriptorKind(fd: number): 'closed' | 'socket' | 'other' {
+  try {
+    return fstatSync(fd).isSocket() ? 'socket' : 'other';
+  } catch {
+    return 'closed';
+  }
+}
+
+/**
+ * libuv's answers name the symptom, not the address: a socket in a missing folder comes back
+ * as EACCES, and `fd:5` as ENOTSOCK or EINVAL without the number. The error keeps its code and
+ * syscall, so callers still tell a refusal by the system from a bug.
+ */
+function explainListenError(error: NodeJS.ErrnoException, address: ListenAddress): NodeJS.ErrnoException {
+  let reason: string | undefined;
+  if (address.kind === 'unix') {
+    const folder = dirname(resolve(address.path));
+    if (!existsSync(folder)) reason = `the folder ${folder} does not exist`;
+    else if (error.code === 'EACCES') reason = `permission denied: this process may not create files in ${folder}`;
+  } else if (address.kind === 'fd') {
+    const kind = descriptorKind(address.fd);
+    if (kind === 'closed') reason = `file descriptor ${address.fd} is not open (a web server that starts tsgi passes its listening socket on fd 0)`;
+    else if (kind === 'other') reason = `file descriptor ${address.fd} is not a socket`;
+    else if (error.code === 'EINVAL') reason = `file descriptor ${address.fd} is a socket, but not a listening stream socket`;
+  }
+  if (reason === undefined) return error;
+  const where = address.kind === 'unix' ? address.path : address.kind === 'fd' ? `fd:${address.fd}` : `${address.host}:${address.port}`;
+  return Object.assign(new Error(`cannot listen on ${where}: ${reason} (${error.code ?? error.message})`, { cause: error }), { code: error.code, syscall: error.syscall ?? 'listen' });
 }
 
 /** On shutdown, how long an accepted connection that has sent nothing yet may still bring its first request. */

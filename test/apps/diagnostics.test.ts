@@ -22,6 +22,15 @@ describe('diagnostics helpers', () => {
     assert.match(html, /<dt>tsgi\.run_once<\/dt><dd>\(boolean\) true<\/dd>/);
   });
 
+  it('shows object and array values by their members, not [object Object]', () => {
+    const html = environHtml({ 'tsgi.errors': { write: () => {} }, 'tsgi.version': [1, 0], 'tsgi.input': (async function* () {})(), 'x.empty': {} });
+    assert.match(html, /<dt>tsgi\.errors<\/dt><dd>\(Object\) \{ write\(\) \}<\/dd>/);
+    assert.match(html, /<dt>tsgi\.version<\/dt><dd>\(Array\) \[1, 0\]<\/dd>/);
+    assert.match(html, /<dt>tsgi\.input<\/dt><dd>\(object\) \(async iterable\)<\/dd>/);
+    assert.match(html, /<dt>x\.empty<\/dt><dd>\(Object\) \{\}<\/dd>/);
+    assert.doesNotMatch(html, /\[object Object\]/);
+  });
+
   it('shows form fields with their types, lists for repeated names, files by name', () => {
     const form = {
       keys: () => ['b', 'a', 'up'],

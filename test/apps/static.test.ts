@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { staticFiles } from '../../src/apps/static.js';
+import { makeServer } from '../../src/frontends/http.js';
 import type { Application } from '../../src/types.js';
 import { call, header } from '../helpers/cgihost-fixtures.js';
 
+const execFileAsync = promisify(execFile);
 let dir: string;
 let app: Application;
 
@@ -115,5 +119,71 @@ describe('staticFiles', () => {
     const result = await call(whole, { SCRIPT_NAME: '', PATH_INFO: join(dir, 'site', 'page.html') });
     assert.equal(result.status, 200);
     assert.equal(result.body.toString(), '<p>hi</p>');
+  });
+
+  it('tags files with an ETag and answers If-None-Match with 304, which then outranks If-Modified-Since', async () => {
+    const first = await get('/page.html');
+    const tag = header(first, 'ETag')!;
+    assert.match(tag, /^"[0-9a-f]+-9"$/);
+    assert.equal(header(first, 'Accept-Ranges'), 'bytes');
+    const hit = await get('/page.html', { HTTP_IF_NONE_MATCH: `"other", W/${tag}` });
+    assert.equal(hit.status, 304);
+    assert.equal(header(hit, 'ETag'), tag);
+    assert.equal(hit.body.length, 0);
+    assert.equal((await get('/page.html', { HTTP_IF_NONE_MATCH: '*' })).status, 304);
+    assert.equal((await get('/page.html', { HTTP_IF_NONE_MATCH: '"other"', HTTP_IF_MODIFIED_SINCE: 'Tue, 02 Jan 2024 03:04:05 GMT' })).status, 200);
+  });
+
+  it('serves one byte range with 206 and Content-Range, and 416 for a range past the end', async () => {
+    const cases: [string, string, string][] = [
+      ['bytes=0-2', 'bytes 0-2/9', '<p>'],
+      ['bytes=3-', 'bytes 3-8/9', 'hi</p>'],
+      ['bytes=-4', 'bytes 5-8/9', '</p>'],
+      ['bytes=7-100', 'bytes 7-8/9', 'p>'],
+    ];
+    for (const [range, contentRange, body] of cases) {
+      const result = await get('/page.html', { HTTP_RANGE: range });
+      assert.equal(result.status, 206, range);
+      assert.equal(header(result, 'Content-Range'), contentRange);
+      assert.equal(header(result, 'Content-Length'), String(body.length));
+      assert.equal(result.body.toString(), body);
+    }
+    const big = await get('/data.bin', { HTTP_RANGE: 'bytes=99990-' });
+    assert.equal(big.body.length, 10);
+    const past = await get('/page.html', { HTTP_RANGE: 'bytes=9-' });
+    assert.equal(past.status, 416);
+    assert.equal(header(past, 'Content-Range'), 'bytes */9');
+  });
+
+  it('sends the whole file for several ranges, a malformed one, or an If-Range that no longer holds', async () => {
+    const tag = header(await get('/page.html'), 'ETag')!;
+    for (const extra of [{ HTTP_RANGE: 'bytes=0-1,4-5' }, { HTTP_RANGE: 'lines=1-2' }, { HTTP_RANGE: 'bytes=5-2' }, { HTTP_RANGE: 'bytes=0-1', HTTP_IF_RANGE: '"stale"' }]) {
+      const result = await get('/page.html', extra);
+      assert.equal(result.status, 200, JSON.stringify(extra));
+      assert.equal(result.body.toString(), '<p>hi</p>');
+    }
+    assert.equal((await get('/page.html', { HTTP_RANGE: 'bytes=0-1', HTTP_IF_RANGE: tag })).status, 206);
+    assert.equal((await get('/page.html', { HTTP_RANGE: 'bytes=0-1', HTTP_IF_RANGE: 'Tue, 02 Jan 2024 03:04:05 GMT' })).status, 206);
+  });
+
+  it('lets curl fetch a range, resume a download and revalidate with the ETag, over HTTP', async () => {
+    const server = await makeServer('127.0.0.1', 0, app, { accessLog: false });
+    const url = `${server.url}/data.bin`;
+    // Asynchronous: the server answering curl runs in this very process.
+    const curl = async (...args: string[]) => (await execFileAsync('curl', ['-sS', '--max-time', '10', ...args], { encoding: 'latin1' })).stdout;
+    try {
+      const head = await curl('-D', '-', '-o', '/dev/null', '-r', '10-19', url);
+      assert.match(head, /^HTTP\/1\.1 206 /);
+      assert.match(head, /\r\ncontent-range: bytes 10-19\/100000\r\n/i);
+      const partial = join(dir, 'partial.bin');
+      writeFileSync(partial, Buffer.alloc(40_000, 7));
+      await curl('-C', '-', '-o', partial, url);
+      assert.deepEqual(readFileSync(partial), Buffer.alloc(100_000, 7));
+      const tag = /\r\netag: (\S+)\r\n/i.exec(await curl('-D', '-', '-o', '/dev/null', url))![1]!;
+      assert.equal(await curl('-o', '/dev/null', '-w', '%{http_code}', '-H', `If-None-Match: ${tag}`, url), '304');
+      assert.equal(await curl('-o', '/dev/null', '-w', '%{http_code}', '-r', '200000-', url), '416');
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -1,18 +1,23 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { startTsgi } from '../helpers/examples-server.js';
 import { fetchRaw } from '../helpers/http-client.js';
 import { fromRoot } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-function tsgi(...args: string[]) {
+function tsgiIn(cwd: string, ...args: string[]) {
   const env = { ...process.env };
   delete env.NODE_EXTRA_CA_CERTS;
-  return spawnSync(process.execPath, [fromRoot('dist/src/cli.js'), ...args], { encoding: 'utf8', env, timeout: 10_000 });
+  return spawnSync(process.execPath, [fromRoot('dist/src/cli.js'), ...args], { cwd, encoding: 'utf8', env, timeout: 10_000 });
+}
+
+function tsgi(...args: string[]) {
+  return tsgiIn(process.cwd(), ...args);
 }
 
 describe('tsgi run', () => {
@@ -59,7 +64,8 @@ describe('tsgi run', () => {
 
   it('refuses an unknown command, option or port', () => {
     assert.match(tsgi('launch').stderr, /unknown command "launch"/);
-    assert.match(tsgi('run', 'x.js', '--colour').stderr, /Unknown option '--colour'/);
+    assert.equal(tsgi('run', 'x.js', '--colour').stderr, 'tsgi: unknown option --colour (see tsgi run --help)\n');
+    assert.equal(tsgi('run', 'x.js', '--port').stderr, 'tsgi: --port needs a value (see tsgi run --help)\n');
     assert.match(tsgi('run', fromRoot('test/fixtures/http/slow-app.mjs'), '--port', '99999').stderr, /--port must be a number from 0 to 65535/);
   });
 
@@ -101,4 +107,62 @@ describe('tsgi run', () => {
       }
     });
   }
+
+  it('serves the usual framework exports: Hono, Express, CommonJS exports.app, { fetch }', async () => {
+    const cases: [string, string, RegExp, RegExp | undefined][] = [
+      ['hono-app.mjs', '/hello/ann', /^hono says hello to ann$/, /serving export "default" of .*fromFetchHandler/],
+      ['express-app.mjs', '/hello/bo', /^express says hello to bo$/, /serving export "default" of .*fromNodeListener/],
+      ['commonjs-app.cjs', '/x', /^commonjs app at \/x$/, undefined],
+      ['shapes.mjs:fetchObject', '/c', /^fetch object at \/c$/, /fromFetchHandler/],
+    ];
+    for (const [spec, path, body, startLine] of cases) {
+      const served = await startTsgi(['run', `./test/fixtures/run/${spec}`, '--port', '0', '--no-access-log']);
+      try {
+        const response = await fetchRaw(`http://127.0.0.1:${served.port}${path}`);
+        assert.equal(response.status, 200, `${spec}: ${response.text}`);
+        assert.match(response.text, body);
+        if (startLine) assert.match(served.stderr(), startLine);
+      } finally {
+        await served.stop();
+      }
+    }
+  });
+
+  it('serves a plain function the way --adapter says, and checks the word', async () => {
+    const served = await startTsgi(['run', './test/fixtures/run/shapes.mjs:nodeListener', '--adapter', 'node', '--port', '0', '--no-access-log']);
+    try {
+      assert.equal((await fetchRaw(`http://127.0.0.1:${served.port}/n`)).text, 'node listener at /n');
+    } finally {
+      await served.stop();
+    }
+    const wrong = tsgi('run', fromRoot('test/fixtures/run/shapes.mjs:nodeListener'), '--adapter', 'express');
+    assert.equal(wrong.status, 2);
+    assert.match(wrong.stderr, /--adapter must be one of auto, tsgi, fetch, node/);
+  });
+
+  it('says what to export when the export is no application', () => {
+    const result = tsgi('run', fromRoot('test/fixtures/run/shapes.mjs:settings'));
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /export "settings" of .* is an object with port and no fetch method, not an application: export a TSGI/);
+  });
+
+  it('loads a package from the current folder, and hints at ./ for a file named like gunicorn does', () => {
+    const project = mkdtempSync(join(tmpdir(), 'tsgi-run-'));
+    try {
+      mkdirSync(join(project, 'node_modules', 'my-package'), { recursive: true });
+      writeFileSync(join(project, 'node_modules', 'my-package', 'package.json'), JSON.stringify({ type: 'module', exports: './server.js' }));
+      writeFileSync(join(project, 'node_modules', 'my-package', 'server.js'), 'export const site = (e, s) => { s("200 OK", []); return ["ok"]; };\n');
+      writeFileSync(join(project, 'hello.js'), 'export const app = () => [];\n');
+      const fromPackage = tsgiIn(project, 'run', 'my-package:nothing');
+      assert.equal(fromPackage.status, 2);
+      assert.match(fromPackage.stderr, /module my-package has no export "nothing" \(it exports: site\)/);
+      const habit = tsgiIn(project, 'run', 'hello:app');
+      assert.equal(habit.status, 2);
+      assert.match(habit.stderr, /cannot find package "hello" in node_modules from .* upwards; for the file .*hello\.js, run: tsgi run \.\/hello\.js:app/);
+      const missing = tsgiIn(project, 'run', 'nothing-here');
+      assert.match(missing.stderr, /cannot find package "nothing-here" .*; a file path starts with \.\/ or \//);
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
+  });
 });

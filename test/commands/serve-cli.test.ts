@@ -101,3 +101,19 @@ it('--access-log FILE --access-log-format json: one JSON line per request in FIL
   const lines = readFileSync(file, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as { uri: string; status: number });
   assert.deepEqual(lines.map((line) => [line.uri, line.status]), [['/', 200], ['/missing', 404]]);
 });
+
+it('refuses what it would otherwise ignore or misread, naming the fix', () => {
+  const serve = (...args: string[]) => spawnSync(process.execPath, [cli, 'serve', ...args], { encoding: 'utf8' });
+  const port = serve('--cgi', '8080');
+  assert.equal(port.status, 2);
+  assert.match(port.stderr, /8080 is not a folder: did you mean --port 8080\?/);
+  const timeout = serve(site.dir, '--cgi-timeout', '5');
+  assert.equal(timeout.status, 2);
+  assert.equal(timeout.stderr, 'tsgi: --cgi-timeout needs --cgi\n');
+  const user = serve(site.dir, '--cgi', '--cgi-user', 'nosuchuser');
+  assert.equal(user.status, 2);
+  assert.equal(user.stderr, 'tsgi: --cgi-user nosuchuser: no such user in /etc/passwd\n');
+  const missing = serve(site.dir, '--cgi', '--cgi-dir', '/cgi-bin,/scripts');
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /--cgi-dir: \/scripts \(.*\/scripts\) is not a folder/);
+});

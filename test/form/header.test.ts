@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { inspect } from 'node:util';
 import { parseHeader } from '../../src/form/index.js';
 
 const params = (line: string): Record<string, string> => ({ ...parseHeader(line)[1] });
@@ -57,5 +58,9 @@ describe('parseHeader', () => {
     const p = params('x; __proto__=1; constructor=2');
     assert.equal(Object.getPrototypeOf(p), Object.prototype); // the spread copy
     assert.equal(parseHeader('x; __proto__=1')[1]['__proto__'], '1');
+  });
+
+  it('prints its parameters as a plain record in console.log and inspect', () => {
+    assert.equal(inspect(parseHeader('text/html; charset=utf-8')), "[ 'text/html', { charset: 'utf-8' } ]");
   });
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { inspect } from 'node:util';
 import { FormError, parseQs, parseQsl, unquote, UrlencodedParser, type UrlencodedParserOptions } from '../../src/form/index.js';
 import { concatBytesDuring } from '../helpers/concat-watch.js';
 
@@ -153,5 +154,11 @@ describe('UrlencodedParser', () => {
     for (let split = 1; split <= 4; split++) {
       assert.deepEqual(streamed('a=1;;b=2;;c=3', split, { separator: ';;' }), [['a', '1'], ['b', '2'], ['c', '3']]);
     }
+  });
+
+  it('prints as a plain record in console.log and inspect, keys like __proto__ included', () => {
+    assert.equal(inspect(parseQs('a=1&b=2&a=3')), "{ a: [ '1', '3' ], b: [ '2' ] }");
+    assert.equal(inspect(parseQs('__proto__=x')), "{ ['__proto__']: [ 'x' ] }");
+    assert.equal(Object.getPrototypeOf(Object.getPrototypeOf(parseQs('a=1'))), null);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -31,6 +31,20 @@ describe('listen addresses', () => {
       await assert.rejects(listenOn(second, { kind: 'unix', path }), /EADDRINUSE/);
       await new Promise((resolve) => first.close(resolve));
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names the address and the real cause when listening fails', async () => {
+    const missing = listenOn(createServer(), parseAddress('/no/such/folder/app.sock'));
+    await assert.rejects(missing, (error: NodeJS.ErrnoException) => /^cannot listen on \/no\/such\/folder\/app\.sock: the folder \/no\/such\/folder does not exist \(E[A-Z]+\)$/.test(error.message) && error.syscall === 'listen');
+    await assert.rejects(listenOn(createServer(), parseAddress('fd:987')), /^Error: cannot listen on fd:987: file descriptor 987 is not open/);
+    const dir = tempDir('listen-errors');
+    const fd = openSync(join(dir, 'plain-file'), 'w');
+    try {
+      await assert.rejects(listenOn(createServer(), parseAddress(`fd:${fd}`)), (error: NodeJS.ErrnoException) => error.message.startsWith(`cannot listen on fd:${fd}: file descriptor ${fd} is not a socket (`) && typeof error.code === 'string');
+    } finally {
+      closeSync(fd);
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -7,6 +7,13 @@ export interface RunAs {
   gid: number;
 }
 
+/** Why scripts cannot run as the user asked for; `reason` leaves out how that user was given. */
+export class RunAsError extends Error {
+  constructor(readonly user: string | number, readonly reason: string, hint = '') {
+    super(`CGI scripts cannot run as ${JSON.stringify(user)}: ${reason}${hint}`);
+  }
+}
+
 function passwdEntries(): string[][] {
   try {
     return readFileSync('/etc/passwd', 'latin1').split('\n').filter((line) => line && !line.startsWith('#')).map((line) => line.split(':'));
@@ -40,10 +47,10 @@ export function resolveRunAs(user: string | number | null | undefined): RunAs | 
   const found = lookup(user);
   if (!found) {
     if (typeof user === 'number') return { name: String(user), uid: user, gid: user };
-    throw new Error(`CGI scripts cannot run as ${JSON.stringify(user)}: no such user in /etc/passwd (pass the user option, or user: null to run them as the server's own user)`);
+    throw new RunAsError(user, 'no such user in /etc/passwd', " (pass the user option, or user: null to run them as the server's own user)");
   }
   if (self !== 0 && found.uid !== self) {
-    throw new Error(`CGI scripts cannot run as ${found.name}: only root may switch users, and the server runs as uid ${self}`);
+    throw new RunAsError(found.name, `only root may switch users, and the server runs as uid ${self}`);
   }
   return found.uid === self ? undefined : found;
 }
