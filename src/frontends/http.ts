@@ -10,6 +10,7 @@ import { runApplication, HttpError, REASONS, type ClientState, type ResponseTarg
 import type { Application, Environ, ErrorStream, HeaderList, InputStream } from '../types.js';
 import { FileWrapper, stderrStream } from '../util.js';
 import { commonLogLine } from './access-log.js';
+import { watchSend } from './send-watch.js';
 
 export interface HttpServerOptions {
   /** Common Log Format lines: true (default) writes them to stderr, a function receives them, false turns them off. */
@@ -28,6 +29,12 @@ export interface HttpServerOptions {
   requestTimeout?: number;
   /** How long an idle keep-alive connection stays open, in ms (default 5 s). */
   keepAliveTimeout?: number;
+  /**
+   * How long a client may go without taking any of the response bytes waiting for it, in ms,
+   * before the connection is cut and the app's body closed (default 60 s; 0 for none). It
+   * counts time without progress, not total time: long polls and event streams are not cut.
+   */
+  sendTimeout?: number;
   /** PEM certificate and key: serve HTTPS. */
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** SERVER_NAME for every request (default: the bound host, or the machine's name for a wildcard bind). */
@@ -113,7 +120,10 @@ class NodeResponse implements ResponseTarget, ClientState {
   /** Set once an app took the socket over (`tsgi.raw_output`): the engine's response then goes nowhere. */
   private raw = false;
 
-  constructor(private readonly res: ServerResponse) {
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly sendTimeout: number,
+  ) {
     res.on('close', () => {
       if (res.writableFinished) return;
       this.gone = true;
@@ -138,6 +148,7 @@ class NodeResponse implements ResponseTarget, ClientState {
       write: (chunk) => {
         this.bytes += chunk.length;
         if (socket.write(chunk)) return;
+        watchSend(socket, this.sendTimeout);
         return new Promise((resolve) => {
           const done = () => {
             socket.off('drain', done);
@@ -148,7 +159,10 @@ class NodeResponse implements ResponseTarget, ClientState {
           socket.on('close', done);
         });
       },
-      end: () => void socket.end(),
+      end: () => {
+        socket.end();
+        watchSend(socket, this.sendTimeout);
+      },
     };
   };
 
@@ -165,6 +179,7 @@ class NodeResponse implements ResponseTarget, ClientState {
     if (this.gone || this.raw) return;
     this.bytes += chunk.length;
     if (this.res.write(chunk)) return;
+    watchSend(this.res.socket, this.sendTimeout);
     // One wait shared by every write until the drain: an app need not await write(), and
     // a listener pair per call would pile up on the response.
     return (this.drained ??= new Promise((resolve) => {
@@ -183,11 +198,14 @@ class NodeResponse implements ResponseTarget, ClientState {
     if (this.raw) return;
     if (last) this.bytes += last.length;
     this.res.end(last);
+    // The app is done, but the client may still not take the rest: it must not hold the connection.
+    watchSend(this.res.socket, this.sendTimeout);
   }
 
   endWithText(text: string): void {
     this.bytes += Buffer.byteLength(text);
     this.res.end(text);
+    watchSend(this.res.socket, this.sendTimeout);
   }
 
   abort(): void {
@@ -216,6 +234,7 @@ export function createRequestListener(app: Application, options: HttpServerOptio
     : (line: string) => process.stderr.write(line + '\n');
   const maxBodySize = options.maxBodySize ?? Infinity;
   const maxUrlLength = options.maxUrlLength ?? 8192;
+  const sendTimeout = options.sendTimeout ?? 60_000;
   const scheme = options.tls ? 'https' : 'http';
   const multiprocess = options.multiprocess ?? false;
   const fileWrapper = (file: string | number, blockSize?: number) => new FileWrapper(file, blockSize);
@@ -281,7 +300,7 @@ export function createRequestListener(app: Application, options: HttpServerOptio
       return refuseLogged(req, res, 413, `The request body is larger than the limit of ${maxBodySize} bytes.`);
     }
 
-    const target = new NodeResponse(res);
+    const target = new NodeResponse(res, sendTimeout);
     environ['tsgi.raw_output'] = target.takeOver;
     if (accessLog) {
       res.once('close', () => accessLog(commonLogLine(environ, target.status || res.statusCode, target.bytes)));
