@@ -10,6 +10,7 @@ import { runApplication, HttpError, REASONS, type ClientState, type ResponseTarg
 import type { Application, Environ, ErrorStream, HeaderList, InputStream } from '../types.js';
 import { FileWrapper, stderrStream } from '../util.js';
 import { commonLogLine } from './access-log.js';
+import { overflowedInRequestLine } from './header-overflow.js';
 import { watchSend } from './send-watch.js';
 
 export interface HttpServerOptions {
@@ -19,7 +20,7 @@ export interface HttpServerOptions {
   errors?: ErrorStream;
   /** Largest request body accepted, in bytes; larger ones get 413 (default: no limit). */
   maxBodySize?: number;
-  /** Largest request header block, in bytes; larger ones get 431 (default 16 KiB). */
+  /** Largest request header block, target included, in bytes; larger ones get 431, or 414 when the target alone overflows it (default 16 KiB). */
   maxHeaderSize?: number;
   /** Longest request target, in characters; longer ones get 414 (default 8 KiB). */
   maxUrlLength?: number;
@@ -408,12 +409,22 @@ class RequestInput implements InputStream {
   }
 }
 
-function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+type ClientError = Error & { code?: string; rawPacket?: Buffer; bytesParsed?: number };
+
+function statusForClientError(error: ClientError): number {
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
+  if (error.code !== 'HPE_HEADER_OVERFLOW') return 400;
+  // Node counts the request target into maxHeaderSize: a long URL overflows it too.
+  const packet = error.rawPacket;
+  return packet && overflowedInRequestLine(packet, error.bytesParsed ?? packet.length) ? 414 : 431;
+}
+
+function answerClientError(error: ClientError, socket: Socket): void {
   if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
     socket.destroy();
     return;
   }
-  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const status = statusForClientError(error);
   const body = `${REASONS[status]}\n`;
   socket.end(`HTTP/1.1 ${status} ${REASONS[status]}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
 }
