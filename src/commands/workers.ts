@@ -17,7 +17,7 @@ export interface WorkerPool {
 export interface SupervisorOptions {
   /** Wire SIGTERM/SIGINT (drain, exit 0) and SIGHUP (reload). Default true. */
   handleSignals?: boolean;
-  /** Workers in a row that may exit before they listen before the supervisor gives up. Default 8 (about half a minute of retries). */
+  /** Workers in a row that may exit before they listen before the supervisor gives up. Default 8 (delays of 0.1 to 6.4 s: about 13 s of retries for one worker). */
   maxFailedStarts?: number;
   /** Called once the supervisor gave up and its other workers have drained. Default: exit 1. */
   onGiveUp?: (reason: string) => void;
