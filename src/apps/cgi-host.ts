@@ -12,6 +12,7 @@ import type { ScriptLocation } from './cgi/environment.js';
 import type { CgiOptions } from './cgi/options.js';
 import { runScript } from './cgi/run.js';
 import { textResponse } from './text-response.js';
+import { persistentScripts } from './cgi/persistent.js';
 import type { RedirectTarget } from './cgi/run.js';
 import { logLine, resolveSettings } from './cgi/settings.js';
 import type { HostSettings } from './cgi/settings.js';
@@ -19,6 +20,11 @@ import type { HostSettings } from './cgi/settings.js';
 export type { CgiOptions, StderrSink } from './cgi/options.js';
 export { RAW_OUTPUT_KEY } from './cgi/nph.js';
 export type { RawOutput, TakeOver } from './cgi/nph.js';
+
+/** A CGI host; close() stops the persistent scripts it started. */
+export interface CgiHostApplication extends Application {
+  close(): Promise<void>;
+}
 
 export interface CgiHostOptions extends CgiOptions {
   /** The folder whose executables are served; URL segments below the mount walk down it. */
@@ -38,31 +44,34 @@ function below(base: string, path: string): string | undefined {
 }
 
 /** The Application around a way of finding the program for a request. */
-function hostApplication(settings: HostSettings, locate: (pathInfo: string, base: string) => ScriptLocation | Refusal): Application {
-  const app: Application = (environ, startResponse) => {
+function hostApplication(settings: HostSettings, options: CgiOptions, locate: (pathInfo: string, base: string) => ScriptLocation | Refusal): CgiHostApplication {
+  const persistent = persistentScripts(settings, options);
+  const app = ((environ, startResponse) => {
     const base = environ.SCRIPT_NAME || '';
     const found = rawPathProblem(environ) ?? locate(environ.PATH_INFO || '', base);
     if (found instanceof Refusal) return refuse(settings, environ, startResponse, found);
+    if (persistent?.handles(found.filename)) return persistent.forward(environ, startResponse, found);
     const redirectTarget: RedirectTarget = (path) => {
       const pathInfo = below(base, path);
       return pathInfo === undefined ? undefined : { app, scriptName: base, pathInfo };
     };
     return runScript({ environ, startResponse, location: found, settings, redirectTarget });
-  };
+  }) as CgiHostApplication;
+  app.close = async () => persistent?.close();
   return app;
 }
 
 /** An Application running the executables under `options.root`. */
-export function cgiHost(options: CgiHostOptions): Application {
+export function cgiHost(options: CgiHostOptions): CgiHostApplication {
   const root = realpathSync(resolvePath(options.root));
   if (!statSync(root).isDirectory()) throw new Error(`CGI root ${root} is not a folder`);
   const settings = resolveSettings(options, root);
-  return hostApplication(settings, (pathInfo, base) => resolveInFolder(root, base, pathInfo));
+  return hostApplication(settings, options, (pathInfo, base) => resolveInFolder(root, base, pathInfo));
 }
 
 /** An Application running one program for every request under its mount (Go's cgi.Handler). */
-export function cgiScript(program: string, options: CgiOptions = {}): Application {
+export function cgiScript(program: string, options: CgiOptions = {}): CgiHostApplication {
   const file = resolvePath(program);
   const settings = resolveSettings(options, undefined);
-  return hostApplication(settings, (pathInfo, base) => checkProgram(undefined, file, base, pathInfo));
+  return hostApplication(settings, options, (pathInfo, base) => checkProgram(undefined, file, base, pathInfo));
 }

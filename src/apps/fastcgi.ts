@@ -56,7 +56,7 @@ export function makeForwarder(options: Omit<FastCgiAppOptions, 'locate' | 'scrip
   const ownClient = options.client === undefined;
   const client = options.client ?? new FastCgiClient({ log: options.log, ...options.clientOptions });
   const upstream = typeof options.address === 'string' ? fixedUpstream(options.address) : options.address;
-  upstream.onRetire((address) => client.forget(address));
+  upstream.onRetire((address, failure) => client.forget(address, failure));
   const settings = {
     env: { ...options.env },
     documentRoot: options.documentRoot,
@@ -65,8 +65,12 @@ export function makeForwarder(options: Omit<FastCgiAppOptions, 'locate' | 'scrip
     passAuthorization: options.passAuthorization ?? false,
   };
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const log = (environ: Environ, line: string) => {
+    if (options.log) options.log(line);
+    else environ['tsgi.errors'].write(line + '\n');
+  };
 
-  async function* exchange(environ: Environ, startResponse: StartResponse, where: ScriptLocation, signal: AbortSignal): AsyncGenerator<Chunk, void, undefined> {
+  async function* exchange(environ: Environ, startResponse: StartResponse, where: ScriptLocation, signal: AbortSignal, state: { complete: boolean }): AsyncGenerator<Chunk, void, undefined> {
     let body: PreparedBody | undefined;
     let lease: Lease | undefined;
     let reusable = false;
@@ -76,13 +80,19 @@ export function makeForwarder(options: Omit<FastCgiAppOptions, 'locate' | 'scrip
       body = prepared instanceof Promise ? await prepared : prepared;
       const params: Record<string, string> = {};
       addCgiVariables(params, environ, where, settings, body.kind === 'none' ? undefined : body.length);
-      lease = await upstream.acquire(signal);
-      const response = await client.request(lease.address, { params, body: bodyStream(body), signal, label: where.scriptName || where.filename });
+      try {
+        lease = await upstream.acquire(signal);
+      } catch (error) {
+        if (error instanceof FastCgiGatewayError && !signal.aborted) log(environ, `fastcgi ${where.scriptName || where.filename}: ${error.message}`);
+        throw error;
+      }
+      const response = await client.request(lease.address, { params, body: bodyStream(body), signal, label: where.scriptName || where.filename || undefined });
       startResponse(response.status, response.headers);
       started = true;
       try {
         yield* response.body;
         reusable = true;
+        state.complete = true;
       } finally {
         response.close();
       }
@@ -91,6 +101,7 @@ export function makeForwarder(options: Omit<FastCgiAppOptions, 'locate' | 'scrip
       if (signal.aborted) return;
       if ((error instanceof FastCgiGatewayError || error instanceof HttpError) && !started) {
         yield* textResponse(startResponse, error.status, gatewayMessage(error)) as Chunk[];
+        state.complete = true;
         return;
       }
       throw error;
@@ -103,9 +114,13 @@ export function makeForwarder(options: Omit<FastCgiAppOptions, 'locate' | 'scrip
   return {
     forward(environ, startResponse, where) {
       const aborted = new AbortController();
+      const state = { complete: false };
       return {
-        [Symbol.asyncIterator]: () => exchange(environ, startResponse, where, aborted.signal),
-        close: () => aborted.abort(),
+        [Symbol.asyncIterator]: () => exchange(environ, startResponse, where, aborted.signal, state),
+        // The engine closes every body; aborting (which builds an exception) is only for one cut short.
+        close: () => {
+          if (!state.complete) aborted.abort();
+        },
       };
     },
     async close() {

@@ -2,7 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { cgiHost } from '../apps/cgi-host.js';
-import type { CgiOptions } from '../apps/cgi-host.js';
+import type { CgiHostApplication, CgiOptions } from '../apps/cgi-host.js';
 import { mount } from '../apps/mount.js';
 import { staticFiles } from '../apps/static.js';
 import { phpApp } from '../apps/php/app.js';
@@ -23,6 +23,9 @@ Options:
   --cgi-dir LIST      comma-separated CGI folders (default /cgi-bin,/htbin)
   --cgi-timeout SECS  time limit per script run (default 120)
   --cgi-user USER     user scripts run as when tsgi runs as root (default nobody)
+  --persistent EXTS   comma-separated extensions (.js,.py) of CGI scripts kept running as
+                      FastCGI children instead of started per request (a script that
+                      calls runCgi(app) serves both ways; see docs/cgi-scripts.md)
   --cgi-spawner WAY   how scripts start: native (the addon npm install builds), python
                       (a small posix_spawn helper), direct (Node's spawn), or auto
                       (default: the first of these that is available)
@@ -46,6 +49,8 @@ export interface SiteOptions {
   cgiTimeout?: number;
   cgiUser?: string;
   cgiSpawner?: CgiOptions['spawner'];
+  /** Extensions of CGI scripts kept running as FastCGI children. */
+  persistent?: string[];
   /** PHP for the files under DIR: a php-fpm address, or php-cgi children tsgi starts. */
   php?: { address: string } | { spawn: number | undefined };
 }
@@ -74,21 +79,40 @@ export function openSite(options: SiteOptions): Site {
   const routes: [string, Application][] = [];
   // Local redirects from scripts go back through the whole site, not just their own folder.
   const site: Application = (environ, startResponse) => dispatcher(environ, startResponse);
+  const hosts: CgiHostApplication[] = [];
   for (const cgiDir of cgiDirs) {
     const folder = resolve(dir, '.' + cgiDir);
     if (!existsSync(folder) || !statSync(folder).isDirectory()) continue;
-    routes.push([cgiDir, cgiHost({
+    const host = cgiHost({
       root: folder,
       documentRoot: dir,
       dispatch: site,
       ...(options.cgiTimeout !== undefined ? { timeout: options.cgiTimeout * 1000 } : {}),
       ...(options.cgiUser !== undefined ? { user: options.cgiUser } : {}),
       ...(options.cgiSpawner !== undefined ? { spawner: options.cgiSpawner } : {}),
-    })]);
+      ...(options.persistent !== undefined ? { persistent: options.persistent } : {}),
+    });
+    hosts.push(host);
+    routes.push([cgiDir, host]);
   }
   routes.push(['', files]);
   const dispatcher = mount(routes);
-  return { app: site, close: async () => php?.close() };
+  return {
+    app: site,
+    close: async () => {
+      await Promise.all([php?.close(), ...hosts.map((host) => host.close())]);
+    },
+  };
+}
+
+/** Reads `--persistent .js,.py`. */
+function parsePersistent(text: string): string[] {
+  const extensions = text.split(',').map((part) => part.trim()).filter(Boolean);
+  for (const ext of extensions) {
+    if (!/^\.?[A-Za-z0-9_-]+$/.test(ext)) throw new UsageError(`--persistent takes extensions like .js or .py, got ${JSON.stringify(ext)}`);
+  }
+  if (extensions.length === 0) throw new UsageError('--persistent needs at least one extension, like .js');
+  return extensions;
 }
 
 /** Reads `--php`: `spawn`, `spawn:N`, or a responder address. */
@@ -123,6 +147,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     'cgi-timeout': { type: 'string' },
     'cgi-user': { type: 'string' },
     'cgi-spawner': { type: 'string' },
+    persistent: { type: 'string' },
     php: { type: 'string' },
     bind: { type: 'string' },
     port: { type: 'string' },
@@ -137,6 +162,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
   const dir = resolve(positionals[0] ?? '.');
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`${dir} is not a folder`);
   if (values['cgi-dir'] !== undefined && !values.cgi) throw new UsageError('--cgi-dir needs --cgi');
+  if (values.persistent !== undefined && !values.cgi) throw new UsageError('--persistent needs --cgi');
   const timeoutText = values['cgi-timeout'];
   if (timeoutText !== undefined && !/^\d+(\.\d+)?$/.test(timeoutText)) throw new UsageError(`--cgi-timeout must be a number of seconds, got ${JSON.stringify(timeoutText)}`);
   const spawner = values['cgi-spawner'];
@@ -152,6 +178,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
       ...(values['cgi-user'] !== undefined ? { cgiUser: values['cgi-user'] } : {}),
       ...(spawner !== undefined ? { cgiSpawner: spawner as CgiOptions['spawner'] } : {}),
       ...(values.php !== undefined ? { php: parsePhp(values.php) } : {}),
+      ...(values.persistent !== undefined ? { persistent: parsePersistent(values.persistent) } : {}),
     });
   } catch (error) {
     throw error instanceof UsageError ? error : new UsageError((error as Error).message);

@@ -17,6 +17,12 @@ export interface RunCgiOptions {
    * its response does: a leftover timer or socket would keep the server waiting for stdout to close.
    */
   exit?: boolean;
+  /**
+   * Serve FastCGI instead when started with a listening socket on fd 0 and no CGI request in
+   * the environment (a process manager's child: `tsgi serve --cgi --persistent`, mod_fcgid).
+   * Default true; the promise then resolves once serving has begun.
+   */
+  persistent?: boolean;
 }
 
 /** Builds a TSGI environ from CGI variables: every variable is copied, missing required ones get defaults. */
@@ -175,13 +181,22 @@ class StdoutTarget implements ResponseTarget, ClientState {
 
 /**
  * Serves the current CGI request with `app` and, unless `exit: false`, ends the process with
- * status 0, or 1 when the application failed. Errors before the headers become a 500 — or
+ * status 0, or 1 when the application failed. Started as a FastCGI child (see `persistent`),
+ * it serves request after request instead. Errors before the headers become a 500 — or
  * a cgitb report when `cgitb.enable()` was called; errors after them cut the response short.
  */
 export async function runCgi(app: Application, options: RunCgiOptions = {}): Promise<void> {
   // httpoxy: under CGI, HTTP_PROXY in the environment is the client's `Proxy:` header, and HTTP
   // libraries that read their proxy from process.env would send the script's requests through it.
   if (!options.env && process.env.GATEWAY_INTERFACE !== undefined) delete process.env.HTTP_PROXY;
+  if (!options.env && options.persistent !== false && process.env.REQUEST_METHOD === undefined) {
+    // Loaded only here: a CGI request, the common case, pays nothing for the FastCGI server.
+    const child = await import('./fastcgi/child.js');
+    if (child.startedAsFastCgiChild()) {
+      await child.serveFastCgiChild(guard(app, (error, environ, startResponse) => crashReporter()?.respond(error, environ, startResponse)));
+      return;
+    }
+  }
   const target = new StdoutTarget();
   const guarded = guard(app, (error, environ, startResponse) => {
     target.failed = true;

@@ -16,8 +16,11 @@ export interface Lease {
 export interface Upstream {
   /** An address to send the next request to; waits while every one is busy. Rejects when `signal` aborts or the upstream is closed. */
   acquire(signal?: AbortSignal): Promise<Lease>;
-  /** Called with an address whose process was retired or died, so pooled connections to it are dropped. */
-  onRetire(listener: (address: string) => void): void;
+  /**
+   * Called with an address whose process was retired or died, so pooled connections to it are
+   * dropped; with `failure` when requests sent there and not yet answered never will be.
+   */
+  onRetire(listener: (address: string, failure?: string) => void): void;
   /** Stops handing out addresses; resolves once what it started has stopped. */
   close(): Promise<void>;
 }

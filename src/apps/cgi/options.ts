@@ -57,6 +57,16 @@ export interface CgiOptions {
    * Node's own spawn, which forks the whole server per script. See docs/cgi-host.md.
    */
   spawner?: 'auto' | 'native' | 'python' | 'direct';
+  /**
+   * File extensions (".js", ".mjs", ".py") whose scripts are kept running as FastCGI children
+   * instead of started per request: the script gets a listening socket on fd 0, as
+   * `runCgi(app)` (and fcgi_stdio, CGI::Fast) recognise. Default none.
+   */
+  persistent?: string[];
+  /** Children per persistent script, started as requests need them. Default: the number of cores. */
+  persistentChildren?: number;
+  /** Requests a persistent child serves before it is replaced; 0 for no limit. Default 0. */
+  persistentMaxRequests?: number;
 }
 
 export const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';

@@ -103,9 +103,9 @@ export class FastCgiClient {
     }
   }
 
-  /** Drops pooled connections to `address` (its process is gone). */
-  forget(address: string): void {
-    this.pool.forget(address);
+  /** Drops pooled connections to `address` (its process is gone); with `failure`, requests there still unanswered get 502 with it. */
+  forget(address: string, failure?: string): void {
+    this.pool.forget(address, failure);
   }
 
   /** Closes idle connections and refuses new requests' waits; requests in flight finish. */

@@ -16,6 +16,8 @@ export class ResponderConnection {
   /** Requests this connection has carried, the current one included. */
   uses = 0;
   closed = false;
+  /** When the current (or last) request began. */
+  requestStartedAt = 0;
   private readonly reader = new RecordReader();
   private current: Exchange | undefined;
   private closeListeners: (() => void)[] = [];
@@ -53,6 +55,7 @@ export class ResponderConnection {
   /** Starts the next request on this connection. */
   begin(readTimeout: number, onStderrLine: (line: string) => void): Exchange {
     this.uses++;
+    this.requestStartedAt = Date.now();
     const exchange = new Exchange(this.socket, readTimeout, onStderrLine);
     this.current = exchange;
     void exchange.finished.then(() => {
@@ -68,6 +71,14 @@ export class ResponderConnection {
   }
 
   destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** Fails the current request with a 502 if nothing of its reply has come, and closes the connection. */
+  failUnanswered(reason: string): void {
+    const exchange = this.current;
+    if (!exchange || exchange.done || exchange.receivedAny) return;
+    exchange.fail(502, reason);
     this.socket.destroy();
   }
 

@@ -14,6 +14,8 @@ export interface PoolSettings {
   maxConnections: number;
 }
 
+const RAISE_AFTER_MS = 5_000;
+
 interface Waiting {
   resolve(connection: ResponderConnection): void;
   reject(error: Error): void;
@@ -25,21 +27,19 @@ class AddressPool {
   readonly target: ListenAddress;
   private readonly idle: ResponderConnection[] = [];
   private readonly idleTimers = new Map<ResponderConnection, NodeJS.Timeout>();
+  private readonly all = new Set<ResponderConnection>();
   private open = 0;
   private readonly waiting: Waiting[] = [];
   private limit: number;
   private probe: Promise<void> | undefined;
   private probed = false;
-  /** New connections whose request has had no answer yet: the responder may be out of workers. */
-  private unanswered = 0;
+  /** When each new connection's still unanswered request went out: the responder may be out of workers. */
+  private readonly unanswered = new Set<{ since: number }>();
+  private loweredAt = 0;
 
   constructor(readonly address: string, private readonly settings: PoolSettings) {
     this.target = parseAddress(address);
     this.limit = settings.maxConnections;
-  }
-
-  get empty(): boolean {
-    return this.open === 0 && this.waiting.length === 0;
   }
 
   acquire(signal: AbortSignal | undefined): Promise<ResponderConnection> {
@@ -51,6 +51,12 @@ class AddressPool {
       return Promise.resolve(reused);
     }
     if (this.open < this.limit) return this.connect();
+    // The limit learnt from a full responder is probed upwards now and then (php-fpm's dynamic pools grow).
+    if (this.limit < this.settings.maxConnections && Date.now() - this.loweredAt > RAISE_AFTER_MS) {
+      this.limit++;
+      this.loweredAt = Date.now();
+      return this.connect();
+    }
     return new Promise((resolve, reject) => {
       const entry: Waiting = {
         resolve, reject, signal,
@@ -71,18 +77,34 @@ class AddressPool {
    * waits for: they are closed, and no connection is kept idle until it is answered.
    */
   awaitingAnswer(): () => void {
-    this.unanswered++;
+    const entry = { since: Date.now() };
+    this.unanswered.add(entry);
     this.drop();
-    let done = false;
     return () => {
-      if (!done) this.unanswered--;
-      done = true;
+      this.unanswered.delete(entry);
     };
+  }
+
+  /**
+   * A request finished on a connection while one sent earlier on a new connection is still
+   * unanswered: that one waits in the responder's listen backlog, behind workers that stay with
+   * our kept connections. The responder's capacity is the connections it does answer.
+   */
+  private starved(connection: ResponderConnection): boolean {
+    for (const entry of this.unanswered) if (entry.since < connection.requestStartedAt) return true;
+    return false;
   }
 
   /** Takes a connection back: kept for the next request when `reusable`, else closed. */
   release(connection: ResponderConnection, reusable: boolean): void {
     if (!reusable || connection.closed) {
+      connection.destroy();
+      return;
+    }
+    if (this.starved(connection)) {
+      // Closing it frees the worker for the request stuck in the backlog.
+      this.limit = Math.max(1, this.open - this.unanswered.size);
+      this.loweredAt = Date.now();
       connection.destroy();
       return;
     }
@@ -92,7 +114,7 @@ class AddressPool {
       next.resolve(connection);
       return;
     }
-    if (this.unanswered > 0) {
+    if (this.unanswered.size > 0) {
       connection.destroy();
       return;
     }
@@ -139,11 +161,18 @@ class AddressPool {
       this.serveWaiting();
       throw error;
     }
+    this.all.add(connection);
     connection.onClosed(() => this.forget(connection));
     return connection;
   }
 
+  /** Ends the requests whose responder has not said a word: it never will. */
+  failUnanswered(reason: string): void {
+    for (const connection of this.all) connection.failUnanswered(reason);
+  }
+
   private forget(connection: ResponderConnection): void {
+    this.all.delete(connection);
     this.open--;
     const index = this.idle.indexOf(connection);
     if (index >= 0) this.idle.splice(index, 1);
@@ -191,12 +220,13 @@ export class ConnectionPool {
     else connection.destroy();
   }
 
-  /** Drops the idle connections to `address` (its process was retired or died). */
-  forget(address: string): void {
+  /** Drops the idle connections to `address` (its process was retired or died); `failure` also ends requests there not yet answered. */
+  forget(address: string, failure?: string): void {
     const pool = this.pools.get(address);
     if (!pool) return;
     pool.drop();
-    if (pool.empty) this.pools.delete(address);
+    // The pool itself stays: a process manager's addresses are fixed, and a request may be on its way to it.
+    if (failure !== undefined) pool.failUnanswered(failure);
   }
 
   close(): void {

@@ -27,8 +27,8 @@ export interface ProcessManagerOptions {
   /** The children's whole environment: nothing of the server's own is passed unless named here. */
   env?: Record<string, string>;
   cwd?: string;
-  /** Run the children as this user (a name or uid) when the server runs as root. */
-  user?: string | number;
+  /** Run the children as this user (a name or uid); null for the server's own. Default: nobody when the server runs as root. */
+  user?: string | number | null;
   /** Children at most, started as requests need them. Default: the number of cores. */
   children?: number;
   /** Requests a child serves before it is replaced; 0 for no limit. Default 0. */
@@ -66,7 +66,7 @@ class Slot {
 export class FastCgiProcessManager implements Upstream {
   private readonly slots: Slot[] = [];
   private readonly waiting: Waiting[] = [];
-  private readonly retireListeners: ((address: string) => void)[] = [];
+  private readonly retireListeners: ((address: string, failure?: string) => void)[] = [];
   private readonly launcher: Launcher;
   private readonly runAs: RunAs | undefined;
   private readonly dir: string;
@@ -136,7 +136,7 @@ export class FastCgiProcessManager implements Upstream {
     });
   }
 
-  onRetire(listener: (address: string) => void): void {
+  onRetire(listener: (address: string, failure?: string) => void): void {
     this.retireListeners.push(listener);
   }
 
@@ -188,18 +188,23 @@ export class FastCgiProcessManager implements Upstream {
       // Replaced between requests, so no request is cut short; the socket and its backlog stay.
       void this.stop(slot);
     }
+    if (slot.stopping) return; // handed on once it has exited
+    if (!this.handToWaiting(slot) && slot.process) this.scheduleIdleStop(slot);
+  }
+
+  /** Gives a free slot to the first request waiting; false when none waits. */
+  private handToWaiting(slot: Slot): boolean {
     const next = this.waiting.shift();
-    if (next) {
-      next.signal?.removeEventListener('abort', next.onAbort);
-      next.resolve(this.lease(slot));
-      return;
-    }
-    if (slot.process && !slot.stopping) this.scheduleIdleStop(slot);
+    if (!next) return false;
+    next.signal?.removeEventListener('abort', next.onAbort);
+    next.resolve(this.lease(slot));
+    return true;
   }
 
   private scheduleIdleStop(slot: Slot): void {
     slot.idleTimer = setTimeout(() => {
-      if (slot.busy || this.running <= 1) return;
+      const staying = this.slots.filter((each) => each.process !== undefined && !each.stopping).length;
+      if (slot.busy || staying <= 1) return;
       this.log(`${this.name} #${slot.index}: idle for ${this.settings.idleTimeout} ms, stopped`);
       void this.stop(slot);
     }, this.settings.idleTimeout);
@@ -250,11 +255,13 @@ export class FastCgiProcessManager implements Upstream {
       slot.stopping = false;
       if (!intended) {
         const how = describeExit(exit) ?? 'exit status 0';
-        if (Date.now() - slot.startedAt < this.settings.startGrace) {
+        if (slot.served === 0 && Date.now() - slot.startedAt < this.settings.startGrace) {
           this.failedStarts++;
           this.lastFailure = lastLine ? `${how}: ${lastLine}` : how;
           this.retryAt = Date.now() + Math.min(30_000, 250 * 2 ** this.failedStarts);
           this.log(`${this.name} #${slot.index}: ${how} right after starting${lastLine ? ` (${lastLine})` : ''}`);
+          // The request waiting in the socket's backlog would wait for a start that may never work.
+          if (slot.busy) for (const listener of this.retireListeners) listener(slot.address, `${this.name} exited right after starting (${this.lastFailure})`);
         } else {
           this.failedStarts = 0;
           this.log(`${this.name} #${slot.index}: ${how} after ${slot.served} requests; started again when needed`);
@@ -262,6 +269,7 @@ export class FastCgiProcessManager implements Upstream {
       }
       // A request handed this slot waits in the socket's backlog for a process: give it one.
       if (slot.busy) this.restartLater(slot, intended ? 0 : Math.max(0, this.retryAt - Date.now()));
+      else this.handToWaiting(slot);
     });
   }
 
