@@ -57,5 +57,9 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((error: unknown) => {
   reportFailure('tsgi', error);
   // A --workers worker's channel to its supervisor would keep it alive, neither serving nor dead, so never replaced.
-  if (process.connected) process.exit();
+  // The supervisor is told why first: it gives up, with this reason, on an application that cannot start.
+  if (process.connected) {
+    const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+    process.send!({ tsgi: 'start-failed', reason }, () => process.exit());
+  }
 });

@@ -2,7 +2,8 @@
  * `--workers N`: the primary process forks N copies of the same command (node:cluster),
  * which share the listening socket. It replaces a worker that dies, drains them all on
  * SIGTERM/SIGINT, and on SIGHUP replaces them one at a time, each old worker finishing
- * its requests in flight only after its replacement is listening.
+ * its requests in flight only after its replacement is listening. An application that cannot
+ * start is retried with a growing delay, then given up: the supervisor exits 1 with the reason.
  */
 import cluster, { type Worker } from 'node:cluster';
 
@@ -11,6 +12,25 @@ export interface WorkerPool {
   close(): Promise<void>;
   /** Replaces the workers one by one (what SIGHUP does). */
   reload(): Promise<void>;
+}
+
+export interface SupervisorOptions {
+  /** Wire SIGTERM/SIGINT (drain, exit 0) and SIGHUP (reload). Default true. */
+  handleSignals?: boolean;
+  /** Workers in a row that may exit before they listen before the supervisor gives up. Default 8 (delays of 0.1 to 6.4 s: about 13 s of retries for one worker). */
+  maxFailedStarts?: number;
+  /** Called once the supervisor gave up and its other workers have drained. Default: exit 1. */
+  onGiveUp?: (reason: string) => void;
+}
+
+/** What a worker that could not start tells its supervisor before it exits (sent by cli.ts). */
+export interface StartFailure {
+  tsgi: 'start-failed';
+  reason: string;
+}
+
+function isStartFailure(message: unknown): message is StartFailure {
+  return typeof message === 'object' && message !== null && (message as StartFailure).tsgi === 'start-failed' && typeof (message as StartFailure).reason === 'string';
 }
 
 // A worker that dies within this long of starting counts towards crash-loop back-off.
@@ -41,13 +61,18 @@ function waitExit(worker: Worker): Promise<void> {
   return new Promise((resolve) => worker.once('exit', () => resolve()));
 }
 
-/** Starts `count` workers from the primary; `handleSignals` wires SIGTERM/SIGINT/SIGHUP. */
-export function superviseWorkers(count: number, handleSignals = true): WorkerPool {
+/** Starts `count` workers from the primary. */
+export function superviseWorkers(count: number, options: SupervisorOptions = {}): WorkerPool {
+  const handleSignals = options.handleSignals ?? true;
+  const maxFailedStarts = options.maxFailedStarts ?? 8;
+  const onGiveUp = options.onGiveUp ?? (() => process.exit(1));
   const workers = new Set<Worker>();
   /** Workers being replaced or stopped on purpose: their exit is not a crash. */
   const retiring = new Set<Worker>();
   let stopping = false;
   let backoff = 0;
+  /** Workers in a row that exited before they listened; any worker listening resets it. */
+  let failedStarts = 0;
   let closing: Promise<void> | undefined;
   const respawns = new Set<NodeJS.Timeout>();
 
@@ -55,15 +80,29 @@ export function superviseWorkers(count: number, handleSignals = true): WorkerPoo
     const worker = cluster.fork();
     const born = Date.now();
     let listened = false;
-    worker.once('listening', () => (listened = true));
+    let startFailure: string | undefined;
+    worker.once('listening', () => {
+      listened = true;
+      failedStarts = 0;
+    });
+    worker.on('message', (message: unknown) => {
+      if (isStartFailure(message)) startFailure = message.reason;
+    });
     workers.add(worker);
     worker.once('exit', (code, signal) => {
       workers.delete(worker);
       if (retiring.delete(worker) || stopping) return;
+      const death = signal ?? `exit code ${code}`;
+      if (!listened && ++failedStarts >= maxFailedStarts) {
+        const reason = `${failedStarts} workers in a row exited before they listened; the last (${death}) said: ${startFailure ?? 'nothing'}`;
+        log(`giving up: ${reason}`);
+        void pool.close().then(() => onGiveUp(reason));
+        return;
+      }
       // One that never listened failed to start, however long it took to fail: no tight loop of start-ups.
       const early = !listened || Date.now() - born < EARLY_DEATH_MS;
       backoff = early ? Math.min(MAX_BACKOFF_MS, Math.max(100, backoff * 2)) : 0;
-      log(`worker ${worker.process.pid} died (${signal ?? `exit code ${code}`}); starting a replacement in ${backoff} ms`);
+      log(`worker ${worker.process.pid} died (${death}); starting a replacement in ${backoff} ms`);
       // Not unref'd: with every worker dead, this timer is all that keeps the supervisor from exiting 0.
       const timer = setTimeout(() => {
         respawns.delete(timer);

@@ -8,7 +8,7 @@ import { FormError } from './errors.js';
 import { FieldStorage, MiniFieldStorage, type FormItem } from './field-storage.js';
 import { newRecord, parseHeader } from './header.js';
 import { MultipartParser, type MultipartHandlers } from './multipart.js';
-import { readFdSync, UploadFile, type UploadFileOptions } from './upload-file.js';
+import { readFdSync, TempStore, UploadFile, type UploadFileOptions } from './upload-file.js';
 import { parseQsl, UrlencodedParser, type UrlencodedOptions } from './urlencoded.js';
 
 /** CGI variables (process.env or a TSGI environ). */
@@ -74,10 +74,13 @@ export class FormReader {
   #fields = 0;
   #textBytes = 0;
   #read = 0;
+  /** One unlinked temporary file for every part of this form that spills. */
+  readonly #store: TempStore;
 
   constructor(form: FieldStorage, environ: FormEnviron, options: FormOptions) {
     this.#form = form;
     this.#options = { ...DEFAULTS, ...definedOnly(options) };
+    this.#store = new TempStore(this.#options.tempDir);
     checkEncoding(options.encoding, options.errors);
     form.encoding = options.encoding ?? 'utf-8';
     form.errors = options.errors ?? 'replace';
@@ -179,7 +182,7 @@ export class FormReader {
 
   #single(): Sink {
     const form = this.#form;
-    const file = (form.file = new UploadFile(this.#options));
+    const file = (form.file = new UploadFile(this.#options, this.#store));
     return {
       write: (chunk) => file.write(chunk),
       end: () => {
@@ -209,7 +212,7 @@ export class FormReader {
           part.list = [];
           nested = this.#multipart(info.typeOptions['boundary'], part.list, depth + 1, part);
         } else {
-          part.file = new UploadFile(o);
+          part.file = new UploadFile(o, this.#store);
           text = info.filename === null;
         }
       },

@@ -1,6 +1,8 @@
 /**
- * Where a part's bytes live: in memory up to a threshold, then in a temporary file that is
- * removed by `close()` (or when the process exits, whatever happens first).
+ * Where a part's bytes live: in memory up to a threshold, then in a temporary file that has no
+ * name: it is unlinked as soon as it is opened, so a crash (even SIGKILL) leaves nothing on
+ * disk. The spilled parts of one form share one such file and one descriptor. A part whose
+ * `path` is asked for gets a named copy of its own, removed by `close()` (or at exit).
  */
 import type { Readable } from 'node:stream';
 import { requireBuiltin as require } from './builtin.js';
@@ -31,22 +33,86 @@ function removeLeftovers(): void {
 }
 
 function createTempFile(dir: string): { fd: number; path: string } {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', removeLeftovers);
-  }
   for (let attempt = 0; ; attempt++) {
     const path = `${dir.replace(/[\\/]$/, '')}/tsgi-upload-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 10)}`;
     try {
-      const fd = openSync(path, 'wx+', 0o600);
-      liveTempFiles.add(path);
-      return { fd, path };
+      return { fd: openSync(path, 'wx+', 0o600), path };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 20) throw error;
     }
   }
 }
 
+/** A named temporary file, removed by its owner's close() or when the process exits. */
+function createNamedTempFile(dir: string): { fd: number; path: string } {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', removeLeftovers);
+  }
+  const file = createTempFile(dir);
+  liveTempFiles.add(file.path);
+  return file;
+}
+
+function writeAll(fd: number, data: Uint8Array, position: number): void {
+  let offset = 0;
+  while (offset < data.length) offset += writeSync(fd, data, offset, data.length - offset, position + offset);
+}
+
+/** Reads `length` bytes at `position` (fewer only at the end of the file). */
+function readAt(fd: number, length: number, position: number): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  let done = 0;
+  while (done < length) {
+    const got = readSync(fd, out, done, length - done, position + done);
+    if (got === 0) break;
+    done += got;
+  }
+  return done === length ? out : out.subarray(0, done);
+}
+
+const COPY_BLOCK = 1024 * 1024;
+
+/**
+ * One unlinked temporary file that the spilled parts of a form share: each part holds a run of
+ * bytes in it, and the form holds one descriptor however many parts spill. Opened on the first
+ * spill; closed (and so freed by the kernel) once no part uses it.
+ */
+export class TempStore {
+  #fd: number | null = null;
+  #end = 0;
+  #users = 0;
+
+  constructor(private readonly dir: string | undefined) {}
+
+  /** Takes a share in the file, opening it on first use. */
+  acquire(): number {
+    if (this.#fd === null) {
+      const { fd, path } = createTempFile(this.dir ?? builtin.os().tmpdir());
+      // The name lives for microseconds: from here on only the descriptor reaches the bytes.
+      unlinkSync(path);
+      this.#fd = fd;
+      this.#end = 0;
+    }
+    this.#users++;
+    return this.#fd;
+  }
+
+  release(): void {
+    if (--this.#users > 0 || this.#fd === null) return;
+    closeSync(this.#fd);
+    this.#fd = null;
+  }
+
+  /** Where the next run of bytes starts: runs are only ever appended. */
+  get end(): number {
+    return this.#end;
+  }
+
+  set end(value: number) {
+    this.#end = Math.max(this.#end, value);
+  }
+}
 export interface UploadFileOptions {
   /** Bytes kept in memory before the data moves to a temporary file. Default 64 KiB. */
   memoryThreshold?: number;
@@ -56,22 +122,29 @@ export interface UploadFileOptions {
 
 /**
  * A part's content, readable like Python's `FieldStorage.file`: `read(size)`, `seek()`,
- * `tell()`, plus `bytes()`, `stream()` and `path` (the temporary file, when there is one).
+ * `tell()`, plus `bytes()`, `stream()` and `path` (a named file, made when asked for).
  */
 export class UploadFile {
   readonly #threshold: number;
   readonly #tempDir: string | undefined;
+  /** Shared with the other parts of the form; a file made on its own gets one of its own. */
+  readonly #store: TempStore;
   #chunks: Buffer[] | null = [];
   #memory: Buffer | null = null;
-  #fd: number | null = null;
+  /** The store's descriptor while this file's bytes are in it, from `#start` on. */
+  #stored: number | null = null;
+  #start = 0;
+  /** Once `path` was asked for: the named file, and its descriptor while it is being written. */
   #path: string | null = null;
+  #fd: number | null = null;
   #size = 0;
   #position = 0;
   #closed = false;
 
-  constructor(options: UploadFileOptions = {}) {
+  constructor(options: UploadFileOptions = {}, store?: TempStore) {
     this.#threshold = options.memoryThreshold ?? 64 * 1024;
     this.#tempDir = options.tempDir;
+    this.#store = store ?? new TempStore(options.tempDir);
   }
 
   /** Number of bytes held. */
@@ -79,8 +152,13 @@ export class UploadFile {
     return this.#size;
   }
 
-  /** The temporary file holding the data, or null while it is in memory. */
+  /**
+   * A named temporary file holding the data, or null while it is in memory. The spilled data
+   * has no name (so a crash leaves nothing behind): the first time this is read, it is copied
+   * to a file of its own, `0600` in `tempDir`, which `close()` (or the process's exit) removes.
+   */
   get path(): string | null {
+    if (this.#stored !== null && !this.#closed) this.#moveToNamedFile();
     return this.#path;
   }
 
@@ -92,30 +170,70 @@ export class UploadFile {
   write(data: Uint8Array): void {
     if (this.#closed) throw new Error('I/O operation on closed file');
     if (data.length === 0) return;
-    if (this.#path !== null && this.#fd === null) this.#fd = openSync(this.#path, 'r+');
-    if (this.#fd === null && this.#size + data.length > this.#threshold) this.#spill();
-    if (this.#fd !== null) {
-      let offset = 0;
-      while (offset < data.length) offset += writeSync(this.#fd, data, offset, data.length - offset, this.#size + offset);
+    if (this.#path !== null) {
+      this.#fd ??= openSync(this.#path, 'r+');
+      writeAll(this.#fd, data, this.#size);
     } else {
-      this.#memory = null;
-      this.#chunks!.push(Buffer.from(data));
+      if (this.#stored === null && this.#size + data.length > this.#threshold) this.#spill();
+      if (this.#stored !== null) this.#append(data);
+      else {
+        this.#memory = null;
+        this.#chunks!.push(Buffer.from(data));
+      }
     }
     this.#size += data.length;
   }
 
   #spill(): void {
-    const { fd, path } = createTempFile(this.#tempDir ?? builtin.os().tmpdir());
-    this.#fd = fd;
-    this.#path = path;
-    let at = 0;
+    this.#stored = this.#store.acquire();
+    this.#start = this.#store.end;
+    let at = this.#start;
     for (const chunk of this.#chunks!) {
-      let offset = 0;
-      while (offset < chunk.length) offset += writeSync(fd, chunk, offset, chunk.length - offset, at + offset);
+      writeAll(this.#stored, chunk, at);
       at += chunk.length;
     }
+    this.#store.end = at;
     this.#chunks = null;
     this.#memory = null;
+  }
+
+  /** Runs are appended: a file that is no longer the last in the store moves to the end first. */
+  #append(data: Uint8Array): void {
+    const fd = this.#stored!;
+    if (this.#start + this.#size !== this.#store.end) {
+      const from = this.#start;
+      this.#start = this.#store.end;
+      this.#copyStored(fd, from, this.#start);
+      this.#store.end = this.#start + this.#size;
+    }
+    writeAll(fd, data, this.#start + this.#size);
+    this.#store.end = this.#start + this.#size + data.length;
+  }
+
+  /** Copies this file's stored bytes from `from` in the store to `to` in `target`. */
+  #copyStored(target: number, from: number, to: number): void {
+    for (let done = 0; done < this.#size;) {
+      const block = readAt(this.#stored!, Math.min(COPY_BLOCK, this.#size - done), from + done);
+      if (block.length === 0) throw new Error('the temporary file is shorter than its contents');
+      writeAll(target, block, to + done);
+      done += block.length;
+    }
+  }
+
+  #moveToNamedFile(): void {
+    const { fd, path } = createNamedTempFile(this.#tempDir ?? builtin.os().tmpdir());
+    try {
+      this.#copyStored(fd, this.#start, 0);
+    } catch (error) {
+      closeSync(fd);
+      unlinkSync(path);
+      liveTempFiles.delete(path);
+      throw error;
+    }
+    closeSync(fd);
+    this.#path = path;
+    this.#stored = null;
+    this.#store.release();
   }
 
   #inMemory(): Buffer {
@@ -133,25 +251,20 @@ export class UploadFile {
     const n = size < 0 ? available : Math.min(size, available);
     const start = this.#position;
     this.#position += n;
+    if (this.#stored !== null) return readAt(this.#stored, n, this.#start + start);
     if (this.#path === null) return Buffer.from(this.#inMemory().subarray(start, start + n));
     const fd = this.#fd ?? openSync(this.#path, 'r');
-    const out = Buffer.allocUnsafe(n);
-    let done = 0;
     try {
-      while (done < n) {
-        const got = readSync(fd, out, done, n - done, start + done);
-        if (got === 0) break;
-        done += got;
-      }
+      return readAt(fd, n, start);
     } finally {
       if (fd !== this.#fd) closeSync(fd);
     }
-    return done === n ? out : out.subarray(0, done);
   }
 
   /**
-   * The content is complete: closes the temporary file's descriptor, so a form with many file
-   * parts does not hold one per part (reads open it briefly; a later write reopens it).
+   * The content is complete. A named file's descriptor is closed, so a form with many such
+   * parts does not hold one per part (reads open it briefly; a later write reopens it). Spilled
+   * parts share their form's one descriptor.
    */
   finish(): void {
     if (this.#fd === null) return;
@@ -185,16 +298,28 @@ export class UploadFile {
   /** The whole content as a stream, without loading a spilled file into memory. */
   stream(): Readable {
     if (this.#closed) throw new Error('I/O operation on closed file');
+    if (this.#stored !== null) {
+      if (this.#size === 0) return builtin.stream().Readable.from([], { objectMode: false });
+      // The stream holds a share of the store, so its descriptor outlives a close() mid-read.
+      const fd = this.#store.acquire();
+      const stream = createReadStream('', { fd, autoClose: false, start: this.#start, end: this.#start + this.#size - 1 });
+      stream.once('close', () => this.#store.release());
+      return stream;
+    }
     if (this.#path !== null) return createReadStream(this.#path, { start: 0, end: Math.max(0, this.#size - 1) });
     return builtin.stream().Readable.from([this.#inMemory()], { objectMode: false });
   }
 
-  /** Frees the memory, closes and removes the temporary file. Safe to call twice. */
+  /** Frees the memory, gives up its share of the store, removes its named file. Safe to call twice. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#chunks = null;
     this.#memory = null;
+    if (this.#stored !== null) {
+      this.#stored = null;
+      this.#store.release();
+    }
     if (this.#fd !== null) {
       try {
         closeSync(this.#fd);

@@ -10,6 +10,8 @@ import { runApplication, HttpError, REASONS, type ClientState, type ResponseTarg
 import type { Application, Environ, ErrorStream, HeaderList, InputStream } from '../types.js';
 import { FileWrapper, SERVER_SOFTWARE, stderrStream } from '../util.js';
 import { openAccessLog, type AccessLog, type AccessLogOptions, type LoggedRequest } from './access-log.js';
+import { overflowedInRequestLine } from './header-overflow.js';
+import { watchSend } from './send-watch.js';
 
 export interface HttpServerOptions {
   /**
@@ -22,7 +24,7 @@ export interface HttpServerOptions {
   errors?: ErrorStream;
   /** Largest request body accepted, in bytes; larger ones get 413 (default: no limit). */
   maxBodySize?: number;
-  /** Largest request header block, in bytes; larger ones get 431 (default 16 KiB). */
+  /** Largest request header block, target included, in bytes; larger ones get 431, or 414 when the target alone overflows it (default 16 KiB). */
   maxHeaderSize?: number;
   /** Longest request target, in characters; longer ones get 414 (default 8 KiB). */
   maxUrlLength?: number;
@@ -32,6 +34,12 @@ export interface HttpServerOptions {
   requestTimeout?: number;
   /** How long an idle keep-alive connection stays open, in ms (default 5 s). */
   keepAliveTimeout?: number;
+  /**
+   * How long a client may go without taking any of the response bytes waiting for it, in ms,
+   * before the connection is cut and the app's body closed (default 60 s; 0 for none). It
+   * counts time without progress, not total time: long polls and event streams are not cut.
+   */
+  sendTimeout?: number;
   /** PEM certificate and key: serve HTTPS. */
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** SERVER_NAME for every request (default: the bound host, or the machine's name for a wildcard bind). */
@@ -118,7 +126,12 @@ class NodeResponse implements ResponseTarget, ClientState {
   private raw = false;
 
   /** `log` is told once the response is over, finished or cut: one listener serves both jobs. */
-  constructor(private readonly res: ServerResponse, environ: Environ, log: AccessLog | undefined) {
+  constructor(
+    private readonly res: ServerResponse,
+    environ: Environ,
+    log: AccessLog | undefined,
+    private readonly sendTimeout: number,
+  ) {
     res.on('close', () => {
       log?.log(environ, this.status || res.statusCode, this.bytes);
       if (res.writableFinished) return;
@@ -144,6 +157,7 @@ class NodeResponse implements ResponseTarget, ClientState {
       write: (chunk) => {
         this.bytes += chunk.length;
         if (socket.write(chunk)) return;
+        watchSend(socket, this.sendTimeout);
         return new Promise((resolve) => {
           const done = () => {
             socket.off('drain', done);
@@ -154,7 +168,10 @@ class NodeResponse implements ResponseTarget, ClientState {
           socket.on('close', done);
         });
       },
-      end: () => void socket.end(),
+      end: () => {
+        socket.end();
+        watchSend(socket, this.sendTimeout);
+      },
     };
   };
 
@@ -171,6 +188,7 @@ class NodeResponse implements ResponseTarget, ClientState {
     if (this.gone || this.raw) return;
     this.bytes += chunk.length;
     if (this.res.write(chunk)) return;
+    watchSend(this.res.socket, this.sendTimeout);
     // One wait shared by every write until the drain: an app need not await write(), and
     // a listener pair per call would pile up on the response.
     return (this.drained ??= new Promise((resolve) => {
@@ -189,11 +207,14 @@ class NodeResponse implements ResponseTarget, ClientState {
     if (this.raw) return;
     if (last) this.bytes += last.length;
     this.res.end(last);
+    // The app is done, but the client may still not take the rest: it must not hold the connection.
+    watchSend(this.res.socket, this.sendTimeout);
   }
 
   endWithText(text: string): void {
     this.bytes += Buffer.byteLength(text);
     this.res.end(text);
+    watchSend(this.res.socket, this.sendTimeout);
   }
 
   abort(): void {
@@ -235,6 +256,7 @@ function requestListenerLogging(app: Application, options: HttpServerOptions, ac
   const errors = options.errors ?? stderrStream;
   const maxBodySize = options.maxBodySize ?? Infinity;
   const maxUrlLength = options.maxUrlLength ?? 8192;
+  const sendTimeout = options.sendTimeout ?? 60_000;
   const scheme = options.tls ? 'https' : 'http';
   const multiprocess = options.multiprocess ?? false;
   const fileWrapper = (file: string | number, blockSize?: number) => new FileWrapper(file, blockSize);
@@ -301,7 +323,7 @@ function requestListenerLogging(app: Application, options: HttpServerOptions, ac
       return refuseLogged(req, res, 413, `The request body is larger than the limit of ${maxBodySize} bytes.`);
     }
 
-    const target = new NodeResponse(res, environ, accessLog);
+    const target = new NodeResponse(res, environ, accessLog, sendTimeout);
     environ['tsgi.raw_output'] = target.takeOver;
     void runApplication(app, environ, target, { client: target });
   };
@@ -420,14 +442,24 @@ function unparsedRequest(error: Error & { rawPacket?: Buffer }, socket: Socket):
   return { ...known, REQUEST_METHOD: match[1]!, REQUEST_URI: match[2]!, SERVER_PROTOCOL: match[3]! };
 }
 
+type ClientError = Error & { code?: string; rawPacket?: Buffer; bytesParsed?: number };
+
+function statusForClientError(error: ClientError): number {
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
+  if (error.code !== 'HPE_HEADER_OVERFLOW') return 400;
+  // Node counts the request target into maxHeaderSize: a long URL overflows it too.
+  const packet = error.rawPacket;
+  return packet && overflowedInRequestLine(packet, error.bytesParsed ?? packet.length) ? 414 : 431;
+}
+
 /** Answers what llhttp refused itself (a garbled request, headers too large, too slow), and logs it. */
-function clientErrorAnswerer(accessLog: AccessLog | undefined): (error: Error & { code?: string }, socket: Socket) => void {
+function clientErrorAnswerer(accessLog: AccessLog | undefined): (error: ClientError, socket: Socket) => void {
   return (error, socket) => {
     if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage) {
       socket.destroy();
       return;
     }
-    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const status = statusForClientError(error);
     const body = `${REASONS[status]}\n`;
     socket.end(`HTTP/1.1 ${status} ${REASONS[status]}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
     accessLog?.log(unparsedRequest(error, socket), status, body.length);

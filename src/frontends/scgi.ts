@@ -18,6 +18,12 @@ export interface ScgiOptions extends GatewayEnvironOptions {
   maxHeaderBytes?: number;
   /** Milliseconds the peer may stay silent while sending the request (headers or body). Default 60 s. */
   inputTimeout?: number;
+  /**
+   * Milliseconds a connection may take, from its start, to send its whole header block; past
+   * it the connection is closed, however steadily the bytes trickle in. 0 for no limit.
+   * Default 20 s (web servers send the block at once; this is what HTTP's headersTimeout is).
+   */
+  idleTimeout?: number;
   /** Connections accepted at once. Default 1024. */
   maxConnections?: number;
   /** Where protocol problems are reported. Default: process.stderr. */
@@ -60,6 +66,7 @@ class ScgiConnection implements ResponseTarget, ClientState, Drainable {
   private finished = false;
   private head: Buffer | undefined;
   private goneListeners: (() => void)[] = [];
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -68,9 +75,14 @@ class ScgiConnection implements ResponseTarget, ClientState, Drainable {
   ) {
     socket.setTimeout(options.inputTimeout);
     socket.on('timeout', () => this.onTimeout());
+    const idle = options.idleTimeout;
+    if (idle > 0 && idle < Infinity) this.idleTimer = setTimeout(() => this.onIdleTimeout(), idle).unref();
     socket.on('data', (data: Buffer) => this.onData(data));
     socket.on('end', () => this.onEnd());
-    socket.on('close', () => this.markGone());
+    socket.on('close', () => {
+      clearTimeout(this.idleTimer);
+      this.markGone();
+    });
     socket.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') this.log(`connection error: ${error.message}`);
     });
@@ -111,6 +123,12 @@ class ScgiConnection implements ResponseTarget, ClientState, Drainable {
     }
   }
 
+  private onIdleTimeout(): void {
+    if (this.started) return;
+    this.log(`closing the connection: no complete header block within ${this.options.idleTimeout} ms`);
+    this.socket.destroy();
+  }
+
   private onData(data: Buffer): void {
     if (this.started) return this.onBody(data);
     this.buffered.push(data);
@@ -143,12 +161,14 @@ class ScgiConnection implements ResponseTarget, ClientState, Drainable {
   private reject(reason: string): void {
     this.log(`bad request: ${reason}`);
     this.started = true;
+    clearTimeout(this.idleTimer);
     this.finished = true;
     endAndLinger(this.socket, `Status: 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBad SCGI request: ${reason}\n`);
   }
 
   private start(headers: Record<string, string>, rest: Buffer): void {
     this.started = true;
+    clearTimeout(this.idleTimer);
     this.remaining = Number(headers.CONTENT_LENGTH);
     const input = new StreamedInput(this.remaining, () => this.socket.resume());
     this.input = input;
@@ -230,6 +250,7 @@ export function createScgiServer(app: Application, options: ScgiOptions = {}): {
   const resolved: Resolved = {
     maxHeaderBytes: 256 * 1024,
     inputTimeout: 60_000,
+    idleTimeout: 20_000,
     maxConnections: 1024,
     log: (line) => process.stderr.write(line + '\n'),
     ...Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)),

@@ -128,4 +128,30 @@ describe('--workers', { timeout: 60_000 }, () => {
       await exited;
     }
   });
+
+  it('gives up on an application that cannot start, after growing delays, and exits 1 with the reason', async () => {
+    const port = await freePort();
+    const env = { ...process.env };
+    delete env.NODE_EXTRA_CA_CERTS;
+    const cannotStart = fromRoot('test', 'fixtures', 'fastcgi', 'cannot-start.mjs');
+    const child = spawn(process.execPath, [cli, 'run', cannotStart, '--fastcgi', `127.0.0.1:${port}`, '--workers', '2'], { detached: true, stdio: ['ignore', 'ignore', 'pipe'], env });
+    let output = '';
+    child.stderr!.on('data', (data: Buffer) => (output += data.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const code = await Promise.race([exited, sleep(40_000).then(() => 'still running')]);
+      assert.equal(code, 1, output);
+      assert.match(output, /giving up: 8 workers in a row exited before they listened; the last \(exit code 2\) said: cannot load module \S+: cannot reach the database at db\.test:5432\n/);
+      const delays = [...output.matchAll(/starting a replacement in (\d+) ms/g)].map((match) => Number(match[1]));
+      assert.equal(delays.length, 7, output);
+      assert.ok(delays.every((delay, i) => i === 0 || delay > delays[i - 1]!), `delays ${delays.join(', ')}`);
+    } finally {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await exited;
+    }
+  });
 });

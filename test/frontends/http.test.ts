@@ -123,6 +123,31 @@ describe('HTTP front end: the environ', () => {
     assert.equal(res.status, 431);
   });
 
+  it('answers 414, not 431, for a target longer than maxHeaderSize', async () => {
+    const res = await fetchRaw(`${server.url}/${'a'.repeat(20_000)}`);
+    assert.equal(res.status, 414);
+  });
+
+  it('tells a long target from a long header also when either arrives in pieces', async () => {
+    const inPieces = async (pieces: string[]): Promise<string> => {
+      const socket = connect(server.port, '127.0.0.1');
+      let reply = '';
+      socket.on('data', (chunk: Buffer) => (reply += chunk.toString('latin1')));
+      socket.on('error', () => {});
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      for (const piece of pieces) {
+        socket.write(piece);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+      }
+      await closed;
+      return reply;
+    };
+    assert.match(await inPieces(['GET /' + 'a'.repeat(10_000), 'a'.repeat(10_000)]), /^HTTP\/1\.1 414 /);
+    assert.match(await inPieces(['GET /' + 'a'.repeat(10_000), 'a'.repeat(10_000) + ' HTTP/1.1\r\n\r\n']), /^HTTP\/1\.1 414 /);
+    assert.match(await inPieces(['GET / HTTP/1.1\r\nX-Big: ' + 'b'.repeat(10_000), 'b'.repeat(10_000) + '\r\n\r\n']), /^HTTP\/1\.1 431 /);
+    assert.match(await inPieces(['GET / HTTP/1.1\r\nCookie: ' + 'a=b; '.repeat(2_000), 'c=d; '.repeat(2_000)]), /^HTTP\/1\.1 431 /);
+  });
+
   it('answers 400 to both Content-Length and Transfer-Encoding (request smuggling)', async () => {
     const reply = await rawExchange(server.port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n');
     assert.match(reply, /^HTTP\/1\.1 400 /);

@@ -160,4 +160,36 @@ describe('SCGI', () => {
     while (!closed && Date.now() - started < 5000) await new Promise((resolve) => setTimeout(resolve, 5));
     assert.equal(closed, true);
   });
+
+  it('closes a connection that trickles its header block past idleTimeout, though it is never silent for inputTimeout', async () => {
+    const { server, logs } = await serve(hashBody, { idleTimeout: 300, inputTimeout: 200 });
+    const request = scgiRequest('GET', '/slow');
+    const socket = connect(server.port, '127.0.0.1');
+    socket.on('error', () => {});
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    const started = Date.now();
+    let offset = 0;
+    const ticker = setInterval(() => {
+      if (offset < request.length) socket.write(request.subarray(offset, ++offset));
+    }, 50);
+    try {
+      await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error('the connection stayed open')), 3000))]);
+    } finally {
+      clearInterval(ticker);
+    }
+    const took = Date.now() - started;
+    assert.ok(took >= 250, `closed after ${took} ms`);
+    assert.ok(offset < request.length, 'the whole request got through');
+    assert.ok(logs.some((line) => /no complete header block within 300 ms/.test(line)), logs.join(' | '));
+  });
+
+  it('leaves a request that started in time alone once idleTimeout has passed', async () => {
+    const { server } = await serve(async (_environ, start) => {
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      start('200 OK', [['Content-Type', 'text/plain']]);
+      return ['late'];
+    }, { idleTimeout: 100 });
+    const cgi = parseCgiResponse(await exchange(server.port, [scgiRequest('GET', '/')]));
+    assert.equal(cgi.body.toString(), 'late');
+  });
 });

@@ -25,6 +25,13 @@ export interface FastCgiOptions extends GatewayEnvironOptions {
   maxParamsBytes?: number;
   /** Milliseconds a request may wait for its next PARAMS or STDIN record before it is given up. Default 60 s. */
   inputTimeout?: number;
+  /**
+   * Milliseconds a connection with no request in flight may go without a BEGIN_REQUEST (from
+   * its start, or from its last request's end under KEEP_CONN) before it is closed; 0 for
+   * never. Default 75 s: longer than nginx's upstream keepalive_timeout (60 s), so that the web
+   * server, which knows when it will next use a kept connection, is the one that closes it.
+   */
+  idleTimeout?: number;
   /** Serve several requests at once on one connection (FCGI_MPXS_CONNS). Default true. */
   multiplex?: boolean;
   /** Send `tsgi.errors` to the web server as FCGI_STDERR instead of `errors`. Default false. */
@@ -46,6 +53,7 @@ export function resolveFastCgiOptions(options: FastCgiOptions = {}): ResolvedFas
     maxConnections: 1024,
     maxParamsBytes: 256 * 1024,
     inputTimeout: 60_000,
+    idleTimeout: 75_000,
     multiplex: true,
     stderrToPeer: false,
     webServerAddresses: (process.env.FCGI_WEB_SERVER_ADDRS ?? '').split(',').map((a) => a.trim()).filter(Boolean),
@@ -69,6 +77,8 @@ export class FastCgiConnection implements RequestHost {
   private paused = false;
   private drainPromise: Promise<void> | undefined;
   private drainResolve: (() => void) | undefined;
+  /** Runs while no request is in flight. */
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -87,6 +97,26 @@ export class FastCgiConnection implements RequestHost {
     socket.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') this.log(`connection error: ${error.message}`);
     });
+    this.armIdleTimer();
+  }
+
+  private armIdleTimer(): void {
+    const ms = this.options.idleTimeout;
+    if (!(ms > 0 && ms < Infinity) || this.ending || this.dead) return;
+    if (this.idleTimer) this.idleTimer.refresh();
+    else this.idleTimer = setTimeout(() => this.onIdleTimeout(), ms).unref();
+  }
+
+  private clearIdleTimer(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+
+  private onIdleTimeout(): void {
+    this.idleTimer = undefined;
+    if (this.requests.size > 0 || this.ending || this.dead) return;
+    this.log(`closing the connection: no BEGIN_REQUEST for ${this.options.idleTimeout} ms`);
+    this.endConnection();
   }
 
   private log(message: string): void {
@@ -133,7 +163,9 @@ export class FastCgiConnection implements RequestHost {
     // Whatever STDIN is still on its way belongs to no request now and is read and dropped.
     request.input?.discard();
     if (!request.keepConn) this.closing = true;
-    if (this.closing && this.requests.size === 0) this.endConnection();
+    if (this.requests.size > 0) return;
+    if (this.closing) this.endConnection();
+    else this.armIdleTimer();
   }
 
   destroy(reason: string): void {
@@ -146,6 +178,7 @@ export class FastCgiConnection implements RequestHost {
   private endConnection(): void {
     if (this.ending || this.dead) return;
     this.ending = true;
+    this.clearIdleTimer();
     this.paused = false;
     endAndLinger(this.socket);
   }
@@ -193,6 +226,7 @@ export class FastCgiConnection implements RequestHost {
 
   private onClose(): void {
     this.dead = true;
+    this.clearIdleTimer();
     const gone = new Error('the web server closed the connection');
     for (const request of this.requests.values()) {
       clearTimeout(request.timer);
@@ -241,6 +275,7 @@ export class FastCgiConnection implements RequestHost {
       return request.refuse(ProtocolStatus.Overloaded);
     }
     this.requests.set(id, request);
+    this.clearIdleTimer();
     request.heard = true;
   }
 

@@ -475,3 +475,56 @@ describe('FastCGI abort and flow control', () => {
     assert.ok(growth < 4 * 1024 * 1024, `heap grew by ${growth} bytes`);
   });
 });
+
+describe('FastCGI responder: idle connections', () => {
+  /** Resolves with how long after the call the connection closed, or rejects past `limitMs`. */
+  async function closesWithin(client: FcgiTestClient, limitMs: number): Promise<number> {
+    const started = Date.now();
+    await Promise.race([client.closed, sleep(limitMs).then(() => Promise.reject(new Error(`still open after ${limitMs} ms`)))]);
+    return Date.now() - started;
+  }
+
+  it('closes a connection that sends nothing, after idleTimeout', async () => {
+    const { server, logs } = await serve(echoEnviron, { idleTimeout: 200 });
+    const client = await connect(server);
+    const took = await closesWithin(client, 3000);
+    assert.ok(took >= 150, `closed after ${took} ms`);
+    assert.ok(logs.some((line) => /no BEGIN_REQUEST for 200 ms/.test(line)), logs.join(' | '));
+  });
+
+  it('closes a connection that sends only management records, which are no request', async () => {
+    const { server } = await serve(echoEnviron, { idleTimeout: 300 });
+    const client = await connect(server);
+    const ticker = setInterval(() => client.send(encodeRecord(RecordType.GetValues, 0, encodeParams([['FCGI_MAX_CONNS', '']]))), 50);
+    try {
+      await closesWithin(client, 3000);
+    } finally {
+      clearInterval(ticker);
+    }
+  });
+
+  it('closes a KEEP_CONN connection idle after its last request, and never one with a request in flight', async () => {
+    const { server } = await serve(async (environ, start) => {
+      await sleep(Number(environ.QUERY_STRING));
+      start('200 OK', [['Content-Type', 'text/plain']]);
+      return ['done'];
+    }, { idleTimeout: 200 });
+    const client = await connect(server);
+    // In flight for twice the idle timeout: the connection is not idle.
+    client.request(1, cgiParams('GET', '/', { QUERY_STRING: '400' }));
+    assert.equal(parseCgiResponse((await client.response(1)).stdout).body.toString(), 'done');
+    client.forget(1);
+    assert.equal(client.isClosed, false);
+    const took = await closesWithin(client, 3000);
+    assert.ok(took >= 150, `closed ${took} ms after the request`);
+  });
+
+  it('keeps an idle connection open with idleTimeout 0', async () => {
+    const { server } = await serve(echoEnviron, { idleTimeout: 0 });
+    const client = await connect(server);
+    await sleep(300);
+    assert.equal(client.isClosed, false);
+    client.request(1, cgiParams('GET', '/late'));
+    assert.equal(parseCgiResponse((await client.response(1)).stdout).status, 200);
+  });
+});
