@@ -20,6 +20,8 @@ import type * as HttpModule from './frontends/http.js';
 import type * as ListenModule from './frontends/listen.js';
 import type * as ScgiModule from './frontends/scgi.js';
 import type * as ValidateModule from './validate.js';
+import type * as FastCgiClientModule from './gateways/fastcgi/index.js';
+import type * as PhpModule from './apps/php/index.js';
 
 // Loaded with the root.
 export type * from './types.js';
@@ -54,7 +56,11 @@ export type { FastCgiOptions } from './frontends/fastcgi/index.js';
 export type { ScgiOptions } from './frontends/scgi.js';
 export type { ValidatedApplication } from './validate.js';
 export type { ListenAddress } from './frontends/listen.js';
-export type { CgiHostOptions, CgiOptions, StderrSink, RawOutput, TakeOver } from './apps/cgi-host.js';
+export type {
+  FastCgiClientOptions, FastCgiRequest, FastCgiResponse, ProcessManagerOptions, Lease, Upstream, ScriptLocation, FastCgiAppOptions, ForwardingApplication,
+} from './gateways/fastcgi/index.js';
+export type { PhpAppOptions, PhpSpawnOptions } from './apps/php/index.js';
+export type { CgiHostOptions, CgiHostApplication, CgiOptions, StderrSink, RawOutput, TakeOver } from './apps/cgi-host.js';
 export type { StaticOptions } from './apps/static.js';
 export type { CgitbOptions, ReportOptions } from './debug/cgitb.js';
 export type { FormView, FormItemView, FormReader, DiagnosticsOptions } from './apps/diagnostics.js';
@@ -109,6 +115,8 @@ const staticModule = onFirstUse<typeof StaticModule>('./apps/static.js');
 const mountModule = onFirstUse<typeof MountModule>('./apps/mount.js');
 const diagnostics = onFirstUse<typeof DiagnosticsModule>('./apps/diagnostics.js');
 const cgitbModule = onFirstUse<typeof CgitbModule>('./debug/cgitb.js');
+const fastcgiClient = onFirstUse<typeof FastCgiClientModule>('./gateways/fastcgi/index.js');
+const php = onFirstUse<typeof PhpModule>('./apps/php/index.js');
 
 export const validator = forward(validate, 'validator');
 export const ValidationError = forwardClass(validate, 'ValidationError');
@@ -133,6 +141,17 @@ export const parseAddress = forward(listen, 'parseAddress');
 export const toFetchHandler = forward(fetch, 'toFetchHandler');
 export const fromFetchHandler = forward(fetch, 'fromFetchHandler');
 export const fromNodeListener = forward(fetch, 'fromNodeListener');
+
+export const FastCgiClient = forwardClass(fastcgiClient, 'FastCgiClient');
+export type FastCgiClient = FastCgiClientModule.FastCgiClient;
+export const FastCgiGatewayError = forwardClass(fastcgiClient, 'FastCgiGatewayError');
+export type FastCgiGatewayError = FastCgiClientModule.FastCgiGatewayError;
+export const FastCgiProcessManager = forwardClass(fastcgiClient, 'FastCgiProcessManager');
+export type FastCgiProcessManager = FastCgiClientModule.FastCgiProcessManager;
+export const fixedUpstream = forward(fastcgiClient, 'fixedUpstream');
+export const fastcgiApp = forward(fastcgiClient, 'fastcgiApp');
+export const phpApp = forward(php, 'phpApp');
+export const findPhpCgi = forward(php, 'findPhpCgi');
 
 export const cgiHost = forward(cgiHostModule, 'cgiHost');
 export const cgiScript = forward(cgiHostModule, 'cgiScript');

@@ -82,16 +82,17 @@ export class Exchange {
       }
       if (!complete) return;
       this.headReader = undefined;
-      this.headWaiter.resolve({ head: complete[0], rest: Buffer.from(complete[1]) });
+      this.headWaiter.resolve({ head: complete[0], rest: complete[1] });
       return;
     }
-    // The record reader hands out views of its own buffers: keep a copy only for what waits.
-    this.enqueue(Buffer.from(content));
+    // A view, not a copy: the record reader's buffers are the socket's own reads (or a fresh
+    // concatenation of them), never reused, so holding one holds nothing else.
+    this.enqueue(content);
   }
 
   onStderr(content: Buffer): void {
     this.activity();
-    if (content.length > 0) this.stderrLines.push(Buffer.from(content));
+    if (content.length > 0) this.stderrLines.push(content);
   }
 
   onEndRequest(content: Buffer): void {

@@ -39,6 +39,7 @@ class AddressPool {
   /** When each new connection's still unanswered request went out: the responder may be out of workers. */
   private readonly unanswered = new Set<{ since: number }>();
   private loweredAt = 0;
+  private checkTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly address: string, private readonly settings: PoolSettings) {
     this.target = parseAddress(address);
@@ -90,6 +91,28 @@ class AddressPool {
   }
 
   /**
+   * A connection went idle while a request on a new one has no answer yet. If that one still
+   * has none a request's time later, the idle connections are what hold the workers it waits
+   * for: they are closed and the limit drops to the connections that are answered. (Closing at
+   * once instead would churn connections whenever new ones are merely slow to answer.)
+   */
+  private checkSoon(took: number): void {
+    if (this.checkTimer) return;
+    const delay = Math.max(STUCK_SLACK_MS, took);
+    this.checkTimer = setTimeout(() => {
+      this.checkTimer = undefined;
+      const now = Date.now();
+      let stuck = false;
+      for (const entry of this.unanswered) if (now - entry.since >= delay) stuck = true;
+      if (!stuck || this.idle.length === 0) return;
+      this.limit = Math.max(1, this.open - this.unanswered.size);
+      this.loweredAt = now;
+      this.drop();
+    }, delay);
+    this.checkTimer.unref();
+  }
+
+  /**
    * A request finished on a connection while one sent on a new connection has waited far
    * longer for any answer: that one waits in the responder's listen backlog, behind workers that stay with
    * our kept connections. The responder's capacity is the connections it does answer.
@@ -121,10 +144,7 @@ class AddressPool {
       next.resolve(connection);
       return;
     }
-    if (this.unanswered.size > 0) {
-      connection.destroy();
-      return;
-    }
+    if (this.unanswered.size > 0) this.checkSoon(Date.now() - connection.requestStartedAt);
     this.idle.push(connection);
     const timer = setTimeout(() => connection.destroy(), this.settings.idleTimeout);
     timer.unref();
