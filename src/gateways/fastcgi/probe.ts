@@ -12,6 +12,7 @@ export interface ResponderLimits {
   multiplexes?: boolean;
 }
 
+const PROBE_TIMEOUT_MS = 250;
 const QUESTION = encodeRecord(RecordType.GetValues, 0, encodeParams([['FCGI_MAX_CONNS', ''], ['FCGI_MAX_REQS', ''], ['FCGI_MPXS_CONNS', '']]));
 
 /**
@@ -29,7 +30,8 @@ export function askLimits(target: ListenAddress, timeout: number): Promise<Respo
       socket.destroy();
       resolve(limits);
     };
-    const timer = setTimeout(finish, Math.min(timeout, 1000));
+    // Waited for once per address, before its first request: a responder that ignores the question costs that much.
+    const timer = setTimeout(finish, Math.min(timeout, PROBE_TIMEOUT_MS));
     const reader = new RecordReader();
     socket.on('connect', () => socket.write(QUESTION));
     socket.on('data', (data: Buffer) => {
