@@ -7,6 +7,7 @@ import { askLimits } from './probe.js';
 import type { ListenAddress } from '../../frontends/listen.js';
 import { ResponderConnection } from './connection.js';
 import { FastCgiGatewayError } from './errors.js';
+import { WaitQueue } from '../wait-queue.js';
 
 export interface PoolSettings {
   connectTimeout: number;
@@ -17,20 +18,13 @@ export interface PoolSettings {
 const RAISE_AFTER_MS = 5_000;
 const STUCK_SLACK_MS = 5;
 
-interface Waiting {
-  resolve(connection: ResponderConnection): void;
-  reject(error: Error): void;
-  signal: AbortSignal | undefined;
-  onAbort: () => void;
-}
-
 class AddressPool {
   readonly target: ListenAddress;
   private readonly idle: ResponderConnection[] = [];
   private readonly idleTimers = new Map<ResponderConnection, NodeJS.Timeout>();
   private readonly all = new Set<ResponderConnection>();
   private open = 0;
-  private readonly waiting: Waiting[] = [];
+  private readonly waiting = new WaitQueue<ResponderConnection>();
   private limit: number;
   /** The most connections allowed: the option, or less when the responder says so. */
   private ceiling: number;
@@ -62,18 +56,7 @@ class AddressPool {
       this.loweredAt = Date.now();
       return this.connect();
     }
-    return new Promise((resolve, reject) => {
-      const entry: Waiting = {
-        resolve, reject, signal,
-        onAbort: () => {
-          const index = this.waiting.indexOf(entry);
-          if (index >= 0) this.waiting.splice(index, 1);
-          reject(abortReason(signal));
-        },
-      };
-      signal?.addEventListener('abort', entry.onAbort, { once: true });
-      this.waiting.push(entry);
-    });
+    return this.waiting.wait(signal, () => abortReason(signal));
   }
 
   /**
@@ -138,9 +121,8 @@ class AddressPool {
       connection.destroy();
       return;
     }
-    const next = this.waiting.shift();
+    const next = this.waiting.next();
     if (next) {
-      next.signal?.removeEventListener('abort', next.onAbort);
       next.resolve(connection);
       return;
     }
@@ -157,10 +139,7 @@ class AddressPool {
   }
 
   rejectWaiting(error: Error): void {
-    for (const entry of this.waiting.splice(0)) {
-      entry.signal?.removeEventListener('abort', entry.onAbort);
-      entry.reject(error);
-    }
+    this.waiting.rejectAll(error);
   }
 
   /**
@@ -211,8 +190,7 @@ class AddressPool {
   /** A slot came free: the first request waiting opens a connection of its own. */
   private serveWaiting(): void {
     if (this.waiting.length === 0 || this.open >= this.limit) return;
-    const next = this.waiting.shift()!;
-    next.signal?.removeEventListener('abort', next.onAbort);
+    const next = this.waiting.next()!;
     this.connect().then(next.resolve, next.reject);
   }
 }

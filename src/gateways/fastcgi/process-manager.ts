@@ -19,6 +19,7 @@ import type { RunAs } from '../../apps/cgi/user.js';
 import { LineSplitter } from '../line-splitter.js';
 import type { Lease, Upstream } from '../upstream.js';
 import { FastCgiGatewayError } from './errors.js';
+import { WaitQueue } from '../wait-queue.js';
 
 export interface ProcessManagerOptions {
   /** The program (an absolute path). */
@@ -46,13 +47,6 @@ export interface ProcessManagerOptions {
   log?: (line: string) => void;
 }
 
-interface Waiting {
-  resolve(lease: Lease): void;
-  reject(error: Error): void;
-  signal: AbortSignal | undefined;
-  onAbort: () => void;
-}
-
 class Slot {
   process: ScriptProcess | undefined;
   busy = false;
@@ -65,7 +59,7 @@ class Slot {
 
 export class FastCgiProcessManager implements Upstream {
   private readonly slots: Slot[] = [];
-  private readonly waiting: Waiting[] = [];
+  private readonly waiting = new WaitQueue<Lease>();
   private readonly retireListeners: ((address: string, failure?: string) => void)[] = [];
   private readonly launcher: Launcher;
   private readonly runAs: RunAs | undefined;
@@ -122,18 +116,7 @@ export class FastCgiProcessManager implements Upstream {
     const slot = this.slots.find((each) => !each.busy && each.process !== undefined && !each.stopping)
       ?? this.slots.find((each) => !each.busy && each.process === undefined);
     if (slot) return Promise.resolve(this.lease(slot));
-    return new Promise((resolve, reject) => {
-      const entry: Waiting = {
-        resolve, reject, signal,
-        onAbort: () => {
-          const index = this.waiting.indexOf(entry);
-          if (index >= 0) this.waiting.splice(index, 1);
-          reject(new FastCgiGatewayError(502, 'the request was aborted while waiting for a child'));
-        },
-      };
-      signal?.addEventListener('abort', entry.onAbort, { once: true });
-      this.waiting.push(entry);
-    });
+    return this.waiting.wait(signal, () => new FastCgiGatewayError(502, 'the request was aborted while waiting for a child'));
   }
 
   onRetire(listener: (address: string, failure?: string) => void): void {
@@ -143,10 +126,7 @@ export class FastCgiProcessManager implements Upstream {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const entry of this.waiting.splice(0)) {
-      entry.signal?.removeEventListener('abort', entry.onAbort);
-      entry.reject(new FastCgiGatewayError(503, `${this.name}: shutting down`));
-    }
+    this.waiting.rejectAll(new FastCgiGatewayError(503, `${this.name}: shutting down`));
     if (this.slots.some((slot) => slot.busy)) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.settings.drainTimeout);
@@ -194,9 +174,8 @@ export class FastCgiProcessManager implements Upstream {
 
   /** Gives a free slot to the first request waiting; false when none waits. */
   private handToWaiting(slot: Slot): boolean {
-    const next = this.waiting.shift();
+    const next = this.waiting.next();
     if (!next) return false;
-    next.signal?.removeEventListener('abort', next.onAbort);
     next.resolve(this.lease(slot));
     return true;
   }
