@@ -4,7 +4,7 @@
  * folder, and a front controller for a path that names no file (WordPress, Laravel, Symfony).
  * PHP source and dot-files are never handed to the static file server.
  */
-import { realpathSync, statSync } from 'node:fs';
+import { lstatSync, realpathSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { sep } from 'node:path';
 import type { ScriptLocation } from '../../gateways/cgi-variables.js';
@@ -29,35 +29,58 @@ const SCRIPT = /\.php$/i;
 // Files PHP would run or that hold PHP source: served as text they would leak code and secrets.
 const PHP_SOURCE = /\.(php\d*|phtml|pht|phps|phar|inc)$/i;
 
-function statOf(file: string): Stats | undefined {
-  try {
-    return statSync(file, { throwIfNoEntry: false });
-  } catch {
-    return undefined;
-  }
-}
-
 function inside(root: string, file: string): boolean {
   return file === root || file.startsWith(root.endsWith(sep) ? root : root + sep);
 }
 
-/** The real path of `file` when it exists inside the root; a Refusal when a symlink leads out. */
-function realInside(root: string, file: string): string | Refusal | undefined {
-  let real: string;
+interface Found {
+  real: string;
+  info: Stats;
+}
+
+function lstatOf(file: string): Stats | undefined {
   try {
-    real = realpathSync.native(file);
+    return lstatSync(file, { throwIfNoEntry: false });
   } catch {
     return undefined;
   }
-  return inside(root, real) ? real : new Refusal(403, 'this path leads outside the document root');
+}
+
+/**
+ * The real path and stats of `file` below the root (itself a real path); undefined when it does
+ * not exist, a Refusal when a symlink leads out. Without symlinks one lstat per segment below
+ * the root settles it (realpath would read every segment of the root too, on every request).
+ */
+function lookup(root: string, file: string): Found | Refusal | undefined {
+  const prefix = root.endsWith(sep) ? root : root + sep;
+  if (!file.startsWith(prefix)) return followed(root, file);
+  let path = root;
+  let info: Stats | undefined;
+  for (const part of file.slice(prefix.length).split(sep)) {
+    if (info && !info.isDirectory()) return undefined;
+    path = path.endsWith(sep) ? path + part : path + sep + part;
+    info = lstatOf(path);
+    if (!info) return undefined;
+    if (info.isSymbolicLink()) return followed(root, file);
+  }
+  return info ? { real: path, info } : followed(root, file);
+}
+
+function followed(root: string, file: string): Found | Refusal | undefined {
+  try {
+    const real = realpathSync.native(file);
+    if (!inside(root, real)) return new Refusal(403, 'this path leads outside the document root');
+    return { real, info: statSync(real) };
+  } catch {
+    return undefined;
+  }
 }
 
 function script(settings: PhpRouteSettings, base: string, urlPath: string, pathInfo: string): PhpRoute | Refusal | undefined {
-  const file = settings.root + urlPath.split('/').join(sep);
-  const real = realInside(settings.root, file);
-  if (real === undefined || real instanceof Refusal) return real;
-  if (!statOf(real)?.isFile()) return undefined;
-  return { kind: 'script', location: { scriptName: base + urlPath, pathInfo, filename: real } };
+  const found = lookup(settings.root, settings.root + urlPath.split('/').join(sep));
+  if (found === undefined || found instanceof Refusal) return found;
+  if (!found.info.isFile()) return undefined;
+  return { kind: 'script', location: { scriptName: base + urlPath, pathInfo, filename: found.real } };
 }
 
 export function routePhp(settings: PhpRouteSettings, base: string, requestPath: string): PhpRoute | Refusal {
@@ -80,22 +103,19 @@ export function routePhp(settings: PhpRouteSettings, base: string, requestPath: 
 
   const urlPath = segments.length > 0 ? '/' + segments.join('/') : '';
   const file = settings.root + urlPath.split('/').join(sep);
-  const real = realInside(settings.root, file);
-  if (real instanceof Refusal) return real;
-  const info = real === undefined ? undefined : statOf(real);
-  if (info?.isDirectory()) {
+  const found = lookup(settings.root, file);
+  if (found instanceof Refusal) return found;
+  if (found?.info.isDirectory()) {
     for (const name of settings.index) {
-      const found = script(settings, base, `${urlPath}/${name}`, '');
-      if (found instanceof Refusal) return found;
-      if (found) return trailingSlash || urlPath === '' ? found : { kind: 'redirect', location: `${base}${urlPath}/` };
+      const index = script(settings, base, `${urlPath}/${name}`, '');
+      if (index instanceof Refusal) return index;
+      if (index) return trailingSlash || urlPath === '' ? index : { kind: 'redirect', location: `${base}${urlPath}/` };
     }
     return { kind: 'static' };
   }
-  if (info?.isFile()) {
+  if (found?.info.isFile()) {
     // The real name too: a symlink called notes.txt may point at config.php.
-    if (PHP_SOURCE.test(real!) || PHP_SOURCE.test(file)) {
-      return new Refusal(403, 'PHP source is never served');
-    }
+    if (PHP_SOURCE.test(found.real) || PHP_SOURCE.test(file)) return new Refusal(403, 'PHP source is never served');
     return { kind: 'static' };
   }
   return frontController(settings, base);
