@@ -130,6 +130,11 @@ export async function startServing(app: Application, options: ServeOptions): Pro
   }
   const gateway = { multiprocess: workers > 1, scriptName: options.scriptName };
   const where = cluster.isWorker ? ` (worker ${process.pid})` : '';
+  // A SIGHUP would end the process (a systemd ExecReload taking the service down); one
+  // process has nothing to reload, so it says so and goes on. Workers leave it to the primary.
+  process.on('SIGHUP', () => {
+    if (!cluster.isWorker) process.stderr.write('tsgi: SIGHUP ignored: a single process has nothing to reload (with --workers N, SIGHUP replaces the workers one by one)\n');
+  });
   if (options.fastcgi !== undefined || options.scgi !== undefined) {
     const server = options.fastcgi !== undefined
       ? await listenFastCgi(options.fastcgi, app, gateway)

@@ -54,6 +54,23 @@ describe('tsgi run --fastcgi / --scgi in one process', { timeout: 30_000 }, () =
     }
   });
 
+  for (const mode of ['HTTP', 'FastCGI'] as const) {
+    it(`a single ${mode} process outlives SIGHUP and says why it reloads nothing`, async () => {
+      const port = await freePort();
+      const args = mode === 'HTTP' ? ['run', fixture, '--port', String(port), '--no-access-log'] : ['run', fixture, '--fastcgi', `127.0.0.1:${port}`];
+      const tsgiProcess = await startTsgi(args, port, cli);
+      try {
+        process.kill(tsgiProcess.child.pid!, 'SIGHUP');
+        await sleep(200);
+        assert.equal(tsgiProcess.child.exitCode, null, 'the process exited on SIGHUP');
+        assert.match(tsgiProcess.output(), /SIGHUP ignored: a single process has nothing to reload/);
+        if (mode === 'HTTP') assert.equal(await (await fetch(`http://127.0.0.1:${port}/hello`)).text(), 'Hello, world!\n');
+      } finally {
+        await tsgiProcess.stop();
+      }
+    });
+  }
+
   it('serves SCGI on a unix socket', async () => {
     const dir = tempDir('scgi-cli');
     const path = join(dir, 'app.sock');
