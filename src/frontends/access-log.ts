@@ -41,10 +41,18 @@ function clean(text: string): string {
 export type LoggedRequest = Pick<Environ, 'REQUEST_METHOD' | 'REQUEST_URI' | 'PATH_INFO' | 'SERVER_PROTOCOL' | 'REMOTE_ADDR' | 'REMOTE_USER'>
   & { HTTP_REFERER?: string | undefined; HTTP_USER_AGENT?: string | undefined };
 
+// A log line per request must stay a line one reads: a refused 9,000-character URL is cut, with its length said.
+const LOGGED_URI_LENGTH = 2048;
+
+function loggedUri(environ: LoggedRequest): string {
+  const uri = environ.REQUEST_URI ?? environ.PATH_INFO;
+  return uri.length <= LOGGED_URI_LENGTH ? uri : `${uri.slice(0, LOGGED_URI_LENGTH)}...(${uri.length} characters)`;
+}
+
 /** The request line as the client sent it, or undefined when none was read (a timeout, a garbled request). */
 function requestLine(environ: LoggedRequest): string | undefined {
   if (!environ.REQUEST_METHOD) return undefined;
-  return `${environ.REQUEST_METHOD} ${environ.REQUEST_URI ?? environ.PATH_INFO} ${environ.SERVER_PROTOCOL}`;
+  return `${environ.REQUEST_METHOD} ${loggedUri(environ)} ${environ.SERVER_PROTOCOL}`;
 }
 
 export function commonLogLine(environ: LoggedRequest, status: number, bytes: number, now = Date.now()): string {
@@ -70,7 +78,7 @@ export function jsonLogLine(environ: LoggedRequest, status: number, bytes: numbe
     remote_user: environ.REMOTE_USER || null,
     request: requestLine(environ) ?? null,
     method: environ.REQUEST_METHOD || null,
-    uri: environ.REQUEST_METHOD ? (environ.REQUEST_URI ?? environ.PATH_INFO) : null,
+    uri: environ.REQUEST_METHOD ? loggedUri(environ) : null,
     protocol: environ.REQUEST_METHOD ? environ.SERVER_PROTOCOL : null,
     status,
     bytes,

@@ -26,13 +26,16 @@ export interface VariableSettings {
 /** How a request's latin-1 text becomes a variable's value: as it is, or re-read for a child process. */
 export type ValueText = (value: string) => string;
 
-// Request headers that must not reach a script under their HTTP_ names.
+// Request headers that must not reach a script under their HTTP_ names, and are worth a log line.
 const WITHHELD = new Set([
   'HTTP_PROXY', // httpoxy (CVE-2016-5386): clients would take it for the outbound proxy
-  'HTTP_CONTENT_TYPE', // given as CONTENT_TYPE
-  'HTTP_CONTENT_LENGTH', // given as CONTENT_LENGTH
-  'HTTP_CONNECTION', 'HTTP_KEEP_ALIVE', 'HTTP_TRANSFER_ENCODING', 'HTTP_TE', 'HTTP_TRAILER', 'HTTP_UPGRADE',
   'HTTP_PROXY_AUTHORIZATION', 'HTTP_PROXY_CONNECTION',
+]);
+// The connection's own headers, and the body's, given as CONTENT_TYPE and CONTENT_LENGTH: never
+// a script's business, and every chunked upload has one, so they go without a word.
+const NOT_FOR_SCRIPTS = new Set([
+  'HTTP_CONTENT_TYPE', 'HTTP_CONTENT_LENGTH',
+  'HTTP_CONNECTION', 'HTTP_KEEP_ALIVE', 'HTTP_TRANSFER_ENCODING', 'HTTP_TE', 'HTTP_TRAILER', 'HTTP_UPGRADE',
 ]);
 
 const NAME_PATTERN = /^HTTP_[A-Z0-9_]+$/;
@@ -106,6 +109,7 @@ export function addCgiVariables(
     if (!key.startsWith('HTTP_')) continue;
     const value = str(environ, key);
     if (value === undefined) continue;
+    if (NOT_FOR_SCRIPTS.has(key)) continue;
     if (WITHHELD.has(key) || (key === 'HTTP_AUTHORIZATION' && !settings.passAuthorization)) {
       dropped.push(`${key} (withheld)`);
       continue;

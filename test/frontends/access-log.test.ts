@@ -32,6 +32,15 @@ describe('access log line formats', () => {
     assert.equal(line, '10.0.0.7 - - [21/Nov/2026:20:10:05 +0000] "GET /\\x22x\\x22\\x0a\\x5c HTTP/1.1" 400 1');
   });
 
+  it('cuts a very long request target, saying how long it was, in every format', () => {
+    const long = { ...request, REQUEST_URI: '/' + 'a'.repeat(9000) };
+    const line = commonLogLine(long, 414, 20, NOW);
+    assert.ok(line.length < 2300, `${line.length} characters`);
+    assert.match(line, /"GET \/a{2047}\.\.\.\(9001 characters\) HTTP\/1\.1" 414 20$/);
+    assert.match((JSON.parse(jsonLogLine(long, 414, 20, NOW)) as { uri: string }).uri, /^\/a{2047}\.\.\.\(9001 characters\)$/);
+    assert.equal(commonLogLine({ ...request, REQUEST_URI: '/' + 'b'.repeat(2047) }, 200, 1, NOW).includes('characters)'), false);
+  });
+
   it('combined: the common line, then the quoted Referer and User-Agent ("-" when absent)', () => {
     assert.equal(combinedLogLine(request, 200, 5, NOW),
       '10.0.0.7 - - [21/Nov/2026:20:10:05 +0000] "GET /a%20b?q=1 HTTP/1.1" 200 5 "https://example.org/from" "curl/8.5.0"');
