@@ -102,7 +102,8 @@ function stopOnSignals(server: { close(): Promise<void> }, onClose: (() => Promi
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    process.stderr.write(`tsgi: ${signal}: finishing requests in flight, then stopping\n`);
+    // A worker is stopped by its supervisor, which has said why (stopping, or a SIGHUP reload).
+    if (!cluster.isWorker) process.stderr.write(`tsgi: ${signal}: finishing requests in flight, then stopping\n`);
     void server.close().then(() => onClose?.()).finally(() => process.exit(0));
   };
   // `on`, not `once`: a second signal (a terminal's SIGINT, then the primary's SIGTERM) must not kill the drain.
@@ -143,8 +144,8 @@ export async function startServing(app: Application, options: ServeOptions): Pro
     stopOnSignals(server, options.onClose);
     return server;
   }
-  const server = await makeServer(options.bind, options.port, app, { handleSignals: options.onClose === undefined, accessLog: options.accessLog ?? true });
-  if (options.onClose) stopOnSignals(server, options.onClose);
+  const server = await makeServer(options.bind, options.port, app, { accessLog: options.accessLog ?? true });
+  stopOnSignals(server, options.onClose);
   process.stderr.write(`Serving HTTP on ${server.host} port ${server.port} (${server.url}/)${where} ...\n`);
   return server;
 }

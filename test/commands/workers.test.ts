@@ -103,6 +103,7 @@ describe('--workers', { timeout: 60_000 }, () => {
       assert.ok(results.length > 10);
       assert.ok(results.every((status) => status === 200));
       assert.equal(tsgi.child.exitCode, null);
+      assert.doesNotMatch(tsgi.output(), /SIGTERM: finishing requests in flight/, 'a retired worker logs the supervisor\'s SIGTERM as if the service were stopping');
     });
   });
 
