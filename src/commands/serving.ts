@@ -4,6 +4,7 @@ import { listenFastCgi } from '../frontends/fastcgi/index.js';
 import { ACCESS_LOG_FORMATS, type AccessLogFormat, type AccessLogOptions } from '../frontends/access-log.js';
 import { makeServer } from '../frontends/http.js';
 import { parseAddress } from '../frontends/listen.js';
+import { checkSocketAccess, type SocketAccess } from '../frontends/socket-access.js';
 import { listenScgi } from '../frontends/scgi.js';
 import type { Application } from '../types.js';
 import { parseWorkers, UsageError } from './args.js';
@@ -22,6 +23,8 @@ export interface ServeOptions {
   workers?: number;
   /** FastCGI/SCGI: where the application is mounted, when the web server sends the whole path as SCRIPT_NAME. */
   scriptName?: string;
+  /** FastCGI/SCGI on a unix socket: who may connect. */
+  socket?: SocketAccess;
   /** Called after the server has drained on SIGINT/SIGTERM, before the process exits (to stop children the app started). */
   onClose?: () => Promise<void>;
 }
@@ -34,6 +37,8 @@ export const gatewayOptionSpec = {
   fastcgi: { type: 'string' },
   scgi: { type: 'string' },
   'script-name': { type: 'string' },
+  'socket-mode': { type: 'string' },
+  'socket-group': { type: 'string' },
   workers: { type: 'string' },
 } as const;
 
@@ -48,6 +53,9 @@ export function gatewayHelp(column: number): string {
     ['--scgi ADDR', 'speak SCGI instead of HTTP, at HOST:PORT, a unix socket path, or fd:0'],
     ['--script-name P', 'FastCGI/SCGI: the mount point, when the web server sends the whole'],
     ['', 'path as SCRIPT_NAME ("" mounts at the root)'],
+    ['--socket-mode M', 'FastCGI/SCGI on a unix socket: its mode, octal (default 666, 660'],
+    ['', 'with --socket-group): the web server\'s workers must be able to connect'],
+    ['--socket-group G', 'the group that owns the socket (the web server\'s, e.g. www-data)'],
     ['--workers N', 'serve from N processes (default 1); a crashed one is replaced,'],
     ['', 'SIGTERM drains them, SIGHUP replaces them one by one'],
   ];
@@ -56,7 +64,28 @@ export function gatewayHelp(column: number): string {
     : `  ${flag.padEnd(column - 2)}${text}\n`)).join('');
 }
 
-type GatewayValues = { 'access-log'?: string; 'access-log-format'?: string; 'no-access-log'?: boolean; fastcgi?: string; scgi?: string; 'script-name'?: string; workers?: string; bind?: string; port?: string };
+type GatewayValues = {
+  'access-log'?: string; 'access-log-format'?: string; 'no-access-log'?: boolean; fastcgi?: string; scgi?: string; 'script-name'?: string;
+  'socket-mode'?: string; 'socket-group'?: string; workers?: string; bind?: string; port?: string;
+};
+
+function socketAccess(values: GatewayValues, gateway: string | undefined): SocketAccess {
+  const mode = values['socket-mode'];
+  const group = values['socket-group'];
+  if (mode === undefined && group === undefined) return {};
+  const address = values.fastcgi ?? values.scgi;
+  if (gateway === undefined || address === undefined || !address.includes('/')) {
+    throw new UsageError(`--socket-mode and --socket-group are for a unix socket: give --fastcgi or --scgi a socket path`);
+  }
+  if (mode !== undefined && !/^0?[0-7]{3}$/.test(mode)) throw new UsageError(`--socket-mode takes an octal mode like 660, got ${JSON.stringify(mode)}`);
+  const access: SocketAccess = { ...(mode !== undefined ? { socketMode: parseInt(mode, 8) } : {}), ...(group !== undefined ? { socketGroup: group } : {}) };
+  try {
+    checkSocketAccess(access);
+  } catch (error) {
+    throw new UsageError(`--socket-group ${group}: ${(error as Error).message.replace(/^socket group "[^"]*": /, '')}`);
+  }
+  return access;
+}
 
 function accessLogOption(values: GatewayValues): boolean | AccessLogOptions {
   const file = values['access-log'];
@@ -74,7 +103,7 @@ function accessLogOption(values: GatewayValues): boolean | AccessLogOptions {
 }
 
 /** The ServeOptions fields `gatewayOptionSpec` fills in. */
-export function gatewayOptions(values: GatewayValues): Pick<ServeOptions, 'accessLog' | 'fastcgi' | 'scgi' | 'scriptName' | 'workers'> {
+export function gatewayOptions(values: GatewayValues): Pick<ServeOptions, 'accessLog' | 'fastcgi' | 'scgi' | 'scriptName' | 'socket' | 'workers'> {
   const gateway = values.fastcgi !== undefined ? 'fastcgi' : values.scgi !== undefined ? 'scgi' : undefined;
   if (gateway !== undefined) {
     // --bind and --port place the HTTP listener; the gateway's address says all of its own.
@@ -89,7 +118,7 @@ export function gatewayOptions(values: GatewayValues): Pick<ServeOptions, 'acces
   if (typeof accessLog === 'object' && gateway !== undefined) {
     throw new UsageError('--access-log and --access-log-format are for HTTP: behind --fastcgi or --scgi the web server keeps the log');
   }
-  return { accessLog, fastcgi: values.fastcgi, scgi: values.scgi, scriptName: values['script-name'], workers: parseWorkers(values.workers) };
+  return { accessLog, fastcgi: values.fastcgi, scgi: values.scgi, scriptName: values['script-name'], socket: socketAccess(values, gateway), workers: parseWorkers(values.workers) };
 }
 
 export interface Serving {
@@ -129,7 +158,7 @@ export async function startServing(app: Application, options: ServeOptions): Pro
     process.stderr.write(`tsgi: starting ${workers} workers\n`);
     return superviseWorkers(workers);
   }
-  const gateway = { multiprocess: workers > 1, scriptName: options.scriptName };
+  const gateway = { multiprocess: workers > 1, scriptName: options.scriptName, ...options.socket };
   const where = cluster.isWorker ? ` (worker ${process.pid})` : '';
   // A SIGHUP would end the process (a systemd ExecReload taking the service down); one
   // process has nothing to reload, so it says so and goes on. Workers leave it to the primary.

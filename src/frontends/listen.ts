@@ -4,6 +4,7 @@
  * Apache mod_fcgid all hand it over on fd 0). Also the graceful close both protocols share.
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { applySocketAccess, checkSocketAccess, type SocketAccess } from './socket-access.js';
 import { existsSync, fstatSync, lstatSync, unlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
@@ -195,7 +196,17 @@ export function createGatewayServer<C extends Drainable>(
 }
 
 /** Listens at `address` (text as `parseAddress` reads it) and wraps the result. */
-export async function listenGateway(address: string | ListenAddress, created: { server: Server; connections: Set<Drainable> }): Promise<GatewayServer> {
-  const where = await listenOn(created.server, typeof address === 'string' ? parseAddress(address) : address);
+export async function listenGateway(address: string | ListenAddress, created: { server: Server; connections: Set<Drainable> }, access: SocketAccess = {}): Promise<GatewayServer> {
+  const target = typeof address === 'string' ? parseAddress(address) : address;
+  checkSocketAccess(access);
+  const where = await listenOn(created.server, target);
+  if (target.kind === 'unix') {
+    try {
+      applySocketAccess(target.path, access);
+    } catch (error) {
+      created.server.close();
+      throw error;
+    }
+  }
   return new GatewayServer(created.server, where, created.connections);
 }

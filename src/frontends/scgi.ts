@@ -4,6 +4,7 @@
  * CONTENT_LENGTH first and SCGI=1 among them, then the body; the response is a CGI
  * response, and the connection closes after it.
  */
+import type { SocketAccess } from './socket-access.js';
 import type { Server, Socket } from 'node:net';
 import { HttpError, runApplication, type ClientState, type ResponseTarget } from '../handler.js';
 import type { Application, HeaderList } from '../types.js';
@@ -13,7 +14,7 @@ import { environFromParams, type GatewayEnvironOptions } from './gateway-environ
 import { createGatewayServer, endAndLinger, FIRST_REQUEST_GRACE_MS, listenGateway, type Drainable, type GatewayServer, type ListenAddress } from './listen.js';
 import { StreamedInput } from './streamed-input.js';
 
-export interface ScgiOptions extends GatewayEnvironOptions {
+export interface ScgiOptions extends GatewayEnvironOptions, SocketAccess {
   /** Size limit of the netstring header block. Default 256 KiB. */
   maxHeaderBytes?: number;
   /** Milliseconds the peer may stay silent while sending the request (headers or body). Default 60 s. */
@@ -30,7 +31,7 @@ export interface ScgiOptions extends GatewayEnvironOptions {
   log?: (line: string) => void;
 }
 
-type Resolved = Required<Omit<ScgiOptions, keyof GatewayEnvironOptions>> & GatewayEnvironOptions;
+type Resolved = Required<Omit<ScgiOptions, keyof GatewayEnvironOptions | keyof SocketAccess>> & GatewayEnvironOptions;
 
 const DIGITS = /^\d+$/;
 
@@ -261,7 +262,7 @@ export function createScgiServer(app: Application, options: ScgiOptions = {}): {
 
 /** Serves `app` over SCGI at `address`: `HOST:PORT`, a unix socket path, or `fd:0`. */
 export function listenScgi(address: string | ListenAddress, app: Application, options: ScgiOptions = {}): Promise<GatewayServer> {
-  return listenGateway(address, createScgiServer(app, options));
+  return listenGateway(address, createScgiServer(app, options), options);
 }
 
 export { GatewayServer, parseAddress, type ListenAddress } from './listen.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -70,6 +70,39 @@ describe('tsgi run --fastcgi / --scgi in one process', { timeout: 30_000 }, () =
       }
     });
   }
+
+  it('opens its unix socket to the web server\'s user: 0666 by default (a root-made socket was 0755), 0660 and a group with --socket-group', async () => {
+    const dir = tempDir('socket-access');
+    // The folder must let the web server through too; the socket's own mode is what tsgi sets.
+    chmodSync(dir, 0o755);
+    try {
+      const open = join(dir, 'open.sock');
+      const first = await startTsgi(['run', fixture, '--fastcgi', open], open, cli);
+      try {
+        assert.equal(statSync(open).mode & 0o777, 0o666);
+        if (process.getuid?.() === 0) {
+          // nginx's workers run as www-data; here a process as nobody must be able to connect.
+          const probe = spawnSync(process.execPath, ['-e', `require('net').connect(${JSON.stringify(open)}).on('connect', () => process.exit(0)).on('error', (e) => { console.error(e.code); process.exit(1); })`], { uid: 65534, gid: 65534, encoding: 'utf8' });
+          assert.equal(probe.status, 0, probe.stderr);
+        }
+      } finally {
+        await first.stop();
+      }
+      const grouped = join(dir, 'grouped.sock');
+      const group = String(process.getgid?.() ?? 0);
+      const second = await startTsgi(['run', fixture, '--fastcgi', grouped, '--socket-group', group, '--socket-mode', '640'], grouped, cli);
+      try {
+        assert.equal(statSync(grouped).mode & 0o777, 0o640);
+        assert.equal(String(statSync(grouped).gid), group);
+      } finally {
+        await second.stop();
+      }
+      assert.match(tsgi('run', fixture, '--socket-mode', '600').stderr, /--socket-mode and --socket-group are for a unix socket/);
+      assert.match(tsgi('run', fixture, '--fastcgi', join(dir, 'x.sock'), '--socket-group', 'no-such-group').stderr, /--socket-group no-such-group: no such group in \/etc\/group/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('serves SCGI on a unix socket', async () => {
     const dir = tempDir('scgi-cli');

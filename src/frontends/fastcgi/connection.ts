@@ -3,6 +3,7 @@
  * PARAMS, STDIN, ABORT_REQUEST, management records), multiplexed requests, the caps
  * that keep a hostile or broken peer from exhausting the process, and flow control.
  */
+import type { SocketAccess } from '../socket-access.js';
 import type { Socket } from 'node:net';
 import { HttpError, runApplication } from '../../handler.js';
 import type { Application, ErrorStream } from '../../types.js';
@@ -16,7 +17,7 @@ import {
 } from './records.js';
 import { FastCgiRequest, type RequestHost } from './request.js';
 
-export interface FastCgiOptions extends GatewayEnvironOptions {
+export interface FastCgiOptions extends GatewayEnvironOptions, SocketAccess {
   /** Requests one connection may have in flight; past it BEGIN_REQUEST gets FCGI_OVERLOADED. Default 64. */
   maxRequestsPerConnection?: number;
   /** Connections the server accepts at once (also the FCGI_MAX_CONNS answer). Default 1024. */
@@ -45,7 +46,7 @@ export interface FastCgiOptions extends GatewayEnvironOptions {
   log?: (line: string) => void;
 }
 
-export type ResolvedFastCgiOptions = Required<Omit<FastCgiOptions, keyof GatewayEnvironOptions>> & GatewayEnvironOptions;
+export type ResolvedFastCgiOptions = Required<Omit<FastCgiOptions, keyof GatewayEnvironOptions | keyof SocketAccess>> & GatewayEnvironOptions;
 
 export function resolveFastCgiOptions(options: FastCgiOptions = {}): ResolvedFastCgiOptions {
   return {

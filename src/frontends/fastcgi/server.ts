@@ -26,5 +26,5 @@ export function createFastCgiServer(app: Application, options: FastCgiOptions = 
  * the listening socket a web server passes to the programs it starts.
  */
 export function listenFastCgi(address: string | ListenAddress, app: Application, options: FastCgiOptions = {}): Promise<GatewayServer> {
-  return listenGateway(address, createFastCgiServer(app, options));
+  return listenGateway(address, createFastCgiServer(app, options), options);
 }
