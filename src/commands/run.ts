@@ -55,14 +55,15 @@ export async function loadApplication(spec: string, cwd = process.cwd(), adapter
   const looksLikePath = modulePart.startsWith('.') || modulePart.startsWith('/') || /\.[cm]?js$/.test(modulePart);
   const path = resolve(cwd, modulePart);
   if (looksLikePath && !existsSync(path)) throw new UsageError(`module ${modulePart} not found (looked for ${path})`);
-  if (/\.[cm]?ts$/.test(modulePart)) {
-    throw new UsageError(`module ${modulePart} is TypeScript: build it first (tsc) and run the .js file`);
-  }
   const url = looksLikePath ? pathToFileURL(path).href : packageUrl(modulePart, cwd, exportName);
   let loaded: Record<string, unknown>;
   try {
     loaded = (await import(url)) as Record<string, unknown>;
   } catch (error) {
+    // Tried, not refused up front: under `node --import tsx` or a Node that strips types, .ts loads.
+    if (/\.[cm]?ts$/.test(modulePart) && (error as NodeJS.ErrnoException).code === 'ERR_UNKNOWN_FILE_EXTENSION') {
+      throw new UsageError(`module ${modulePart} is TypeScript, which this Node cannot load: build it first (tsc) and run the .js file, or run tsgi under a loader (node --import tsx $(which tsgi) run ${spec})`);
+    }
     throw new UsageError(`cannot load module ${modulePart}: ${(error as Error).message}`);
   }
   const names = exportName ? [exportName] : FALLBACK_EXPORTS;
