@@ -8,7 +8,6 @@ import { BadGateway, parseHead } from '../cgi-response.js';
 import {
   encodeBeginRequest, encodeParams, encodeRecord, encodeStream, FCGI_KEEP_CONN, MAX_CONTENT_LENGTH, RecordType, Role,
 } from '../../frontends/fastcgi/records.js';
-import { REQUEST_ID } from './connection.js';
 import type { ResponderConnection } from './connection.js';
 import { FastCgiGatewayError } from './errors.js';
 import type { Exchange } from './exchange.js';
@@ -117,6 +116,7 @@ export class FastCgiClient {
     const label = request.label ?? connection.address;
     const onStderr = request.stderr ?? ((line: string) => this.log(`fastcgi ${label}: ${line}`));
     const exchange = connection.begin(this.settings.readTimeout, onStderr);
+    const id = connection.requestId;
     if (connection.uses === 1) exchange.onAnswered = this.pool.awaitingAnswer(connection.address);
     let released = false;
     void exchange.finished.then((reusable) => {
@@ -127,7 +127,7 @@ export class FastCgiClient {
       if (exchange.done) return;
       exchange.abandon();
       if (!connection.closed) {
-        connection.socket.write(encodeRecord(RecordType.AbortRequest, REQUEST_ID));
+        connection.socket.write(encodeRecord(RecordType.AbortRequest, id));
         connection.socket.end();
       }
     };
@@ -136,13 +136,13 @@ export class FastCgiClient {
     else signal?.addEventListener('abort', abandon, { once: true });
 
     const opening = [
-      encodeBeginRequest(REQUEST_ID, Role.Responder, FCGI_KEEP_CONN),
-      encodeStream(RecordType.Params, REQUEST_ID, [encodeParams(Object.entries(request.params))], { close: true }),
+      encodeBeginRequest(id, Role.Responder, FCGI_KEEP_CONN),
+      encodeStream(RecordType.Params, id, [encodeParams(Object.entries(request.params))], { close: true }),
     ];
-    if (request.body === undefined) opening.push(encodeRecord(RecordType.Stdin, REQUEST_ID));
+    if (request.body === undefined) opening.push(encodeRecord(RecordType.Stdin, id));
     connection.socket.write(Buffer.concat(opening));
     if (request.body === undefined) exchange.requestSent();
-    else void this.sendBody(connection, exchange, request.body, touchBody);
+    else void this.sendBody(connection, exchange, id, request.body, touchBody);
 
     let reply;
     try {
@@ -170,7 +170,7 @@ export class FastCgiClient {
   }
 
   /** Streams the body as STDIN records, waiting whenever the socket's buffer is full. */
-  private async sendBody(connection: ResponderConnection, exchange: Exchange, body: AsyncIterable<Uint8Array> | Uint8Array, touch: () => void): Promise<void> {
+  private async sendBody(connection: ResponderConnection, exchange: Exchange, id: number, body: AsyncIterable<Uint8Array> | Uint8Array, touch: () => void): Promise<void> {
     const socket = connection.socket;
     try {
       const chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array> = body instanceof Uint8Array ? [body] : body;
@@ -179,12 +179,12 @@ export class FastCgiClient {
         if (exchange.done) return;
         for (let offset = 0; offset < chunk.length; offset += MAX_CONTENT_LENGTH * 4) {
           const part = chunk.subarray(offset, offset + MAX_CONTENT_LENGTH * 4);
-          if (!socket.write(encodeStream(RecordType.Stdin, REQUEST_ID, [part]))) await this.drained(connection, exchange);
+          if (!socket.write(encodeStream(RecordType.Stdin, id, [part]))) await this.drained(connection, exchange);
           if (exchange.done) return;
         }
       }
       if (exchange.done) return;
-      socket.write(encodeRecord(RecordType.Stdin, REQUEST_ID));
+      socket.write(encodeRecord(RecordType.Stdin, id));
       exchange.requestSent();
     } catch (error) {
       if (error instanceof FastCgiGatewayError) exchange.fail(error.status, error.message);

@@ -1,6 +1,6 @@
 /**
- * One socket to a FastCGI responder. It carries one request at a time, always request id 1,
- * and stays open between requests (FCGI_KEEP_CONN): PHP-FPM and php-cgi serve one request
+ * One socket to a FastCGI responder. It carries one request at a time and stays open between
+ * requests (FCGI_KEEP_CONN): PHP-FPM and php-cgi serve one request
  * per connection at a time, so a pool of connections gives the concurrency multiplexing would.
  */
 import { connect } from 'node:net';
@@ -10,7 +10,6 @@ import type { ListenAddress } from '../../frontends/listen.js';
 import { FastCgiGatewayError } from './errors.js';
 import { Exchange } from './exchange.js';
 
-export const REQUEST_ID = 1;
 
 export class ResponderConnection {
   /** Requests this connection has carried, the current one included. */
@@ -18,6 +17,11 @@ export class ResponderConnection {
   closed = false;
   /** When the current (or last) request began. */
   requestStartedAt = 0;
+  /**
+   * The current request's id: each request on the connection gets the next one, so records a
+   * misbehaving responder sends after an END_REQUEST can never be read as the next reply.
+   */
+  requestId = 0;
   private readonly reader = new RecordReader();
   private current: Exchange | undefined;
   private closeListeners: (() => void)[] = [];
@@ -55,6 +59,7 @@ export class ResponderConnection {
   /** Starts the next request on this connection. */
   begin(readTimeout: number, onStderrLine: (line: string) => void): Exchange {
     this.uses++;
+    this.requestId = (this.requestId % 0xffff) + 1;
     this.requestStartedAt = Date.now();
     const exchange = new Exchange(this.socket, readTimeout, onStderrLine);
     this.current = exchange;
@@ -91,10 +96,10 @@ export class ResponderConnection {
     }
     try {
       this.reader.push(data, (type, requestId, content) => {
-        if (requestId !== REQUEST_ID) {
+        if (requestId !== this.requestId) {
           // Management records (GET_VALUES_RESULT, UNKNOWN_TYPE) carry id 0; nothing here asked for one.
           if (requestId === 0) return;
-          throw new ProtocolError(`record for request ${requestId}, which was never sent`);
+          throw new ProtocolError(`record for request ${requestId}, not the one in flight (${this.requestId})`);
         }
         if (type === RecordType.Stdout) exchange.onStdout(content);
         else if (type === RecordType.Stderr) exchange.onStderr(content);

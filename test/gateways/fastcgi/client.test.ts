@@ -87,6 +87,25 @@ describe('FastCgiClient with a scripted responder', () => {
     client.close();
   });
 
+  it('gives each request on a kept connection its own id, so records sent after an END_REQUEST are never read as the next reply', async () => {
+    let requests = 0;
+    const peer = await responder({ onRequest: (request) => {
+      const count = ++requests;
+      // The second reply comes late, so the first one's stray output lands while it is awaited.
+      setTimeout(() => request.reply(`Content-Type: text/plain\r\n\r\nanswer ${count} to id ${request.id}`), count === 1 ? 0 : 80);
+      // A misbehaving responder: more output for the request it has just ended.
+      if (count === 1) setTimeout(() => request.socket.write(encodeRecord(RecordType.Stdout, request.id, Buffer.from('stale'))), 40);
+    } });
+    const { client } = quietClient();
+    assert.equal(await text(await client.request(peer.address, { params: PARAMS })), 'answer 1 to id 1');
+    await sleep(10);
+    const second = client.request(peer.address, { params: PARAMS });
+    const answer = await second.then(text, (error: Error) => error.message);
+    assert.match(answer, /record for request 1, not the one in flight \(2\)/);
+    assert.doesNotMatch(answer, /stale/);
+    client.close();
+  });
+
   it('turns a CGI local redirect into 302 Found', async () => {
     const peer = await responder({ onRequest: (request) => request.reply('Location: /elsewhere\r\n\r\n') });
     const { client } = quietClient();
