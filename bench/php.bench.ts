@@ -48,13 +48,14 @@ async function tsgi(args: string[]): Promise<Running> {
   await waitForPort(port, child, 'tsgi');
   return {
     port,
+    // SIGTERM, so that tsgi stops the php-cgi children it started (they sit in process groups
+    // of their own, which a SIGKILL to tsgi's group would leave running).
     stop: async () => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // gone
-      }
-      await stopProcess(child);
+      const exited = new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
     },
   };
 }
