@@ -1,26 +1,16 @@
 /** What `tsgi serve --php` says at start: which PHP serves, and a warning when a php-fpm address answers nobody. */
-import { connect } from 'node:net';
 import { parseAddress } from '../frontends/listen.js';
+import { ConnectFailure, connectSocket } from '../gateways/fastcgi/connection.js';
 
-function probe(address: string): Promise<string | undefined> {
-  const target = parseAddress(address);
-  return new Promise((resolve) => {
-    const socket = target.kind === 'tcp' ? connect({ host: target.host, port: target.port }) : target.kind === 'unix' ? connect({ path: target.path }) : undefined;
-    if (!socket) return resolve('not a responder address');
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve('no answer within 2 s');
-    }, 2000);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(undefined);
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      resolve(error.code === 'ECONNREFUSED' ? 'connection refused' : error.code === 'ENOENT' ? 'no such socket' : error.code === 'EACCES' ? 'permission denied on the socket' : error.code ?? error.message);
-    });
-  });
+/** Why php-fpm at `address` cannot be reached, or undefined when it answers a connection. */
+async function probe(address: string): Promise<string | undefined> {
+  try {
+    (await connectSocket(parseAddress(address), 2000)).destroy();
+    return undefined;
+  } catch (error) {
+    if (error instanceof ConnectFailure) return error.message;
+    throw error;
+  }
 }
 
 export async function checkPhp(option: string): Promise<void> {

@@ -33,27 +33,15 @@ export class ResponderConnection {
   }
 
   /** Connects; rejects with a 502 when refused and a 504 when the responder does not answer in `timeout` ms. */
-  static open(address: string, target: ListenAddress, timeout: number): Promise<ResponderConnection> {
-    return new Promise((resolve, reject) => {
-      if (target.kind === 'fd') {
-        reject(new FastCgiGatewayError(502, `cannot connect to ${address}: fd:N names a socket to listen on, not a responder`));
-        return;
-      }
-      const socket = target.kind === 'tcp' ? connect({ host: target.host, port: target.port }) : connect({ path: target.path });
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new FastCgiGatewayError(504, `connecting to ${address} took longer than ${timeout} ms`));
-      }, timeout);
-      socket.once('error', (error: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        reject(new FastCgiGatewayError(502, `cannot connect to ${address}: ${describeConnectError(error)}`));
-      });
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        if (target.kind === 'tcp') socket.setNoDelay(true);
-        resolve(new ResponderConnection(socket, address));
-      });
-    });
+  static async open(address: string, target: ListenAddress, timeout: number): Promise<ResponderConnection> {
+    try {
+      const socket = await connectSocket(target, timeout);
+      if (target.kind === 'tcp') socket.setNoDelay(true);
+      return new ResponderConnection(socket, address);
+    } catch (error) {
+      if (!(error instanceof ConnectFailure)) throw error;
+      throw new FastCgiGatewayError(error.timedOut ? 504 : 502, error.timedOut ? `connecting to ${address} took longer than ${timeout} ms` : `cannot connect to ${address}: ${error.message}`);
+    }
   }
 
   /** Starts the next request on this connection. */
@@ -122,6 +110,37 @@ export class ResponderConnection {
     }
     for (const listener of this.closeListeners.splice(0)) listener();
   }
+}
+
+/** Why a responder could not be reached, in words (the message), and whether it was only slow. */
+export class ConnectFailure extends Error {
+  constructor(message: string, readonly timedOut: boolean) {
+    super(message);
+    this.name = 'ConnectFailure';
+  }
+}
+
+/** A connected socket to a responder, or a ConnectFailure after `timeout` ms or a refusal. */
+export function connectSocket(target: ListenAddress, timeout: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    if (target.kind === 'fd') {
+      reject(new ConnectFailure('fd:N names a socket to listen on, not a responder', false));
+      return;
+    }
+    const socket = target.kind === 'tcp' ? connect({ host: target.host, port: target.port }) : connect({ path: target.path });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new ConnectFailure(`no answer within ${timeout} ms`, true));
+    }, timeout);
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new ConnectFailure(describeConnectError(error), false));
+    });
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      resolve(socket);
+    });
+  });
 }
 
 function describeConnectError(error: NodeJS.ErrnoException): string {
