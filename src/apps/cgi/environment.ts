@@ -31,11 +31,17 @@ function requestBytes(value: string): string {
  * `dropped` names what was withheld and why, for the log.
  */
 export function buildEnvironment(environ: Environ, where: ScriptLocation, settings: EnvironmentSettings, contentLength: number | undefined): { env: Record<string, string>; dropped: string[] } {
+  const env = baseEnvironment(settings);
+  const dropped = addCgiVariables(env, environ, where, settings, contentLength, requestBytes);
+  return { env, dropped };
+}
+
+/** What every script's environment starts from: PATH and the names it may inherit from the server's. */
+export function baseEnvironment(settings: Pick<EnvironmentSettings, 'path' | 'inheritEnv'>): Record<string, string> {
   const env: Record<string, string> = { PATH: settings.path };
   for (const name of settings.inheritEnv) {
     const value = process.env[name];
     if (value !== undefined) env[name] = value;
   }
-  const dropped = addCgiVariables(env, environ, where, settings, contentLength, requestBytes);
-  return { env, dropped };
+  return env;
 }

@@ -10,6 +10,7 @@ import { FastCgiClient } from '../../gateways/fastcgi/client.js';
 import { FastCgiProcessManager } from '../../gateways/fastcgi/process-manager.js';
 import { makeForwarder } from '../fastcgi.js';
 import type { Forwarder } from '../fastcgi.js';
+import { baseEnvironment } from './environment.js';
 import type { CgiOptions } from './options.js';
 import type { HostSettings } from './settings.js';
 
@@ -25,14 +26,7 @@ export function persistentScripts(settings: HostSettings, options: CgiOptions): 
   const client = new FastCgiClient({ log: settings.log });
   const scripts = new Map<string, Forwarder>();
   // The process environment a per-request run would get, less the request's own variables.
-  const processEnv = (): Record<string, string> => {
-    const env: Record<string, string> = { PATH: settings.path };
-    for (const name of settings.inheritEnv) {
-      const value = process.env[name];
-      if (value !== undefined) env[name] = value;
-    }
-    return { ...env, ...settings.env };
-  };
+  const processEnv = (): Record<string, string> => ({ ...baseEnvironment(settings), ...settings.env });
   const forwarderFor = (filename: string): Forwarder => {
     let forwarder = scripts.get(filename);
     if (!forwarder) {
