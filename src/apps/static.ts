@@ -14,6 +14,7 @@ import { entityTag, FileRange, ifRangeHolds, noneMatchHits, parseRange } from '.
 import { listingPage } from './directory-listing.js';
 import { contentTypeFor } from './mime-types.js';
 import { pathSegments, rawPathProblem, Refusal } from './safe-path.js';
+import { textResponse } from './text-response.js';
 
 export interface StaticOptions {
   /** The folder to serve. */
@@ -24,14 +25,6 @@ export interface StaticOptions {
   listing?: boolean;
   /** URL paths (relative to the mount) never served as files, e.g. the CGI folders. */
   hide?: string[];
-}
-
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed' };
-
-function plain(startResponse: StartResponse, code: number, message: string, extra: HeaderList = []): Body {
-  const body = Buffer.from(message + '\n', 'utf8');
-  startResponse(`${code} ${STATUS_TEXT[code]}`, [['Content-Type', 'text/plain; charset=utf-8'], ['Content-Length', String(body.length)], ...extra]);
-  return [body];
 }
 
 function encodeUrlPath(path: string): string {
@@ -71,11 +64,11 @@ export function staticFiles(options: StaticOptions): Application {
 
   return async (environ, startResponse) => {
     const method = environ.REQUEST_METHOD;
-    if (method !== 'GET' && method !== 'HEAD') return plain(startResponse, 405, `Method ${method} is not allowed here.`, [['Allow', 'GET, HEAD']]);
+    if (method !== 'GET' && method !== 'HEAD') return textResponse(startResponse, 405, `Method ${method} is not allowed here.`, [['Allow', 'GET, HEAD']]);
     const parsed = rawPathProblem(environ) ?? pathSegments(environ.PATH_INFO || '/');
-    if (parsed instanceof Refusal) return plain(startResponse, parsed.status, parsed.reason);
+    if (parsed instanceof Refusal) return textResponse(startResponse, parsed.status, parsed.reason);
     const { segments, trailingSlash } = parsed;
-    if (isHidden(segments)) return plain(startResponse, 403, 'This folder holds CGI scripts; they are run, never served as files.');
+    if (isHidden(segments)) return textResponse(startResponse, 403, 'This folder holds CGI scripts; they are run, never served as files.');
 
     let real: string;
     let info: Stats;
@@ -83,10 +76,10 @@ export function staticFiles(options: StaticOptions): Application {
       real = await realpath(root + sep + segments.join(sep));
       info = await stat(real);
     } catch {
-      return plain(startResponse, 404, 'File not found.');
+      return textResponse(startResponse, 404, 'File not found.');
     }
-    if (outside(real)) return plain(startResponse, 403, 'This path leads outside the served folder.');
-    if (isHiddenFile(real)) return plain(startResponse, 403, 'This folder holds CGI scripts; they are run, never served as files.');
+    if (outside(real)) return textResponse(startResponse, 403, 'This path leads outside the served folder.');
+    if (isHiddenFile(real)) return textResponse(startResponse, 403, 'This folder holds CGI scripts; they are run, never served as files.');
 
     const urlPath = (environ.SCRIPT_NAME || '') + '/' + segments.join('/');
     if (info.isDirectory()) {
@@ -100,23 +93,23 @@ export function staticFiles(options: StaticOptions): Application {
         // An index file may be a symlink too: it gets the same check as the folder did.
         const candidate = await realpath(real + sep + name).catch(() => undefined);
         if (candidate === undefined) continue;
-        if (outside(candidate)) return plain(startResponse, 403, 'This path leads outside the served folder.');
-        if (isHiddenFile(candidate)) return plain(startResponse, 403, 'This folder holds CGI scripts; they are run, never served as files.');
+        if (outside(candidate)) return textResponse(startResponse, 403, 'This path leads outside the served folder.');
+        if (isHiddenFile(candidate)) return textResponse(startResponse, 403, 'This folder holds CGI scripts; they are run, never served as files.');
         const indexInfo = await stat(candidate).catch(() => undefined);
         if (indexInfo?.isFile()) return sendFile(environ, startResponse, candidate, indexInfo);
       }
-      if (!listing) return plain(startResponse, 403, 'Folder listing is turned off.');
+      if (!listing) return textResponse(startResponse, 403, 'Folder listing is turned off.');
       let entries;
       try {
         entries = await readdir(real, { withFileTypes: true });
       } catch {
-        return plain(startResponse, 403, 'No permission to list this folder.');
+        return textResponse(startResponse, 403, 'No permission to list this folder.');
       }
       const page = listingPage(segments.length > 0 ? urlPath + '/' : urlPath, entries);
       startResponse('200 OK', [['Content-Type', 'text/html; charset=utf-8'], ['Content-Length', String(page.length)]]);
       return method === 'HEAD' ? [] : [page];
     }
-    if (!info.isFile()) return plain(startResponse, 403, 'Not a regular file.');
+    if (!info.isFile()) return textResponse(startResponse, 403, 'Not a regular file.');
     return sendFile(environ, startResponse, real, info);
   };
 }
