@@ -134,13 +134,7 @@ export class Exchange {
 
   /** The consumer stopped before the end: nothing more is wanted, the connection is spent. */
   abandon(): void {
-    if (this.done) return;
-    this.failure = new FastCgiGatewayError(502, 'abandoned by the client');
-    this.stderrLines.end();
-    this.stopTimer();
-    this.headWaiter.reject(this.failure);
-    this.wake();
-    this.finish(false);
+    this.fail(502, 'abandoned by the client');
   }
 
   next(): Promise<IteratorResult<Buffer, undefined>> {
