@@ -206,18 +206,13 @@ export class FastCgiProcessManager implements Upstream {
     if (started instanceof Promise) throw new Error('the native launcher starts synchronously');
     const proc = started;
     slot.process = proc;
-    const lines = new LineSplitter((line) => this.log(`${this.name} #${slot.index}: ${line}`));
+    // Logged, and the last line kept: it is the reason given when the program fails to start.
     let lastLine = '';
-    const note = new LineSplitter((line) => {
+    const lines = new LineSplitter((line) => {
       lastLine = line;
+      this.log(`${this.name} #${slot.index}: ${line}`);
     });
-    proc.readStderr((chunk) => {
-      lines.push(chunk);
-      note.push(chunk);
-    }, () => {
-      lines.end();
-      note.end();
-    });
+    proc.readStderr((chunk) => lines.push(chunk), () => lines.end());
     // A FastCGI child writes its replies to the socket; anything on stdout is only drained.
     void (async () => {
       for (;;) {
