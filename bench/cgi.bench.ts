@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nativeUnavailable } from '../src/apps/cgi/native-launcher.js';
+import { nativeUnavailable } from '../src/gateways/launch/native-launcher.js';
 import { load, startServerProcess, stopProcess } from './load.js';
 
 const serverFile = fileURLToPath(new URL('./servers/cgi.js', import.meta.url));

@@ -5,7 +5,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { resolveRunAs, RunAsError } from '../apps/cgi/user.js';
+import { resolveRunAs, RunAsError } from '../gateways/launch/user.js';
 import { UsageError } from './args.js';
 
 export interface ServeFlags {

@@ -4,12 +4,12 @@ import {
   DEFAULT_BODY_LIMIT, DEFAULT_INHERIT, DEFAULT_MAX_REDIRECTS, DEFAULT_PATH, DEFAULT_TIMEOUT,
 } from './options.js';
 import type { CgiOptions, StderrSink } from './options.js';
-import { nativeLauncher, nativeUnavailable } from './native-launcher.js';
-import { directLauncher } from './process.js';
-import type { Launcher } from './process.js';
-import { spawnerFor } from './spawner.js';
-import { resolveRunAs } from './user.js';
-import type { RunAs } from './user.js';
+import { nativeLauncher, nativeUnavailable } from '../../gateways/launch/native-launcher.js';
+import { directLauncher } from '../../gateways/launch/process.js';
+import type { Launcher } from '../../gateways/launch/process.js';
+import { spawnerFor } from '../../gateways/launch/spawner.js';
+import { resolveRunAs } from '../../gateways/launch/user.js';
+import type { RunAs } from '../../gateways/launch/user.js';
 
 export interface HostSettings {
   env: Record<string, string>;

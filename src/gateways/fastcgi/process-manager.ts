@@ -11,11 +11,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeExit } from '../../apps/cgi/process.js';
-import type { Launcher, ScriptProcess } from '../../apps/cgi/process.js';
-import { listenUnixSocket, nativeLauncher, nativeUnavailable } from '../../apps/cgi/native-launcher.js';
-import { resolveRunAs } from '../../apps/cgi/user.js';
-import type { RunAs } from '../../apps/cgi/user.js';
+import { describeExit } from '../launch/process.js';
+import type { Launcher, ScriptProcess } from '../launch/process.js';
+import { listenUnixSocket, nativeLauncher, nativeUnavailable } from '../launch/native-launcher.js';
+import { resolveRunAs } from '../launch/user.js';
+import type { RunAs } from '../launch/user.js';
 import { LineSplitter } from '../line-splitter.js';
 import type { Lease, Upstream } from '../upstream.js';
 import { FastCgiGatewayError } from './errors.js';

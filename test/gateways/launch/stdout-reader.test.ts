@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PassThrough } from 'node:stream';
-import { pullChunks } from '../../../src/apps/cgi/stdout-reader.js';
+import { pullChunks } from '../../../src/gateways/launch/stdout-reader.js';
 
 describe('pullChunks', () => {
   it('gives every byte, then done', async () => {

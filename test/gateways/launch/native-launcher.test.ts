@@ -5,8 +5,8 @@ import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { nativeLauncher, nativeUnavailable } from '../../../src/apps/cgi/native-launcher.js';
-import type { Exit, Launcher, ScriptProcess, SpawnRequest } from '../../../src/apps/cgi/process.js';
+import { nativeLauncher, nativeUnavailable } from '../../../src/gateways/launch/native-launcher.js';
+import type { Exit, Launcher, ScriptProcess, SpawnRequest } from '../../../src/gateways/launch/process.js';
 import { isRunning } from '../../helpers/process-group.js';
 
 // What the native launcher promises a script, checked from inside the script.
@@ -35,7 +35,7 @@ describe('the native launcher', () => {
     return launcher.start(request) as ScriptProcess;
   }
 
-  const launcherModule = new URL('../../../src/apps/cgi/native-launcher.js', import.meta.url).href;
+  const launcherModule = new URL('../../../src/gateways/launch/native-launcher.js', import.meta.url).href;
 
   /** Runs a CommonJS program in a new Node process: its exit and what it printed. */
   async function inOwnProcess(program: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
