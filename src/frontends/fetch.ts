@@ -10,10 +10,11 @@ import type { ClientState, ResponseTarget } from '../handler.js';
 import type { Application, Body, Environ, ErrorStream, HeaderList, InputStream } from '../types.js';
 import { isHopByHop, stderrStream } from '../util.js';
 import { encodePathInfo, hasRequestBody, hostOf, requestHeaders } from './environ-headers.js';
+import { mountPrefix, rewriteLocations, withPrefixHeader } from './mount-prefix.js';
 import { addRequestHeaders, decodePath, SERVER_SOFTWARE } from './http.js';
 
 export { fromNodeListener } from './node-listener.js';
-export type { NodeListener, TsgiIncomingMessage } from './node-listener.js';
+export type { NodeListener, NodeListenerOptions, TsgiIncomingMessage } from './node-listener.js';
 
 /** Who sent the request, when the host runtime knows (the Fetch API itself does not say). */
 export interface FetchClientInfo {
@@ -42,6 +43,12 @@ export interface FromFetchOptions {
    * where it is mounted, so its routes work unchanged under `/cgi-bin/app.js` or a mount prefix.
    */
   keepScriptName?: boolean;
+  /**
+   * Put SCRIPT_NAME in front of a root-relative `Location` the handler answers with, so its
+   * redirects stay inside the mount (docs/fetch.md). On unless `keepScriptName` is set: a
+   * handler that sees full paths builds full Locations itself.
+   */
+  rewriteLocation?: boolean;
 }
 
 const NULL_BODY_STATUSES = new Set([204, 205, 304]);
@@ -249,7 +256,9 @@ export function fromFetchHandler(handler: FetchStyleHandler, options: FromFetchO
     const request = requestFromEnviron(environ, options);
     const response = await handler(request, environ);
     if (!isResponse(response)) throw new TypeError(`the Fetch handler must return a Response, got ${response === null ? 'null' : typeof response}`);
-    startResponse(`${response.status} ${response.statusText || STATUS_CODES[response.status] || REASONS[response.status] || 'Unknown'}`, responseHeaders(response));
+    const headers = responseHeaders(response);
+    if (options.rewriteLocation ?? !options.keepScriptName) rewriteLocations(headers, mountPrefix(environ));
+    startResponse(`${response.status} ${response.statusText || STATUS_CODES[response.status] || REASONS[response.status] || 'Unknown'}`, headers);
     return bodyFromResponse(response);
   };
 }
@@ -259,7 +268,7 @@ function requestFromEnviron(environ: Environ, options: FromFetchOptions): Reques
   const query = environ.QUERY_STRING ? '?' + environ.QUERY_STRING : '';
   const url = `${environ['tsgi.url_scheme']}://${hostOf(environ)}${path}${query}`;
   const method = environ.REQUEST_METHOD;
-  const init: RequestInit & { duplex?: 'half' } = { method, headers: requestHeaders(environ) };
+  const init: RequestInit & { duplex?: 'half' } = { method, headers: withPrefixHeader(requestHeaders(environ), mountPrefix(environ)) };
   if (hasRequestBody(environ)) {
     init.body = streamFromInput(environ['tsgi.input']);
     init.duplex = 'half';

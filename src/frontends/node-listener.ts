@@ -13,6 +13,7 @@ import { Duplex } from 'node:stream';
 import type { Application, Body, Environ, HeaderList, InputStream } from '../types.js';
 import { isHopByHop } from '../util.js';
 import { encodePathInfo, hasRequestBody, requestHeaders } from './environ-headers.js';
+import { mountPrefix, rewriteLocations, withPrefixHeader } from './mount-prefix.js';
 import { ResponseReader } from './response-reader.js';
 import type { ResponseHead } from './response-reader.js';
 
@@ -22,13 +23,25 @@ export type NodeListener = (req: IncomingMessage, res: ServerResponse) => unknow
 /** The request a listener receives: a real IncomingMessage that also carries the TSGI environ. */
 export interface TsgiIncomingMessage extends IncomingMessage {
   environ: Environ;
+  /** The path the client asked for, SCRIPT_NAME included, with the query (Express's name for it). */
+  originalUrl: string;
+}
+
+export interface NodeListenerOptions {
+  /**
+   * Put SCRIPT_NAME in front of a root-relative `Location` the listener answers with
+   * (Express's `res.redirect('/x')`), so redirects stay inside the mount (docs/fetch.md). Default true.
+   */
+  rewriteLocation?: boolean;
 }
 
 /** Serves a Node `(req, res)` listener as a TSGI application. */
-export function fromNodeListener(listener: NodeListener): Application {
+export function fromNodeListener(listener: NodeListener, options: NodeListenerOptions = {}): Application {
+  const rewrite = options.rewriteLocation ?? true;
   return async (environ, startResponse) => {
     const socket = new MemorySocket(environ);
-    const req = incomingMessage(environ, socket);
+    const prefix = mountPrefix(environ);
+    const req = incomingMessage(environ, socket, prefix);
     const res = new ServerResponse(req);
     // Let ServerResponse add Content-Length where it can; the chunk framing it adds otherwise is read back off.
     res.useChunkedEncodingByDefault = true;
@@ -46,6 +59,7 @@ export function fromNodeListener(listener: NodeListener): Application {
     const outcome = listener(req, res);
     if (outcome instanceof Promise) outcome.catch((error: unknown) => socket.destroy(error instanceof Error ? error : new Error(String(error))));
     const head = await socket.head;
+    if (rewrite) rewriteLocations(head.headers, prefix);
     startResponse(`${head.status} ${head.reason}`, head.headers);
     return socket.body();
   };
@@ -63,7 +77,7 @@ function relayDrain(res: ServerResponse): void {
   res.emit('drain');
 }
 
-function incomingMessage(environ: Environ, socket: MemorySocket): TsgiIncomingMessage {
+function incomingMessage(environ: Environ, socket: MemorySocket, prefix: string): TsgiIncomingMessage {
   const req = new IncomingMessage(socket as unknown as Socket) as TsgiIncomingMessage;
   const version = /^HTTP\/(\d)\.(\d)$/.exec(environ.SERVER_PROTOCOL) ?? ['HTTP/1.1', '1', '1'];
   req.httpVersionMajor = Number(version[1]);
@@ -71,8 +85,11 @@ function incomingMessage(environ: Environ, socket: MemorySocket): TsgiIncomingMe
   req.httpVersion = `${version[1]}.${version[2]}`;
   req.method = environ.REQUEST_METHOD;
   // The listener sees URLs relative to its mount point, as Express does for a mounted sub-app.
-  req.url = encodePathInfo(environ.PATH_INFO) + (environ.QUERY_STRING ? '?' + environ.QUERY_STRING : '');
-  const headers = requestHeaders(environ);
+  const query = environ.QUERY_STRING ? '?' + environ.QUERY_STRING : '';
+  req.url = encodePathInfo(environ.PATH_INFO) + query;
+  // Express keeps an originalUrl it finds (it sets `req.originalUrl ||= req.url`): the full path the client asked for.
+  req.originalUrl = prefix + (environ.PATH_INFO ? encodePathInfo(environ.PATH_INFO) : prefix ? '' : '/') + query;
+  const headers = withPrefixHeader(requestHeaders(environ), prefix);
   const body = hasRequestBody(environ);
   // A body of unknown length arrives as a stream; body parsers look for this header to know one follows.
   if (body && !environ.CONTENT_LENGTH) headers.push(['transfer-encoding', 'chunked']);

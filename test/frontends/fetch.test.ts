@@ -297,6 +297,15 @@ describe('fromFetchHandler', () => {
     assert.equal(url, 'http://h/app/x');
   });
 
+  it('leaves Locations alone when the handler sees full paths or is told not to rewrite', async () => {
+    const redirect = () => new Response(null, { status: 302, headers: { location: '/x' } });
+    const environ = () => environFor({ SCRIPT_NAME: '/app', PATH_INFO: '/', HTTP_HOST: 'h' });
+    const location = (result: { headers: [string, string][] }) => result.headers.find(([name]) => name === 'location')?.[1];
+    assert.equal(location(await call(fromFetchHandler(redirect), environ())), '/app/x');
+    assert.equal(location(await call(fromFetchHandler(redirect, { keepScriptName: true }), environ())), '/x');
+    assert.equal(location(await call(fromFetchHandler(redirect, { rewriteLocation: false }), environ())), '/x');
+  });
+
   it('passes status, reason, repeated Set-Cookie and drops framing headers', async () => {
     const app = fromFetchHandler(() => {
       const headers = new Headers([['set-cookie', 'a=1'], ['set-cookie', 'b=2'], ['transfer-encoding', 'chunked'], ['x-a', 'b']]);

@@ -3,6 +3,7 @@
  * tests that serve both through tsgi over HTTP, CGI and FastCGI.
  *   GET  /hello/:name   plain text greeting
  *   GET  /whoami        JSON: the client address and the mount point the app was told about
+ *   GET  /go            a root-relative redirect to /hello/moved
  *   POST /digest        JSON: byte count and SHA-256 of the request body, read as a stream
  *   GET  /count/:n      n lines, streamed
  *   GET  /boom          the framework's error handler answers 500
@@ -15,7 +16,10 @@ import type { Environ } from '../../src/types.js';
 export function honoApp(): Hono<{ Bindings: Environ }> {
   const app = new Hono<{ Bindings: Environ }>();
   app.get('/hello/:name', (c) => c.text(`hello ${c.req.param('name')} from hono`));
-  app.get('/whoami', (c) => c.json({ address: c.env.REMOTE_ADDR, scriptName: c.env.SCRIPT_NAME, url: c.req.url }));
+  app.get('/whoami', (c) => c.json({
+    address: c.env.REMOTE_ADDR, scriptName: c.env.SCRIPT_NAME, url: c.req.url, prefix: c.req.header('x-forwarded-prefix') ?? null,
+  }));
+  app.get('/go', (c) => c.redirect('/hello/moved'));
   app.post('/digest', async (c) => {
     const hash = createHash('sha256');
     let bytes = 0;
@@ -50,8 +54,9 @@ export function expressApp(): express.Express {
   });
   app.get('/whoami', (req, res) => {
     const environ = (req as unknown as { environ: Environ }).environ;
-    res.json({ address: req.ip, scriptName: environ.SCRIPT_NAME, url: req.originalUrl });
+    res.json({ address: req.ip, scriptName: environ.SCRIPT_NAME, url: req.url, prefix: req.get('x-forwarded-prefix') ?? null, originalUrl: req.originalUrl });
   });
+  app.get('/go', (_req, res) => res.redirect('/hello/moved'));
   app.post('/digest', (req, res) => {
     const hash = createHash('sha256');
     let bytes = 0;

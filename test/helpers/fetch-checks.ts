@@ -19,11 +19,23 @@ export function sharedChecks(framework: Framework, base: () => string, scriptNam
 
   it('sees the client address and its mount point', async () => {
     const res = await fetchRaw(`${base()}/whoami?x=1`);
-    const seen = JSON.parse(res.text) as { address: string; scriptName: string; url: string };
+    const seen = JSON.parse(res.text) as { address: string; scriptName: string; url: string; prefix: string | null; originalUrl?: string };
     assert.equal(seen.address, '127.0.0.1');
     assert.equal(seen.scriptName, scriptName);
     assert.match(seen.url, /\/whoami\?x=1$/);
     assert.ok(!seen.url.includes(scriptName || '\0'), 'the app sees URLs relative to its mount point');
+    assert.equal(seen.prefix, scriptName || null, 'X-Forwarded-Prefix names the mount point');
+    if (framework === 'express') assert.equal(seen.originalUrl, `${scriptName}/whoami?x=1`);
+  });
+
+  it("keeps a root-relative redirect inside the mount, and does not take the client's prefix", async () => {
+    const res = await fetchRaw(`${base()}/go`);
+    assert.equal(res.status, 302);
+    assert.equal(res.headers.location, `${scriptName}/hello/moved`);
+    const spoofed = await fetchRaw(`${base()}/whoami`, { headers: { 'X-Forwarded-Prefix': '/evil' } });
+    assert.equal((JSON.parse(spoofed.text) as { prefix: string | null }).prefix, scriptName || null);
+    const followed = await fetchRaw(new URL(res.headers.location as string, base()).href);
+    assert.equal(followed.text, `hello moved from ${framework}`);
   });
 
   it('streams a 3 MB upload through and hashes it', async () => {
