@@ -12,7 +12,7 @@ import { embeddedBooks, type Book, type BookStore } from './books.js';
 
 function render(environ: Environ, startResponse: StartResponse, status: string, title: string, body: SafeHtml): string[] {
   startResponse(status, [['Content-Type', 'text/html; charset=utf-8']]);
-  return [page({ title, home: (environ.SCRIPT_NAME || '') + '/', site: 'Bookshelf', body })];
+  return [page({ title, home: (environ.SCRIPT_NAME || '') + '/', site: 'Bookshelf', body, mountedAt: environ.SCRIPT_NAME })];
 }
 
 function listPage(root: string, books: Book[]): SafeHtml {

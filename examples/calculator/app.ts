@@ -50,7 +50,7 @@ function base(environ: Environ): string {
 
 function respond(startResponse: StartResponse, status: string, title: string, body: SafeHtml, environ: Environ, extra: [string, string][] = []): string[] {
   startResponse(status, [['Content-Type', 'text/html; charset=utf-8'], ...extra]);
-  return [page({ title, home: base(environ) + '/', site: 'Calculator', body })];
+  return [page({ title, home: base(environ) + '/', site: 'Calculator', body, mountedAt: environ.SCRIPT_NAME })];
 }
 
 function usage(environ: Environ): SafeHtml {

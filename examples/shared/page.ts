@@ -19,6 +19,15 @@ export interface PageOptions {
   /** The name shown in the header. */
   site: string;
   body: SafeHtml;
+  /** SCRIPT_NAME: where the app is mounted. When it is mounted below a site, the page links back up to it. */
+  mountedAt?: string;
+}
+
+/** The folder above the mount point (`/bookshelf` → `/`), or undefined when the app is the whole site. */
+function siteAbove(mountedAt: string | undefined): string | undefined {
+  const trimmed = (mountedAt ?? '').replace(/\/+$/, '');
+  if (!trimmed) return undefined;
+  return trimmed.slice(0, trimmed.lastIndexOf('/') + 1);
 }
 
 export function page(options: PageOptions): string {
@@ -34,10 +43,17 @@ ${styleMarkup()}</style>
 <body>
 <header><a href="${options.home}">${options.site}</a></header>
 <main>
-${options.body}
+${siteLink(options.mountedAt)}${options.body}
 </main>
 <footer>Served by tsgi</footer>
 </body>
 </html>
 `.text;
 }
+
+function siteLink(mountedAt: string | undefined): SafeHtml {
+  const above = siteAbove(mountedAt);
+  return above === undefined ? html`` : html`<nav class="site"><a id="link-site" href="${above}">← back to the site</a></nav>
+`;
+}
+

@@ -147,9 +147,17 @@ export function environUsageHtml(): string {
   return out + '</dl>\n';
 }
 
+// Readable on a phone too: long values (Accept headers, user agents, paths) wrap instead of widening the page.
+const PAGE_STYLE = 'body{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:1rem auto;padding:0 1rem;color:#1d2330}'
+  + 'h1{font-size:1.5rem}h3{margin:1.6rem 0 .4rem;border-bottom:1px solid #e3e6ee}'
+  + 'dt{font-family:ui-monospace,monospace;font-weight:600;margin-top:.3rem}dd{margin-left:1.5rem;overflow-wrap:anywhere}'
+  + 'pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f7fb;padding:.5rem}';
+
 /** The whole diagnostics page (Python's cgi.test() output). */
 export function diagnosticsPage(environ: Record<string, unknown>, form: FormView | undefined): string {
-  return '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>CGI diagnostics</title></head><body>\n'
+  return '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+    + '<meta name="viewport" content="width=device-width, initial-scale=1"><title>CGI diagnostics</title>'
+    + `<style>${PAGE_STYLE}</style></head><body>\n`
     + '<h1>CGI diagnostics</h1>\n'
     + directoryHtml() + argumentsHtml() + formHtml(form) + environHtml(environ) + environUsageHtml()
     + '</body></html>\n';

@@ -6,7 +6,7 @@
  */
 import { realpathSync } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { readdir, realpath, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import type { Application, Body, Environ, HeaderList, StartResponse } from '../types.js';
 import { FileWrapper } from '../util.js';
@@ -25,6 +25,12 @@ export interface StaticOptions {
   listing?: boolean;
   /** URL paths (relative to the mount) never served as files, e.g. the CGI folders. */
   hide?: string[];
+  /**
+   * A page of the root sent, with status 404, for a path that names no file: the convention of
+   * http-server, GitHub Pages and Netlify. Default `404.html` when the root has one; `false`
+   * for the plain-text answer always.
+   */
+  notFoundPage?: string | false;
 }
 
 function encodeUrlPath(path: string): string {
@@ -61,6 +67,20 @@ export function staticFiles(options: StaticOptions): Application {
   });
   const isHiddenFile = (file: string) => hiddenReal.some((folder) => file === folder || file.startsWith(folder + sep));
   const outside = (file: string) => file !== root && !file.startsWith(rootPrefix);
+  const notFoundPage = options.notFoundPage ?? '404.html';
+
+  /** The root's 404 page when it has one (read on each miss, so editing it needs no restart), else plain text. */
+  const notFound = async (environ: Environ, startResponse: StartResponse): Promise<Body> => {
+    if (notFoundPage !== false) {
+      const file = await realpath(resolve(root, notFoundPage)).catch(() => undefined);
+      const page = file !== undefined && !outside(file) && !isHiddenFile(file) ? await readFile(file).catch(() => undefined) : undefined;
+      if (page !== undefined) {
+        startResponse('404 Not Found', [['Content-Type', contentTypeFor(file!)], ['Content-Length', String(page.length)], ['X-Content-Type-Options', 'nosniff']]);
+        return environ.REQUEST_METHOD === 'HEAD' ? [] : [page];
+      }
+    }
+    return textResponse(startResponse, 404, 'File not found.');
+  };
 
   return async (environ, startResponse) => {
     const method = environ.REQUEST_METHOD;
@@ -76,7 +96,7 @@ export function staticFiles(options: StaticOptions): Application {
       real = await realpath(root + sep + segments.join(sep));
       info = await stat(real);
     } catch {
-      return textResponse(startResponse, 404, 'File not found.');
+      return notFound(environ, startResponse);
     }
     if (outside(real)) return textResponse(startResponse, 403, 'This path leads outside the served folder.');
     if (isHiddenFile(real)) return textResponse(startResponse, 403, 'This folder holds CGI scripts; they are run, never served as files.');

@@ -187,3 +187,40 @@ describe('staticFiles', () => {
     }
   });
 });
+
+describe('staticFiles with a 404.html', () => {
+  let site: string;
+  before(() => {
+    site = mkdtempSync(join(tmpdir(), 'tsgi-static-404-'));
+    writeFileSync(join(site, 'here.txt'), 'here');
+    mkdirSync(join(site, 'cgi-bin'));
+  });
+  after(() => rmSync(site, { recursive: true, force: true }));
+
+  it("answers a missing file with the root's 404.html, status 404, read afresh each time", async () => {
+    const served = staticFiles({ root: site });
+    const plain = await call(served, { SCRIPT_NAME: '', PATH_INFO: '/nope' });
+    assert.equal(plain.status, 404);
+    assert.equal(plain.body.toString().trim(), 'File not found.');
+    writeFileSync(join(site, '404.html'), '<h1>Gone fishing</h1>');
+    const page = await call(served, { SCRIPT_NAME: '', PATH_INFO: '/deep/nope.html' });
+    assert.equal(page.status, 404);
+    assert.equal(header(page, 'Content-Type'), 'text/html');
+    assert.equal(page.body.toString(), '<h1>Gone fishing</h1>');
+    const head = await call(served, { SCRIPT_NAME: '', PATH_INFO: '/nope', REQUEST_METHOD: 'HEAD' });
+    assert.equal(head.status, 404);
+    assert.equal(head.body.length, 0);
+    assert.equal((await call(served, { SCRIPT_NAME: '', PATH_INFO: '/here.txt' })).status, 200);
+  });
+
+  it('keeps to plain text when told to, and never takes the page from outside the root or a hidden folder', async () => {
+    writeFileSync(join(site, '404.html'), '<h1>Gone fishing</h1>');
+    const off = await call(staticFiles({ root: site, notFoundPage: false }), { SCRIPT_NAME: '', PATH_INFO: '/nope' });
+    assert.equal(off.body.toString().trim(), 'File not found.');
+    writeFileSync(join(site, 'cgi-bin', 'page.html'), 'script folder');
+    const hidden = await call(staticFiles({ root: site, hide: ['/cgi-bin'], notFoundPage: 'cgi-bin/page.html' }), { SCRIPT_NAME: '', PATH_INFO: '/nope' });
+    assert.equal(hidden.body.toString().trim(), 'File not found.');
+    const outside = await call(staticFiles({ root: site, notFoundPage: '../../etc/hostname' }), { SCRIPT_NAME: '', PATH_INFO: '/nope' });
+    assert.equal(outside.body.toString().trim(), 'File not found.');
+  });
+});

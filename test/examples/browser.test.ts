@@ -156,4 +156,41 @@ describe('the demo site in Chromium', () => {
     assert.equal(await page.textContent('h1'), 'Division by zero');
     await shoot('calculator-error');
   });
+
+  it('links the bookshelf and the calculator back to the index', async () => {
+    for (const app of ['bookshelf', 'calculator']) {
+      await page.goto(`${base}/${app}/`);
+      await Promise.all([page.waitForURL(`${base}/`), page.click('#link-site')]);
+      assert.equal(await page.title(), 'tsgi demo');
+    }
+  });
+
+  it('answers a missing page with the styled 404 page and a way home', async () => {
+    const response = await page.goto(base + '/no/such/page.html');
+    assert.equal(response?.status(), 404);
+    assert.equal(await page.textContent('#not-found'), 'Nothing here');
+    assert.equal(await page.evaluate('getComputedStyle(document.body).backgroundColor'), 'rgb(246, 247, 251)', 'the site stylesheet applies');
+    await shoot('not-found');
+    await Promise.all([page.waitForURL(`${base}/`), page.click('#link-home')]);
+  });
+
+  it('fits every page into a phone and a desktop window without sideways scrolling', async () => {
+    const pages: [string, string][] = [
+      ['index', '/'], ['environment', '/cgi-bin/environment.js/some/path?name=Ada'], ['diagnostics', '/cgi-bin/diagnostics.js?first=1&second=two'],
+      ['bookshelf', '/bookshelf/'], ['bookshelf-book', '/bookshelf/book/frankenstein'], ['calculator', '/calculator/add/23/42'], ['not-found', '/nope'],
+      ['hono', '/cgi-bin/hono.js'], ['express', '/cgi-bin/express.js'],
+    ];
+    const wide: string[] = [];
+    for (const [width, label] of [[390, 'phone'], [1280, 'desktop']] as const) {
+      await page.setViewportSize({ width, height: 800 });
+      for (const [name, path] of pages) {
+        await page.goto(base + path);
+        const scrollWidth = await page.evaluate<number>('document.documentElement.scrollWidth');
+        if (scrollWidth > width) wide.push(`${path} is ${scrollWidth} px wide at ${width} px`);
+        await shoot(`${label}-${name}`);
+      }
+    }
+    await page.setViewportSize({ width: 1000, height: 800 });
+    assert.deepEqual(wide, []);
+  });
 });
