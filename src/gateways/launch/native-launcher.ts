@@ -5,7 +5,9 @@
  * watched in C and handed over one event at a time. Built by `npm install` where a C
  * compiler is present; without it, the other launchers serve.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { signalName } from './process.js';
@@ -55,16 +57,33 @@ function loadBinding(): NativeBinding | undefined {
     return undefined;
   }
   try {
-    // From dist/src/apps/cgi/ to the package root, where node-gyp puts build/.
+    // From dist/src/gateways/launch/ to the package root, where node-gyp puts build/.
     binding = createRequire(import.meta.url)('../../../../build/Release/tsgi_launcher.node') as NativeBinding;
     binding.setDispatcher((id, kind, value) => runs.get(id)?.onEvent(kind, value));
   } catch (error) {
     binding = undefined;
     loadError = (error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND'
-      ? 'the native launcher was not built: npm install builds it where node-gyp can (python3, make and a C compiler)'
+      ? whyNotBuilt()
       : `the native launcher could not be loaded (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`;
   }
   return binding;
+}
+
+/**
+ * Why build/ holds no addon: the install script leaves build/native-build.log whatever
+ * happens, so without that file npm never ran it (npm 11 runs a dependency's install script
+ * only once the project approves it).
+ */
+function whyNotBuilt(): string {
+  const log = fileURLToPath(new URL('../../../../build/native-build.log', import.meta.url));
+  let first: string | undefined;
+  try {
+    first = readFileSync(log, 'utf8').split('\n')[0];
+  } catch {
+    return 'the native launcher was not built: npm did not run tsgi\'s install script (npm 11 asks first: '
+      + '`npm install-scripts approve tsgi && npm rebuild tsgi`; it needs python3, make and a C compiler)';
+  }
+  return `the native launcher was not built (${first?.replace(/^\S+ tsgi: /, '')}; the build's output is in ${log}, and \`npm rebuild tsgi\` tries again)`;
 }
 
 /** Why the native launcher cannot be used, or undefined when it can. */
