@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
@@ -69,4 +69,28 @@ it('pushes a commit larger than git\'s post buffer (a chunked request, spooled) 
   await git(dir, 'clone', '-q', `${server.url}/git/repo.git`, check);
   assert.equal(execFileSync('git', ['log', '--format=%s'], { cwd: check, encoding: 'utf8', env: gitEnv }), 'second\nfirst\n');
   assert.equal(statSync(join(check, 'blob.bin')).size, 3 * 1024 * 1024);
+});
+
+it("clones a repository the script user does not own, with docs/cgi-host.md's safe.directory variables", async (t) => {
+  if (process.getuid!() !== 0) return t.skip('only root runs scripts as another user');
+  // Root owns this one, as /srv/git does after `git init` run by root; scripts run as nobody.
+  const projects = join(dir, 'root-owned');
+  cpSync(join(dir, 'projects', 'repo.git'), join(projects, 'repo.git'), { recursive: true });
+  chownTree(projects, 0, 0);
+  execFileSync('chmod', ['-R', 'a+rX', projects]);
+  const backend = join(execFileSync('git', ['--exec-path'], { encoding: 'utf8' }).trim(), 'git-http-backend');
+  const serve = (env: Record<string, string>) => makeServer('127.0.0.1', 0, mount({ '/git': cgiScript(backend, { env, log: () => {} }) }), { accessLog: false });
+  const plain = await serve({ GIT_PROJECT_ROOT: projects, GIT_HTTP_EXPORT_ALL: '1' });
+  const trusting = await serve({
+    GIT_PROJECT_ROOT: projects, GIT_HTTP_EXPORT_ALL: '1', GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'safe.directory', GIT_CONFIG_VALUE_0: '*',
+  });
+  try {
+    await assert.rejects(git(dir, 'clone', '-q', `${plain.url}/git/repo.git`, join(dir, 'refused')), /500|dubious|unable to access/i);
+    const clone = join(dir, 'clone-root-owned');
+    await git(dir, 'clone', '-q', `${trusting.url}/git/repo.git`, clone);
+    assert.equal(execFileSync('git', ['log', '-1', '--format=%s'], { cwd: clone, encoding: 'utf8', env: gitEnv }).length > 0, true);
+  } finally {
+    await plain.close();
+    await trusting.close();
+  }
 });
