@@ -60,7 +60,7 @@ export type {
   FastCgiClientOptions, FastCgiRequest, FastCgiResponse, ProcessManagerOptions, Lease, Upstream, ScriptLocation, FastCgiAppOptions, ForwardingApplication,
 } from './gateways/fastcgi/index.js';
 export type { PhpAppOptions, PhpSpawnOptions } from './apps/php/index.js';
-export type { CgiHostOptions, CgiHostApplication, CgiOptions, StderrSink, RawOutput, TakeOver } from './apps/cgi-host.js';
+export type { CgiHostOptions, CgiHostApplication, CgiOptions, StderrSink, RawOutput, TakeOver, ScriptFilenameOptions } from './apps/cgi-host.js';
 export type { StaticOptions } from './apps/static.js';
 export type { CgitbOptions, ReportOptions } from './debug/cgitb.js';
 export type { FormView, FormItemView, FormReader, DiagnosticsOptions } from './apps/diagnostics.js';
@@ -155,6 +155,7 @@ export const findPhpCgi = forward(php, 'findPhpCgi');
 
 export const cgiHost = forward(cgiHostModule, 'cgiHost');
 export const cgiScript = forward(cgiHostModule, 'cgiScript');
+export const scriptFilenameHost = forward(cgiHostModule, 'scriptFilenameHost');
 export const staticFiles = forward(staticModule, 'staticFiles');
 export const mount = forward(mountModule, 'mount');
 

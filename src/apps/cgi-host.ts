@@ -75,3 +75,6 @@ export function cgiScript(program: string, options: CgiOptions = {}): CgiHostApp
   const settings = resolveSettings(options, undefined);
   return hostApplication(settings, options, (pathInfo, base) => checkProgram(undefined, file, base, pathInfo));
 }
+
+export { scriptFilenameHost } from './script-filename.js';
+export type { ScriptFilenameOptions } from './script-filename.js';

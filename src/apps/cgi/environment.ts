@@ -8,6 +8,7 @@ export type { ScriptLocation } from '../../gateways/cgi-variables.js';
 export interface EnvironmentSettings extends VariableSettings {
   path: string;
   inheritEnv: readonly string[];
+  requestEnv?: ((environ: Environ) => Record<string, string>) | undefined;
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -33,6 +34,11 @@ function requestBytes(value: string): string {
 export function buildEnvironment(environ: Environ, where: ScriptLocation, settings: EnvironmentSettings, contentLength: number | undefined): { env: Record<string, string>; dropped: string[] } {
   const env = baseEnvironment(settings);
   const dropped = addCgiVariables(env, environ, where, settings, contentLength, requestBytes);
+  if (settings.requestEnv) {
+    for (const [name, value] of Object.entries(settings.requestEnv(environ))) {
+      if (!(name in settings.env)) env[name] = value;
+    }
+  }
   return { env, dropped };
 }
 

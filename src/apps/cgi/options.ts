@@ -1,5 +1,5 @@
 /** Options shared by cgiHost and cgiScript, and their safe defaults. */
-import type { Application } from '../../types.js';
+import type { Application, Environ } from '../../types.js';
 
 /** Where a script's stderr lines go: the request's log (default), the server's own stderr, nowhere, or a function. */
 export type StderrSink = 'log' | 'inherit' | 'ignore' | ((line: string, script: string) => void);
@@ -31,6 +31,12 @@ export interface CgiOptions {
   user?: string | number | null;
   /** Where stderr goes. */
   stderr?: StderrSink;
+  /**
+   * Variables for one request's script, read from its environ, set after the CGI variables
+   * and before `env`. scriptFilenameHost passes the web server's own FastCGI params this way,
+   * as fcgiwrap does (`fastcgi_param GIT_PROJECT_ROOT /srv/git;`).
+   */
+  requestEnv?: (environ: Environ) => Record<string, string>;
   /** Where the host's own messages go; default the request's `tsgi.errors`. */
   log?: (line: string) => void;
   /** The value of DOCUMENT_ROOT and the base of PATH_TRANSLATED. */

@@ -13,6 +13,7 @@ import type { RunAs } from '../../gateways/launch/user.js';
 
 export interface HostSettings {
   env: Record<string, string>;
+  requestEnv: ((environ: Environ) => Record<string, string>) | undefined;
   inheritEnv: string[];
   path: string;
   cwd: string | undefined;
@@ -58,6 +59,7 @@ export function resolveSettings(options: CgiOptions, documentRoot: string | unde
   const runAs = resolveRunAs(options.user);
   return {
     env: { ...options.env },
+    requestEnv: options.requestEnv,
     inheritEnv: [...DEFAULT_INHERIT, ...(options.inheritEnv ?? [])],
     path: options.path ?? DEFAULT_PATH,
     cwd: options.cwd,
