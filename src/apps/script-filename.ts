@@ -12,6 +12,7 @@ import type { Application, Environ } from '../types.js';
 import { cgiScript } from './cgi-host.js';
 import type { CgiHostApplication } from './cgi-host.js';
 import type { CgiOptions } from './cgi/options.js';
+import { logLine } from './cgi/settings.js';
 import { textResponse } from './text-response.js';
 
 // The CGI host sets these itself, from the request the web server described (addCgiVariables).
@@ -62,14 +63,7 @@ function allowList(entries: string[]): { path: string; folder: boolean }[] {
 export function scriptFilenameHost(options: ScriptFilenameOptions): CgiHostApplication {
   const allowed = allowList(options.allow);
   const { allow: _allow, fallback, ...cgiOptions } = options;
-  const log = (environ: Environ, line: string): void => {
-    try {
-      if (options.log) options.log(line);
-      else environ['tsgi.errors'].write(line + '\n');
-    } catch {
-      // A broken log must not break the response.
-    }
-  };
+  const logTo = { log: options.log };
   // One CGI host per program, made on its first request: each keeps its own settings and persistent children.
   const hosts = new Map<string, CgiHostApplication>();
 
@@ -89,7 +83,7 @@ export function scriptFilenameHost(options: ScriptFilenameOptions): CgiHostAppli
       real = undefined;
     }
     if (real === undefined || !permitted(real)) {
-      log(environ, `cgi: SCRIPT_FILENAME ${JSON.stringify(named)} refused (403): ${real === undefined ? 'no such absolute path' : 'not on the allow-list (--allow-program)'}`);
+      logLine(logTo, environ, `cgi: SCRIPT_FILENAME ${JSON.stringify(named)} refused (403): ${real === undefined ? 'no such absolute path' : 'not on the allow-list (--allow-program)'}`);
       return textResponse(startResponse, 403, 'The program this request names is not one this server runs.');
     }
     let host = hosts.get(real);

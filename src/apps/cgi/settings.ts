@@ -82,7 +82,7 @@ export function resolveSettings(options: CgiOptions, documentRoot: string | unde
 }
 
 /** Writes one line to the host's log, or to the request's error stream. */
-export function logLine(settings: HostSettings, environ: Environ, line: string): void {
+export function logLine(settings: Pick<HostSettings, 'log'>, environ: Environ, line: string): void {
   try {
     if (settings.log) settings.log(line);
     else environ['tsgi.errors'].write(line + '\n');
