@@ -22,6 +22,7 @@ import type * as ScgiModule from './frontends/scgi.js';
 import type * as ValidateModule from './validate.js';
 import type * as FastCgiClientModule from './gateways/fastcgi/index.js';
 import type * as PhpModule from './apps/php/index.js';
+import type * as AuthModule from './apps/auth/index.js';
 
 // Loaded with the root.
 export type * from './types.js';
@@ -62,6 +63,8 @@ export type {
 export type { PhpAppOptions, PhpSpawnOptions } from './apps/php/index.js';
 export type { CgiHostOptions, CgiHostApplication, CgiOptions, StderrSink, RawOutput, TakeOver, ScriptFilenameOptions } from './apps/cgi-host.js';
 export type { StaticOptions } from './apps/static.js';
+export type { AuthArea, PasswordCheck, HtpasswdProblem } from './apps/auth/index.js';
+export type { CgiExtensionOptions } from './apps/cgi-host.js';
 export type { CgitbOptions, ReportOptions } from './debug/cgitb.js';
 export type { FormView, FormItemView, FormReader, DiagnosticsOptions } from './apps/diagnostics.js';
 export type {
@@ -117,6 +120,7 @@ const diagnostics = onFirstUse<typeof DiagnosticsModule>('./apps/diagnostics.js'
 const cgitbModule = onFirstUse<typeof CgitbModule>('./debug/cgitb.js');
 const fastcgiClient = onFirstUse<typeof FastCgiClientModule>('./gateways/fastcgi/index.js');
 const php = onFirstUse<typeof PhpModule>('./apps/php/index.js');
+const auth = onFirstUse<typeof AuthModule>('./apps/auth/index.js');
 
 export const validator = forward(validate, 'validator');
 export const ValidationError = forwardClass(validate, 'ValidationError');
@@ -156,6 +160,11 @@ export const findPhpCgi = forward(php, 'findPhpCgi');
 export const cgiHost = forward(cgiHostModule, 'cgiHost');
 export const cgiScript = forward(cgiHostModule, 'cgiScript');
 export const scriptFilenameHost = forward(cgiHostModule, 'scriptFilenameHost');
+export const cgiExtensions = forward(cgiHostModule, 'cgiExtensions');
+export const basicAuth = forward(auth, 'basicAuth');
+export const basicCredentials = forward(auth, 'basicCredentials');
+export const HtpasswdFile = forwardClass(auth, 'HtpasswdFile');
+export type HtpasswdFile = AuthModule.HtpasswdFile;
 export const staticFiles = forward(staticModule, 'staticFiles');
 export const mount = forward(mountModule, 'mount');
 

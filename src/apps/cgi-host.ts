@@ -8,7 +8,8 @@ import { realpathSync, statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { Application, Body, Environ, StartResponse } from '../types.js';
 import { checkProgram, rawPathProblem, resolveInFolder, Refusal } from './cgi/resolve.js';
-import type { ScriptLocation } from './cgi/environment.js';
+import type { ProgramLocation } from './cgi/environment.js';
+import { resolveByExtension } from './cgi/by-extension.js';
 import type { CgiOptions } from './cgi/options.js';
 import { runScript } from './cgi/run.js';
 import { textResponse } from './text-response.js';
@@ -43,13 +44,20 @@ function below(base: string, path: string): string | undefined {
   return path.startsWith(base + '/') ? path.slice(base.length) : undefined;
 }
 
-/** The Application around a way of finding the program for a request. */
-function hostApplication(settings: HostSettings, options: CgiOptions, locate: (pathInfo: string, base: string) => ScriptLocation | Refusal): CgiHostApplication {
+/**
+ * The Application around a way of finding the program for a request; `locate` answers
+ * undefined for a request that is no script's, and `fallback` serves it.
+ */
+function hostApplication(
+  settings: HostSettings, options: CgiOptions,
+  locate: (pathInfo: string, base: string) => ProgramLocation | Refusal | undefined, fallback?: Application,
+): CgiHostApplication {
   const persistent = persistentScripts(settings, options);
   const app = ((environ, startResponse) => {
     const base = environ.SCRIPT_NAME || '';
     const found = rawPathProblem(environ) ?? locate(environ.PATH_INFO || '', base);
     if (found instanceof Refusal) return refuse(settings, environ, startResponse, found);
+    if (found === undefined) return fallback ? fallback(environ, startResponse) : refuse(settings, environ, startResponse, new Refusal(404, 'No such CGI script'));
     if (persistent?.handles(found.filename)) return persistent.forward(environ, startResponse, found);
     const redirectTarget: RedirectTarget = (path) => {
       const pathInfo = below(base, path);
@@ -74,6 +82,37 @@ export function cgiScript(program: string, options: CgiOptions = {}): CgiHostApp
   const file = resolvePath(program);
   const settings = resolveSettings(options, undefined);
   return hostApplication(settings, options, (pathInfo, base) => checkProgram(undefined, file, base, pathInfo));
+}
+
+export interface CgiExtensionOptions extends CgiOptions {
+  /** The folder searched for scripts. */
+  root: string;
+  /**
+   * Extension to interpreter: `{ '.cgi': null }` runs executables ending in .cgi themselves,
+   * `{ '.py': '/usr/bin/python3' }` runs `python3 FILE` for any .py file, executable or not.
+   */
+  extensions: Record<string, string | null>;
+  /** Names a folder answers with, in order. Default index.html, index.htm, then index plus each extension. */
+  index?: string[];
+  /** What serves requests that name no script (static files, usually); default 404. */
+  fallback?: Application;
+}
+
+/** An Application running files by extension anywhere under `options.root` (Apache's AddHandler, lighttpd's cgi.assign). */
+export function cgiExtensions(options: CgiExtensionOptions): CgiHostApplication {
+  const root = realpathSync(resolvePath(options.root));
+  if (!statSync(root).isDirectory()) throw new Error(`CGI root ${root} is not a folder`);
+  const handlers = new Map<string, string | null>();
+  for (const [ext, interpreter] of Object.entries(options.extensions)) {
+    if (!/^\.[A-Za-z0-9_+-]+$/.test(ext)) throw new Error(`a CGI extension looks like ".cgi", got ${JSON.stringify(ext)}`);
+    if (interpreter !== null && !interpreter.startsWith('/')) throw new Error(`the interpreter for ${ext} must be an absolute path, got ${JSON.stringify(interpreter)}`);
+    handlers.set(ext.toLowerCase(), interpreter);
+  }
+  if (handlers.size === 0) throw new Error('cgiExtensions needs at least one extension');
+  const index = options.index ?? ['index.html', 'index.htm', ...[...handlers.keys()].map((ext) => 'index' + ext)];
+  const settings = resolveSettings(options, root);
+  const rules = { root, handlers, index };
+  return hostApplication(settings, options, (pathInfo, base) => resolveByExtension(rules, base, pathInfo), options.fallback);
 }
 
 export { scriptFilenameHost } from './script-filename.js';

@@ -42,14 +42,6 @@ const NAME_PATTERN = /^HTTP_[A-Z0-9_]+$/;
 // Header variable names repeat from request to request: each is checked once.
 const validNames = new Set<string>();
 
-function basicUser(authorization: string): string | undefined {
-  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(authorization);
-  if (!match) return undefined;
-  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  return colon < 0 ? undefined : decoded.slice(0, colon);
-}
-
 function joinPath(root: string, pathInfo: string): string {
   return root.replace(/\/+$/, '') + pathInfo;
 }
@@ -99,10 +91,11 @@ export function addCgiVariables(
   if (contentType) env.CONTENT_TYPE = text(contentType);
   if (contentLength !== undefined) env.CONTENT_LENGTH = String(contentLength);
 
-  const authorization = str(environ, 'HTTP_AUTHORIZATION');
-  if (str(environ, 'AUTH_TYPE')) env.AUTH_TYPE = str(environ, 'AUTH_TYPE')!;
-  else if (authorization) env.AUTH_TYPE = authorization.trim().split(/\s+/, 1)[0]!;
-  const user = str(environ, 'REMOTE_USER') ?? (authorization ? basicUser(authorization) : undefined);
+  // Only what checked the credentials may say who the user is: an auth layer in front
+  // (basicAuth) or the web server's own params. A client's Authorization header never does.
+  const authType = str(environ, 'AUTH_TYPE');
+  if (authType) env.AUTH_TYPE = authType;
+  const user = str(environ, 'REMOTE_USER');
   if (user !== undefined) env.REMOTE_USER = user;
 
   for (const key of Object.keys(environ)) {

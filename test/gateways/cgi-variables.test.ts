@@ -30,6 +30,15 @@ describe('addCgiVariables', () => {
     }), { scriptName: '/app', pathInfo: '/x', filename: '/bin/true' }, settings, undefined);
     assert.deepEqual(dropped, ['HTTP_PROXY (withheld)', 'HTTP_AUTHORIZATION (withheld)']);
     for (const name of ['HTTP_PROXY', 'HTTP_AUTHORIZATION', 'HTTP_TRANSFER_ENCODING', 'HTTP_CONNECTION', 'HTTP_CONTENT_TYPE']) assert.equal(variables[name], undefined, name);
+    // An unchecked Basic header names nobody: anyone could claim to be admin.
+    assert.equal(variables.REMOTE_USER, undefined);
+    assert.equal(variables.AUTH_TYPE, undefined);
+  });
+
+  it('takes AUTH_TYPE and REMOTE_USER from what authenticated the request', () => {
+    const variables: Record<string, string> = {};
+    addCgiVariables(variables, request({ HTTP_AUTHORIZATION: 'Basic YWRtaW46eA==', AUTH_TYPE: 'Basic', REMOTE_USER: 'ann' }),
+      { scriptName: '/app', pathInfo: '', filename: '/bin/true' }, settings, undefined);
     assert.equal(variables.REMOTE_USER, 'ann');
     assert.equal(variables.AUTH_TYPE, 'Basic');
   });

@@ -5,6 +5,12 @@ import type { ScriptLocation, VariableSettings } from '../../gateways/cgi-variab
 
 export type { ScriptLocation } from '../../gateways/cgi-variables.js';
 
+/** Where a CGI host found a script, and the interpreter that runs it when it is not itself a program. */
+export interface ProgramLocation extends ScriptLocation {
+  /** Runs as `interpreter filename` (lighttpd's cgi.assign), so the script need not be executable. */
+  interpreter?: string;
+}
+
 export interface EnvironmentSettings extends VariableSettings {
   path: string;
   inheritEnv: readonly string[];

@@ -18,7 +18,8 @@ export function redirectEnviron(environ: Environ, location: string, count: numbe
   }
   const next: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(environ)) {
-    if (DROPPED.has(key) || (key.startsWith('HTTP_') && key !== 'HTTP_HOST')) continue;
+    // Host stays for the site's routing, Authorization so an auth layer checks the new path too.
+    if (DROPPED.has(key) || (key.startsWith('HTTP_') && key !== 'HTTP_HOST' && key !== 'HTTP_AUTHORIZATION')) continue;
     next[key] = value;
   }
   Object.assign(next, {

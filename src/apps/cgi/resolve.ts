@@ -11,13 +11,13 @@ import type { ScriptLocation } from './environment.js';
 
 export { Refusal, rawPathProblem } from '../safe-path.js';
 
-function inside(root: string, file: string): boolean {
+export function inside(root: string, file: string): boolean {
   return file.startsWith(root.endsWith(sep) ? root : root + sep);
 }
 
 // Synchronous on purpose: a stat of a local file takes microseconds, a thread-pool round trip
 // costs more than that, and this runs once or twice per request.
-function statOrUndefined(file: string, follow = true): Stats | undefined {
+export function statOrUndefined(file: string, follow = true): Stats | undefined {
   try {
     return (follow ? statSync : lstatSync)(file, { throwIfNoEntry: false });
   } catch {

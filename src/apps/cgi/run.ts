@@ -9,7 +9,7 @@ import { HttpError } from '../../handler.js';
 import type { Application, Body, Chunk, Environ, StartResponse } from '../../types.js';
 import { isindexWords } from './arguments.js';
 import { buildEnvironment } from './environment.js';
-import type { ScriptLocation } from './environment.js';
+import type { ProgramLocation } from './environment.js';
 import { RAW_OUTPUT_KEY, isNphScript, splitNphHead } from './nph.js';
 import type { TakeOver } from './nph.js';
 import { describeExit } from '../../gateways/launch/process.js';
@@ -31,7 +31,7 @@ export type RedirectTarget = (path: string) => { app: Application; scriptName: s
 export interface ScriptRequest {
   environ: Environ;
   startResponse: StartResponse;
-  location: ScriptLocation;
+  location: ProgramLocation;
   settings: HostSettings;
   redirectTarget: RedirectTarget;
 }
@@ -83,7 +83,8 @@ class ScriptRun {
       const cwd = settings.cwd ?? dirname(location.filename);
       const launcher = settings.launcher();
       const stdinFd = body.kind === 'file' && launcher.takesFd ? body.file.fd : undefined;
-      const started = launcher.start({ file: location.filename, args, cwd, env, runAs: settings.runAs, hasBody: body.kind !== 'none' && stdinFd === undefined, stdinFd });
+      const program = location.interpreter === undefined ? { file: location.filename, args } : { file: location.interpreter, args: [location.filename, ...args] };
+      const started = launcher.start({ ...program, cwd, env, runAs: settings.runAs, hasBody: body.kind !== 'none' && stdinFd === undefined, stdinFd });
       const proc = started instanceof Promise ? await started : started;
       this.process = proc;
       if (this.closed) return;
