@@ -6,7 +6,7 @@ export class UsageError extends Error {}
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
 export interface ParsedCommandLine<T extends OptionSpec> {
-  values: { [K in keyof T]?: T[K]['type'] extends 'string' ? string : boolean } & { help?: boolean };
+  values: { [K in keyof T]?: T[K] extends { multiple: true } ? string[] : T[K]['type'] extends 'string' ? string : boolean } & { help?: boolean };
   positionals: string[];
 }
 

@@ -31,12 +31,13 @@ export function serveFolder(argument: string | undefined): string {
 }
 
 /** Refuses CGI options that would be ignored; returns warnings for what serves but may not be meant. */
-export function checkCgiFlags(values: ServeFlags, dir: string, cgiDirs: string[] | undefined): string[] {
-  if (!values.cgi) {
+export function checkCgiFlags(values: ServeFlags, dir: string, cgiDirs: string[] | undefined, runsScripts = values.cgi === true): string[] {
+  if (!runsScripts) {
     const given = CGI_ONLY.filter((name) => values[name] !== undefined);
-    if (given.length > 0) throw new UsageError(`${given.map((name) => `--${name}`).join(', ')} ${given.length > 1 ? 'need' : 'needs'} --cgi`);
+    if (given.length > 0) throw new UsageError(`${given.map((name) => `--${name}`).join(', ')} ${given.length > 1 ? 'need' : 'needs'} --cgi, --cgi-script or --cgi-ext`);
     return [];
   }
+  if (values['cgi-dir'] !== undefined && !values.cgi) throw new UsageError('--cgi-dir needs --cgi');
   const user = values['cgi-user'];
   if (user !== undefined) {
     try {
@@ -46,6 +47,7 @@ export function checkCgiFlags(values: ServeFlags, dir: string, cgiDirs: string[]
       throw error;
     }
   }
+  if (!values.cgi) return [];
   const folders = (cgiDirs ?? []).map((cgiDir) => ({ cgiDir, path: resolve(dir, '.' + cgiDir) }));
   const missing = folders.filter(({ path }) => !isFolder(path));
   if (values['cgi-dir'] !== undefined && missing.length > 0) {

@@ -1,17 +1,20 @@
-/** `tsgi serve [DIR] [--cgi]`: static files and CGI scripts, like `python -m http.server --cgi`. */
-import { existsSync, statSync } from 'node:fs';
+/** `tsgi serve [DIR] [--cgi]`: static files and CGI programs, like `python -m http.server --cgi` and on to Apache's ScriptAlias and AddHandler. */
 import { resolve } from 'node:path';
-import { cgiHost } from '../apps/cgi-host.js';
-import type { CgiHostApplication, CgiOptions } from '../apps/cgi-host.js';
-import { mount } from '../apps/mount.js';
-import { staticFiles } from '../apps/static.js';
-import { phpApp } from '../apps/php/app.js';
-import { parseAddress } from '../frontends/listen.js';
+import type { CgiOptions } from '../apps/cgi-host.js';
 import { checkPhp } from './php-check.js';
-import type { Application } from '../types.js';
 import { parseCommandLine, parsePort, UsageError } from './args.js';
+import type { OptionSpec } from './args.js';
+import { readConfigFile } from './config-file.js';
 import { checkCgiFlags, serveFolder } from './serve-checks.js';
+import {
+  parseAuth, parseCgiDirs, parseCgiExtensions, parseCgiScripts, parseEnv, parsePassEnv, parsePersistent, parsePhp,
+} from './serve-flags.js';
 import { gatewayHelp, gatewayOptions, gatewayOptionSpec, startServing } from './serving.js';
+import { openSite } from './site.js';
+import type { Site, SiteOptions } from './site.js';
+
+export { openSite, serveSite } from './site.js';
+export type { Site, SiteOptions } from './site.js';
 
 export const serveHelp = `Usage: tsgi serve [DIR] [options]
 
@@ -22,8 +25,17 @@ instead of being served as files. When tsgi runs as root, scripts run as "nobody
 Options:
   --cgi               run CGI scripts in the CGI folders
   --cgi-dir LIST      comma-separated CGI folders (default /cgi-bin,/htbin)
+  --cgi-script PREFIX=PROGRAM
+                      PROGRAM answers everything under PREFIX, the rest of the path
+                      its PATH_INFO (Apache's ScriptAlias); repeatable
+  --cgi-ext EXT[=INTERPRETER]
+                      files ending in EXT anywhere under DIR run as CGI: executables
+                      themselves (.cgi), or through INTERPRETER (.php=/usr/bin/php-cgi,
+                      .py=/usr/bin/python3); index.EXT answers for its folder; repeatable
   --cgi-timeout SECS  time limit per script run (default 120)
   --cgi-user USER     user scripts run as when tsgi runs as root (default nobody)
+  --env NAME=VALUE    set a variable for every script (GITWEB_CONFIG=...); repeatable
+  --pass-env NAME     let scripts see tsgi's own variable NAME (LANG); repeatable
   --persistent EXTS   comma-separated extensions (.js,.py) of CGI scripts kept running as
                       FastCGI children instead of started per request (a script that
                       calls runCgi(app) serves both ways; see docs/cgi-scripts.md)
@@ -35,151 +47,138 @@ Options:
                       no file, PHP source never served)
   --php spawn[:N]     the same through N php-cgi children tsgi starts and keeps warm
                       (default N: the number of cores); php-cgi must be on PATH
+  --auth REALM:HTPASSWD[:PREFIX]
+                      ask for a user name and password under PREFIX (default: the whole
+                      site), checked against an htpasswd file (bcrypt, apr1, SHA), which
+                      is read again when it changes; scripts see REMOTE_USER; repeatable
+  --config FILE       read these settings from a JSON file, keys named as the options
+                      ("cgi-script": ["/git=..."]); options given here win (see docs/sites.md)
   --bind ADDR         address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --port N            port to listen on (default: PORT from the environment, else 8000;
                       0 picks a free one)
 ${gatewayHelp(22)}  -h, --help          show this help
 `;
 
-export interface SiteOptions {
-  /** The folder served. */
-  dir: string;
-  /** CGI folders as URL paths below DIR, or undefined for no CGI. */
-  cgiDirs?: string[];
-  /** Seconds per script run. */
-  cgiTimeout?: number;
-  cgiUser?: string;
-  cgiSpawner?: CgiOptions['spawner'];
-  /** Extensions of CGI scripts kept running as FastCGI children. */
-  persistent?: string[];
-  /** PHP for the files under DIR: a php-fpm address, or php-cgi children tsgi starts. */
-  php?: { address: string } | { spawn: number | undefined };
-}
+const SERVE_OPTIONS = {
+  cgi: { type: 'boolean' },
+  'cgi-dir': { type: 'string' },
+  'cgi-script': { type: 'string', multiple: true },
+  'cgi-ext': { type: 'string', multiple: true },
+  'cgi-timeout': { type: 'string' },
+  'cgi-user': { type: 'string' },
+  'cgi-spawner': { type: 'string' },
+  env: { type: 'string', multiple: true },
+  'pass-env': { type: 'string', multiple: true },
+  persistent: { type: 'string' },
+  php: { type: 'string' },
+  auth: { type: 'string', multiple: true },
+  config: { type: 'string' },
+  bind: { type: 'string' },
+  port: { type: 'string' },
+  ...gatewayOptionSpec,
+} as const satisfies OptionSpec;
 
-export interface Site {
-  app: Application;
-  /** Stops what the site started (php-cgi children, pooled connections). */
-  close(): Promise<void>;
-}
+type ServeValues = ReturnType<typeof parseCommandLine<typeof SERVE_OPTIONS>>['values'];
 
 const SPAWNERS = ['auto', 'native', 'python', 'direct'] as const;
+// Single-valued settings that name files: in a config file they are relative to the file.
+const FILE_SETTINGS = ['tls-cert', 'tls-key', 'access-log'] as const;
+const LIST_SETTINGS = ['cgi-script', 'cgi-ext', 'env', 'pass-env', 'auth'] as const;
 
-/** The application `tsgi serve` runs: CGI hosts mounted on their folders, static files (or PHP) everywhere else. */
-export function serveSite(options: SiteOptions): Application {
-  return openSite(options).app;
+interface Settings {
+  values: ServeValues;
+  dir: string | undefined;
+  /** Each list setting's items with the folder their relative paths start from. */
+  lists: Record<(typeof LIST_SETTINGS)[number], { items: string[]; base: string }[]>;
 }
 
-export function openSite(options: SiteOptions): Site {
-  const dir = resolve(options.dir);
-  const cgiDirs = options.cgiDirs ?? [];
-  const php = options.php === undefined ? undefined : phpApp({
-    root: dir,
-    ...('address' in options.php ? { address: options.php.address } : { spawn: { children: options.php.spawn } }),
-  });
-  const files = php ?? staticFiles({ root: dir, hide: cgiDirs });
-  const routes: [string, Application][] = [];
-  // Local redirects from scripts go back through the whole site, not just their own folder.
-  const site: Application = (environ, startResponse) => dispatcher(environ, startResponse);
-  const hosts: CgiHostApplication[] = [];
-  for (const cgiDir of cgiDirs) {
-    const folder = resolve(dir, '.' + cgiDir);
-    if (!existsSync(folder) || !statSync(folder).isDirectory()) continue;
-    const host = cgiHost({
-      root: folder,
-      documentRoot: dir,
-      dispatch: site,
-      ...(options.cgiTimeout !== undefined ? { timeout: options.cgiTimeout * 1000 } : {}),
-      ...(options.cgiUser !== undefined ? { user: options.cgiUser } : {}),
-      ...(options.cgiSpawner !== undefined ? { spawner: options.cgiSpawner } : {}),
-      ...(options.persistent !== undefined ? { persistent: options.persistent } : {}),
-    });
-    hosts.push(host);
-    routes.push([cgiDir, host]);
-  }
-  routes.push(['', files]);
-  const dispatcher = mount(routes);
-  return {
-    app: site,
-    close: async () => {
-      await Promise.all([php?.close(), ...hosts.map((host) => host.close())]);
-    },
-  };
-}
-
-/** Reads `--persistent .js,.py`. */
-function parsePersistent(text: string): string[] {
-  const extensions = text.split(',').map((part) => part.trim()).filter(Boolean);
-  for (const ext of extensions) {
-    if (!/^\.?[A-Za-z0-9_-]+$/.test(ext)) throw new UsageError(`--persistent takes extensions like .js or .py, got ${JSON.stringify(ext)}`);
-  }
-  if (extensions.length === 0) throw new UsageError('--persistent needs at least one extension, like .js');
-  return extensions;
-}
-
-/** Reads `--php`: `spawn`, `spawn:N`, or a responder address. */
-function parsePhp(text: string): NonNullable<SiteOptions['php']> {
-  const spawn = /^spawn(?::(.*))?$/.exec(text);
-  if (spawn) {
-    if (spawn[1] === undefined) return { spawn: undefined };
-    if (!/^[1-9]\d*$/.test(spawn[1])) throw new UsageError(`--php spawn:N needs a whole number of children, got ${JSON.stringify(spawn[1])}`);
-    return { spawn: Number(spawn[1]) };
-  }
-  try {
-    const address = parseAddress(text);
-    if (address.kind === 'fd') throw new TypeError('fd:N is for listening');
-  } catch {
-    throw new UsageError(`--php takes a php-fpm address (HOST:PORT or a unix socket path) or spawn[:N], got ${JSON.stringify(text)}`);
-  }
-  return { address: text };
-}
-
-function parseCgiDirs(text: string | undefined): string[] {
-  const dirs = (text ?? '/cgi-bin,/htbin').split(',').map((part) => part.trim()).filter(Boolean);
-  for (const dir of dirs) {
-    if (!dir.startsWith('/') || dir.split('/').includes('..')) throw new UsageError(`--cgi-dir entries must be URL paths like /cgi-bin, got ${JSON.stringify(dir)}`);
-  }
-  return dirs;
-}
-
-export async function serveCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parseCommandLine(argv, {
-    cgi: { type: 'boolean' },
-    'cgi-dir': { type: 'string' },
-    'cgi-timeout': { type: 'string' },
-    'cgi-user': { type: 'string' },
-    'cgi-spawner': { type: 'string' },
-    persistent: { type: 'string' },
-    php: { type: 'string' },
-    bind: { type: 'string' },
-    port: { type: 'string' },
-    ...gatewayOptionSpec,
-  }, 'tsgi serve --help');
-  if (values.help) {
-    process.stdout.write(serveHelp);
-    return;
-  }
+/** The command line over the config file: a flag given on the command line wins; list items from both add up. */
+async function readSettings(argv: string[]): Promise<Settings | undefined> {
+  const { values, positionals } = parseCommandLine(argv, SERVE_OPTIONS, 'tsgi serve --help');
+  if (values.help) return undefined;
   if (positionals.length > 1) throw new UsageError('tsgi serve takes at most one DIR');
-  const dir = serveFolder(positionals[0]);
+  const cwd = process.cwd();
+  const lists = Object.fromEntries(LIST_SETTINGS.map((name) => [name, [{ items: values[name] ?? [], base: cwd }]])) as Settings['lists'];
+  if (values.config === undefined) return { values, dir: positionals[0], lists };
+  const file = await readConfigFile(values.config, SERVE_OPTIONS, ['dir']);
+  if ('config' in file.values) throw new UsageError(`${values.config}: "config" cannot name another config file`);
+  const merged: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(file.values)) {
+    if (value === undefined || (LIST_SETTINGS as readonly string[]).includes(name)) continue;
+    merged[name] = (FILE_SETTINGS as readonly string[]).includes(name) && value !== '-' ? resolve(file.baseDir, value as string) : value;
+  }
+  for (const name of LIST_SETTINGS) {
+    const items = file.values[name];
+    if (Array.isArray(items)) lists[name].unshift({ items, base: file.baseDir });
+  }
+  const dir = positionals[0] ?? (file.dir !== undefined ? resolve(file.baseDir, file.dir) : undefined);
+  return { values: { ...merged, ...definedOnly(values) } as ServeValues, dir, lists };
+}
+
+function definedOnly<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+function fromLists<T>(groups: { items: string[]; base: string }[], parse: (items: string[], base: string) => T[]): T[] {
+  return groups.flatMap(({ items, base }) => parse(items, base));
+}
+
+/** The SiteOptions the settings describe; every mistake is a UsageError naming its option. */
+function siteOptions(settings: Settings): SiteOptions {
+  const { values, lists } = settings;
+  const dir = serveFolder(settings.dir);
   const cgiDirs = values.cgi ? parseCgiDirs(values['cgi-dir']) : undefined;
-  for (const warning of checkCgiFlags(values, dir, cgiDirs)) process.stderr.write(`tsgi: warning: ${warning}\n`);
+  const cgiScripts = fromLists(lists['cgi-script'], parseCgiScripts);
+  const prefixes = new Set<string>();
+  for (const { prefix } of cgiScripts) {
+    if (prefixes.has(prefix)) throw new UsageError(`--cgi-script: ${prefix || '/'} is given twice`);
+    prefixes.add(prefix);
+  }
+  const cgiExtensions = Object.assign({}, ...lists['cgi-ext'].map(({ items, base }) => parseCgiExtensions(items, base))) as Record<string, string | null>;
+  const env = Object.assign({}, ...lists.env.map(({ items }) => parseEnv(items))) as Record<string, string>;
+  const passEnv = fromLists(lists['pass-env'], (items) => parsePassEnv(items));
+  const auth = fromLists(lists.auth, parseAuth);
+  const runsScripts = values.cgi === true || cgiScripts.length > 0 || Object.keys(cgiExtensions).length > 0;
+  for (const warning of checkCgiFlags(values, dir, cgiDirs, runsScripts)) process.stderr.write(`tsgi: warning: ${warning}\n`);
   if (values.persistent !== undefined && !values.cgi) throw new UsageError('--persistent needs --cgi');
+  if ((Object.keys(env).length > 0 || passEnv.length > 0) && !runsScripts && values.php === undefined) {
+    throw new UsageError('--env and --pass-env are for scripts: give --cgi, --cgi-script, --cgi-ext or --php');
+  }
+  if (values.php !== undefined && Object.keys(cgiExtensions).includes('.php')) throw new UsageError('choose one of --php and --cgi-ext .php');
   const timeoutText = values['cgi-timeout'];
   if (timeoutText !== undefined && !/^\d+(\.\d+)?$/.test(timeoutText)) throw new UsageError(`--cgi-timeout must be a number of seconds, got ${JSON.stringify(timeoutText)}`);
   const spawner = values['cgi-spawner'];
   if (spawner !== undefined && !(SPAWNERS as readonly string[]).includes(spawner)) {
     throw new UsageError(`--cgi-spawner must be one of ${SPAWNERS.join(', ')}, got ${JSON.stringify(spawner)}`);
   }
+  return {
+    dir,
+    ...(cgiDirs ? { cgiDirs } : {}),
+    ...(cgiScripts.length > 0 ? { cgiScripts } : {}),
+    ...(Object.keys(cgiExtensions).length > 0 ? { cgiExtensions } : {}),
+    ...(Object.keys(env).length > 0 ? { env } : {}),
+    ...(passEnv.length > 0 ? { passEnv } : {}),
+    ...(auth.length > 0 ? { auth } : {}),
+    ...(timeoutText !== undefined ? { cgiTimeout: Number(timeoutText) } : {}),
+    ...(values['cgi-user'] !== undefined ? { cgiUser: values['cgi-user'] } : {}),
+    ...(spawner !== undefined ? { cgiSpawner: spawner as CgiOptions['spawner'] } : {}),
+    ...(values.php !== undefined ? { php: parsePhp(values.php) } : {}),
+    ...(values.persistent !== undefined ? { persistent: parsePersistent(values.persistent) } : {}),
+  };
+}
+
+export async function serveCommand(argv: string[]): Promise<void> {
+  const settings = await readSettings(argv);
+  if (settings === undefined) {
+    process.stdout.write(serveHelp);
+    return;
+  }
+  const { values } = settings;
+  const options = siteOptions(settings);
+  const serving = gatewayOptions(values);
   let site: Site;
   try {
-    site = openSite({
-      dir,
-      ...(cgiDirs ? { cgiDirs } : {}),
-      ...(timeoutText !== undefined ? { cgiTimeout: Number(timeoutText) } : {}),
-      ...(values['cgi-user'] !== undefined ? { cgiUser: values['cgi-user'] } : {}),
-      ...(spawner !== undefined ? { cgiSpawner: spawner as CgiOptions['spawner'] } : {}),
-      ...(values.php !== undefined ? { php: parsePhp(values.php) } : {}),
-      ...(values.persistent !== undefined ? { persistent: parsePersistent(values.persistent) } : {}),
-    });
+    site = openSite(options);
   } catch (error) {
     throw error instanceof UsageError ? error : new UsageError((error as Error).message);
   }
@@ -188,6 +187,6 @@ export async function serveCommand(argv: string[]): Promise<void> {
     onClose: () => site.close(),
     bind: values.bind ?? '127.0.0.1',
     port: parsePort(values.port, 8000),
-    ...gatewayOptions(values),
+    ...serving,
   });
 }

@@ -1,5 +1,6 @@
 /** What every serving command shares: where to listen, over which protocol, in how many processes, and how to stop. */
 import cluster from 'node:cluster';
+import { readFileSync } from 'node:fs';
 import { listenFastCgi } from '../frontends/fastcgi/index.js';
 import { ACCESS_LOG_FORMATS, type AccessLogFormat, type AccessLogOptions } from '../frontends/access-log.js';
 import { makeServer } from '../frontends/http.js';
@@ -13,6 +14,8 @@ import { superviseWorkers } from './workers.js';
 export interface ServeOptions {
   bind: string;
   port: number;
+  /** PEM certificate chain and key: serve HTTPS. */
+  tls?: { cert: Buffer; key: Buffer };
   /** Access log (default true: Common Log Format on stderr). HTTP only: behind a web server, it keeps the log. */
   accessLog?: boolean | AccessLogOptions;
   /** Speak FastCGI at this address (`HOST:PORT`, a unix socket path, `fd:0`) instead of HTTP. */
@@ -34,6 +37,8 @@ export const gatewayOptionSpec = {
   'access-log': { type: 'string' },
   'access-log-format': { type: 'string' },
   'no-access-log': { type: 'boolean' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
   fastcgi: { type: 'string' },
   scgi: { type: 'string' },
   'script-name': { type: 'string' },
@@ -48,6 +53,8 @@ export function gatewayHelp(column: number): string {
     ['--access-log FILE', 'append the access log to FILE ("-", the default, is stderr)'],
     ['--access-log-format F', `access log lines: ${ACCESS_LOG_FORMATS.join(', ')} (JSON lines); default common`],
     ['--no-access-log', 'do not log requests'],
+    ['--tls-cert FILE', 'serve HTTPS with this PEM certificate (chain) ...'],
+    ['--tls-key FILE', '... and its PEM private key'],
     ['--fastcgi ADDR', 'speak FastCGI instead of HTTP, at HOST:PORT, a unix socket path, or fd:0'],
     ['', '(the listening socket a web server hands to the programs it starts)'],
     ['--scgi ADDR', 'speak SCGI instead of HTTP, at HOST:PORT, a unix socket path, or fd:0'],
@@ -65,6 +72,7 @@ export function gatewayHelp(column: number): string {
 }
 
 type GatewayValues = {
+  'tls-cert'?: string; 'tls-key'?: string;
   'access-log'?: string; 'access-log-format'?: string; 'no-access-log'?: boolean; fastcgi?: string; scgi?: string; 'script-name'?: string;
   'socket-mode'?: string; 'socket-group'?: string; workers?: string; bind?: string; port?: string;
 };
@@ -102,8 +110,28 @@ function accessLogOption(values: GatewayValues): boolean | AccessLogOptions {
   return { ...(file !== undefined ? { file } : {}), ...(format !== undefined ? { format: format as AccessLogFormat } : {}) };
 }
 
+function readPem(flag: string, file: string, marker: RegExp): Buffer {
+  let pem: Buffer;
+  try {
+    pem = readFileSync(file);
+  } catch (error) {
+    throw new UsageError(`--${flag} ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
+  if (!marker.test(pem.toString('latin1'))) throw new UsageError(`--${flag} ${file}: not a PEM file (no "-----BEGIN ..." line)`);
+  return pem;
+}
+
+function tlsOption(values: GatewayValues, gateway: string | undefined): ServeOptions['tls'] {
+  const cert = values['tls-cert'];
+  const key = values['tls-key'];
+  if (cert === undefined && key === undefined) return undefined;
+  if (cert === undefined || key === undefined) throw new UsageError(`--${cert === undefined ? 'tls-key' : 'tls-cert'} needs --${cert === undefined ? 'tls-cert' : 'tls-key'} too`);
+  if (gateway !== undefined) throw new UsageError(`--tls-cert and --tls-key are for HTTP: behind --${gateway} the web server holds the certificate`);
+  return { cert: readPem('tls-cert', cert, /-----BEGIN CERTIFICATE-----/), key: readPem('tls-key', key, /-----BEGIN [A-Z ]*PRIVATE KEY-----/) };
+}
+
 /** The ServeOptions fields `gatewayOptionSpec` fills in. */
-export function gatewayOptions(values: GatewayValues): Pick<ServeOptions, 'accessLog' | 'fastcgi' | 'scgi' | 'scriptName' | 'socket' | 'workers'> {
+export function gatewayOptions(values: GatewayValues): Pick<ServeOptions, 'accessLog' | 'fastcgi' | 'scgi' | 'scriptName' | 'socket' | 'workers' | 'tls'> {
   const gateway = values.fastcgi !== undefined ? 'fastcgi' : values.scgi !== undefined ? 'scgi' : undefined;
   if (gateway !== undefined) {
     // --bind and --port place the HTTP listener; the gateway's address says all of its own.
@@ -118,7 +146,8 @@ export function gatewayOptions(values: GatewayValues): Pick<ServeOptions, 'acces
   if (typeof accessLog === 'object' && gateway !== undefined) {
     throw new UsageError('--access-log and --access-log-format are for HTTP: behind --fastcgi or --scgi the web server keeps the log');
   }
-  return { accessLog, fastcgi: values.fastcgi, scgi: values.scgi, scriptName: values['script-name'], socket: socketAccess(values, gateway), workers: parseWorkers(values.workers) };
+  const tls = tlsOption(values, gateway);
+  return { ...(tls ? { tls } : {}), accessLog, fastcgi: values.fastcgi, scgi: values.scgi, scriptName: values['script-name'], socket: socketAccess(values, gateway), workers: parseWorkers(values.workers) };
 }
 
 export interface Serving {
@@ -173,8 +202,8 @@ export async function startServing(app: Application, options: ServeOptions): Pro
     stopOnSignals(server, options.onClose);
     return server;
   }
-  const server = await makeServer(options.bind, options.port, app, { accessLog: options.accessLog ?? true });
+  const server = await makeServer(options.bind, options.port, app, { accessLog: options.accessLog ?? true, ...(options.tls ? { tls: options.tls } : {}) });
   stopOnSignals(server, options.onClose);
-  process.stderr.write(`Serving HTTP on ${server.host} port ${server.port} (${server.url}/)${where} ...\n`);
+  process.stderr.write(`Serving ${options.tls ? 'HTTPS' : 'HTTP'} on ${server.host} port ${server.port} (${server.url}/)${where} ...\n`);
   return server;
 }

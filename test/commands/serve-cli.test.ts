@@ -109,7 +109,7 @@ it('refuses what it would otherwise ignore or misread, naming the fix', () => {
   assert.match(port.stderr, /8080 is not a folder: did you mean --port 8080\?/);
   const timeout = serve(site.dir, '--cgi-timeout', '5');
   assert.equal(timeout.status, 2);
-  assert.equal(timeout.stderr, 'tsgi: --cgi-timeout needs --cgi\n');
+  assert.equal(timeout.stderr, 'tsgi: --cgi-timeout needs --cgi, --cgi-script or --cgi-ext\n');
   const user = serve(site.dir, '--cgi', '--cgi-user', 'nosuchuser');
   assert.equal(user.status, 2);
   assert.equal(user.stderr, 'tsgi: --cgi-user nosuchuser: no such user in /etc/passwd\n');

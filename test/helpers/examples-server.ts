@@ -13,8 +13,8 @@ export interface RunningTsgi {
 }
 
 /** Runs `node dist/src/cli.js ...args` and resolves once a line on stderr matches `ready` (its first group is the port). */
-export function startTsgi(args: string[], ready: RegExp = /port (\d+)/): Promise<RunningTsgi> {
-  return startNode('dist/src/cli.js', args, ready);
+export function startTsgi(args: string[], ready: RegExp = /port (\d+)/, env: Record<string, string> = {}): Promise<RunningTsgi> {
+  return startNode('dist/src/cli.js', args, ready, env);
 }
 
 /** Runs `node SCRIPT ...args` from the repository root, as startTsgi does. */
