@@ -38,6 +38,19 @@ export function parseCgiScripts(items: string[], base: string): NonNullable<Site
   });
 }
 
+/** `--allow-program PATH`: a program, or a folder of them, that exists. */
+export function parseAllowPrograms(items: string[], base: string): string[] {
+  return items.map((item) => {
+    const path = resolve(base, item);
+    try {
+      statSync(path);
+    } catch {
+      throw new UsageError(`--allow-program: ${path} does not exist`);
+    }
+    return path;
+  });
+}
+
 /** `--cgi-ext EXT[=INTERPRETER]`. */
 export function parseCgiExtensions(items: string[], base: string): NonNullable<SiteOptions['cgiExtensions']> {
   const extensions: Record<string, string | null> = {};

@@ -7,7 +7,7 @@ import type { OptionSpec } from './args.js';
 import { readConfigFile } from './config-file.js';
 import { checkCgiFlags, serveFolder } from './serve-checks.js';
 import {
-  parseAuth, parseCgiDirs, parseCgiExtensions, parseCgiScripts, parseEnv, parsePassEnv, parsePersistent, parsePhp,
+  parseAllowPrograms, parseAuth, parseCgiDirs, parseCgiExtensions, parseCgiScripts, parseEnv, parsePassEnv, parsePersistent, parsePhp,
 } from './serve-flags.js';
 import { gatewayHelp, gatewayOptions, gatewayOptionSpec, startServing } from './serving.js';
 import { openSite } from './site.js';
@@ -51,6 +51,10 @@ Options:
                       ask for a user name and password under PREFIX (default: the whole
                       site), checked against an htpasswd file (bcrypt, apr1, SHA), which
                       is read again when it changes; scripts see REMOTE_USER; repeatable
+  --allow-program PATH
+                      with --fastcgi or --scgi behind a web server: PATH (a program, or a
+                      folder of them) runs when the web server names it in SCRIPT_FILENAME,
+                      as fcgiwrap does; requests naming none are the site's; repeatable
   --config FILE       read these settings from a JSON file, keys named as the options
                       ("cgi-script": ["/git=..."]); options given here win (see docs/sites.md)
   --bind ADDR         address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
@@ -72,6 +76,7 @@ const SERVE_OPTIONS = {
   persistent: { type: 'string' },
   php: { type: 'string' },
   auth: { type: 'string', multiple: true },
+  'allow-program': { type: 'string', multiple: true },
   config: { type: 'string' },
   bind: { type: 'string' },
   port: { type: 'string' },
@@ -83,7 +88,7 @@ type ServeValues = ReturnType<typeof parseCommandLine<typeof SERVE_OPTIONS>>['va
 const SPAWNERS = ['auto', 'native', 'python', 'direct'] as const;
 // Single-valued settings that name files: in a config file they are relative to the file.
 const FILE_SETTINGS = ['tls-cert', 'tls-key', 'access-log'] as const;
-const LIST_SETTINGS = ['cgi-script', 'cgi-ext', 'env', 'pass-env', 'auth'] as const;
+const LIST_SETTINGS = ['cgi-script', 'cgi-ext', 'env', 'pass-env', 'auth', 'allow-program'] as const;
 
 interface Settings {
   values: ServeValues;
@@ -138,7 +143,11 @@ function siteOptions(settings: Settings): SiteOptions {
   const env = Object.assign({}, ...lists.env.map(({ items }) => parseEnv(items))) as Record<string, string>;
   const passEnv = fromLists(lists['pass-env'], (items) => parsePassEnv(items));
   const auth = fromLists(lists.auth, parseAuth);
-  const runsScripts = values.cgi === true || cgiScripts.length > 0 || Object.keys(cgiExtensions).length > 0;
+  const allowPrograms = fromLists(lists['allow-program'], parseAllowPrograms);
+  if (allowPrograms.length > 0 && values.fastcgi === undefined && values.scgi === undefined) {
+    throw new UsageError('--allow-program is for serving behind a web server that names the program: give --fastcgi or --scgi');
+  }
+  const runsScripts = values.cgi === true || cgiScripts.length > 0 || Object.keys(cgiExtensions).length > 0 || allowPrograms.length > 0;
   for (const warning of checkCgiFlags(values, dir, cgiDirs, runsScripts)) process.stderr.write(`tsgi: warning: ${warning}\n`);
   if (values.persistent !== undefined && !values.cgi) throw new UsageError('--persistent needs --cgi');
   if ((Object.keys(env).length > 0 || passEnv.length > 0) && !runsScripts && values.php === undefined) {
@@ -159,6 +168,7 @@ function siteOptions(settings: Settings): SiteOptions {
     ...(Object.keys(env).length > 0 ? { env } : {}),
     ...(passEnv.length > 0 ? { passEnv } : {}),
     ...(auth.length > 0 ? { auth } : {}),
+    ...(allowPrograms.length > 0 ? { allowPrograms } : {}),
     ...(timeoutText !== undefined ? { cgiTimeout: Number(timeoutText) } : {}),
     ...(values['cgi-user'] !== undefined ? { cgiUser: values['cgi-user'] } : {}),
     ...(spawner !== undefined ? { cgiSpawner: spawner as CgiOptions['spawner'] } : {}),

@@ -11,6 +11,7 @@ import { cgiExtensions, cgiHost, cgiScript } from '../apps/cgi-host.js';
 import type { CgiHostApplication, CgiOptions } from '../apps/cgi-host.js';
 import { mount } from '../apps/mount.js';
 import { phpApp } from '../apps/php/app.js';
+import { scriptFilenameHost } from '../apps/script-filename.js';
 import { staticFiles } from '../apps/static.js';
 import type { Application } from '../types.js';
 
@@ -45,6 +46,11 @@ export interface SiteOptions {
   php?: { address: string } | { spawn: number | undefined };
   /** Areas behind Basic authentication. */
   auth?: AuthSetting[];
+  /**
+   * Behind a web server (FastCGI, SCGI): programs, or folders of them, the web server may name
+   * in SCRIPT_FILENAME to have them run (fcgiwrap's -p); requests naming none go to the site.
+   */
+  allowPrograms?: string[];
 }
 
 export interface Site {
@@ -102,8 +108,10 @@ export function openSite(options: SiteOptions): Site {
   const dispatcher = mount(routes);
   const areas = (options.auth ?? []).map(({ realm, file, prefix }) => ({ realm, prefix, users: new HtpasswdFile(file) }));
   const guarded = areas.length > 0 ? basicAuth(dispatcher, areas) : dispatcher;
+  const named = options.allowPrograms === undefined ? undefined : scriptFilenameHost({ ...shared, allow: options.allowPrograms, fallback: site });
+  if (named) hosts.push(named);
   return {
-    app: site,
+    app: named ?? site,
     close: async () => {
       await Promise.all([php?.close(), ...hosts.map((host) => host.close())]);
     },

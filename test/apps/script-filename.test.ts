@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { scriptFilenameHost, webServerParams } from '../../src/apps/script-filename.js';
-import { listenFastCgi } from '../../src/frontends/fastcgi/index.js';
-import type { GatewayServer } from '../../src/frontends/listen.js';
 import type { Environ } from '../../src/types.js';
 import { call, parseEnv } from '../helpers/cgihost-fixtures.js';
 import { isRoot, startNginx, tempDir, type Peer } from '../helpers/fastcgi-peers.js';
 import { fetchRaw } from '../helpers/http-client.js';
+import { startTsgi } from '../helpers/examples-server.js';
+import type { RunningTsgi } from '../helpers/examples-server.js';
 
 const run = promisify(execFile);
 const dir = tempDir('script-filename');
@@ -88,13 +88,14 @@ describe('scriptFilenameHost', () => {
   });
 });
 
-describe('scriptFilenameHost behind nginx, as fcgiwrap: git-http-backend and cgit', { timeout: 60_000 }, () => {
+// Through the command a user runs: tsgi serve --fastcgi SOCKET --allow-program PROGRAM.
+describe('scriptFilenameHost (tsgi serve --allow-program) behind nginx, as fcgiwrap: git-http-backend and cgit', { timeout: 60_000 }, () => {
   const gitEnv = { PATH: '/usr/bin:/bin', HOME: dir, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0' };
   const backend = join(execFileSync('git', ['--exec-path'], { encoding: 'utf8' }).trim(), 'git-http-backend');
   const cgit = '/usr/lib/cgit/cgit.cgi';
   const projects = join(dir, 'projects');
   let nginx: Peer;
-  let server: GatewayServer;
+  let server: RunningTsgi;
 
   const chownTree = (path: string): void => {
     chownSync(path, 65534, 65534);
@@ -115,7 +116,8 @@ describe('scriptFilenameHost behind nginx, as fcgiwrap: git-http-backend and cgi
     writeFileSync(cgitrc, `virtual-root=/cgit/\ncache-size=0\nrepo.url=demo\nrepo.path=${join(projects, 'demo.git')}\nrepo.desc=the demo repository\n`);
     chmodSync(cgitrc, 0o644);
 
-    server = await listenFastCgi(join(dir, 'tsgi.sock'), scriptFilenameHost({ allow: [backend, cgit], log: () => {} }), { errors: { write() {} } });
+    mkdirSync(join(dir, 'www'));
+    server = await startTsgi(['serve', join(dir, 'www'), '--fastcgi', join(dir, 'tsgi.sock'), '--allow-program', backend, '--allow-program', cgit], /Serving FastCGI on (\S+)/);
     // The configurations nginx users copy for fcgiwrap, pointed at tsgi's socket.
     nginx = await startNginx(`
     location ~ ^/git(/.*)$ {
@@ -142,7 +144,7 @@ describe('scriptFilenameHost behind nginx, as fcgiwrap: git-http-backend and cgi
   });
   after(async () => {
     await nginx?.stop();
-    await server?.close();
+    await server?.stop();
   });
 
   it('clones a repository through git-http-backend', async () => {
@@ -163,5 +165,6 @@ describe('scriptFilenameHost behind nginx, as fcgiwrap: git-http-backend and cgi
   it('refuses a program nginx names that is not on the allow-list', async () => {
     const res = await fetchRaw(`http://127.0.0.1:${nginx.port}/other`);
     assert.equal(res.status, 403);
+    assert.match(server.stderr(), /\/bin\/sh/);
   });
 });

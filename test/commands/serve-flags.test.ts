@@ -107,6 +107,8 @@ describe('tsgi serve site flags', () => {
     [['--tls-cert', 'users', '--tls-key', 'users'], /--tls-cert users: not a PEM file/],
     [['--cgi-timeout', '5'], /--cgi-timeout needs --cgi, --cgi-script or --cgi-ext/],
     [['--cgi-ext', '.php=/bin/true', '--php', 'spawn'], /choose one of --php and --cgi-ext \.php/],
+    [['--allow-program', '/bin/true'], /--allow-program is for serving behind a web server .*--fastcgi or --scgi/],
+    [['--allow-program', '/nonexistent/prog', '--fastcgi', '127.0.0.1:0'], /--allow-program: \/nonexistent\/prog does not exist/],
   ];
   for (const [args, message] of mistakes) {
     it(`refuses ${args.join(' ')}`, () => {
