@@ -76,7 +76,7 @@ export function openSite(options: SiteOptions): Site {
     ...(options.cgiUser !== undefined ? { user: options.cgiUser } : {}),
     ...(options.cgiSpawner !== undefined ? { spawner: options.cgiSpawner } : {}),
     ...(options.env !== undefined ? { env: options.env } : {}),
-    ...(options.passEnv !== undefined ? { inheritEnv: options.passEnv } : {}),
+    ...(options.passEnv !== undefined ? { passEnv: options.passEnv } : {}),
   };
   const php = options.php === undefined ? undefined : phpApp({
     root: dir,

@@ -76,7 +76,7 @@ for (const spawner of ['native', 'python', 'direct'] as const) describe(`scripts
     it('passes only the listed server variables, sets HTTPS under TLS and drops NUL values', async () => {
       process.env.TSGI_TEST_SHARED = 'visible';
       try {
-        const app = cgiHost({ spawner, root: site.cgiBin, inheritEnv: ['TSGI_TEST_SHARED'], env: { EXTRA: 'x' }, refuseFunctionValues: true });
+        const app = cgiHost({ spawner, root: site.cgiBin, passEnv: ['TSGI_TEST_SHARED'], env: { EXTRA: 'x' }, refuseFunctionValues: true });
         const result = await call(app, at('/env.sh', { 'tsgi.url_scheme': 'https', HTTP_X_FN: '() { :; }; echo pwned', HTTP_X_NUL: 'a\0b' }));
         const env = parseEnv(result.body.toString());
         assert.equal(env.TSGI_TEST_SHARED, 'visible');

@@ -13,7 +13,7 @@ export interface ProgramLocation extends ScriptLocation {
 
 export interface EnvironmentSettings extends VariableSettings {
   path: string;
-  inheritEnv: readonly string[];
+  passEnv: readonly string[];
   requestEnv?: ((environ: Environ) => Record<string, string>) | undefined;
 }
 
@@ -49,9 +49,9 @@ export function buildEnvironment(environ: Environ, where: ScriptLocation, settin
 }
 
 /** What every script's environment starts from: PATH and the names it may inherit from the server's. */
-export function baseEnvironment(settings: Pick<EnvironmentSettings, 'path' | 'inheritEnv'>): Record<string, string> {
+export function baseEnvironment(settings: Pick<EnvironmentSettings, 'path' | 'passEnv'>): Record<string, string> {
   const env: Record<string, string> = { PATH: settings.path };
-  for (const name of settings.inheritEnv) {
+  for (const name of settings.passEnv) {
     const value = process.env[name];
     if (value !== undefined) env[name] = value;
   }

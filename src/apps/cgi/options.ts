@@ -8,7 +8,7 @@ export interface CgiOptions {
   /** Extra variables for every script; they win over everything else (last wins). */
   env?: Record<string, string>;
   /** Names of the server's own environment variables a script may see (besides PATH). */
-  inheritEnv?: string[];
+  passEnv?: string[];
   /** PATH for scripts. Default `/usr/local/bin:/usr/bin:/bin`. */
   path?: string;
   /** Working directory; default the script's own folder (RFC 3875 §7.2). */

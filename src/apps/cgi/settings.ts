@@ -14,7 +14,7 @@ import type { RunAs } from '../../gateways/launch/user.js';
 export interface HostSettings {
   env: Record<string, string>;
   requestEnv: ((environ: Environ) => Record<string, string>) | undefined;
-  inheritEnv: string[];
+  passEnv: string[];
   path: string;
   cwd: string | undefined;
   args: string[];
@@ -60,7 +60,7 @@ export function resolveSettings(options: CgiOptions, documentRoot: string | unde
   return {
     env: { ...options.env },
     requestEnv: options.requestEnv,
-    inheritEnv: [...DEFAULT_INHERIT, ...(options.inheritEnv ?? [])],
+    passEnv: [...DEFAULT_INHERIT, ...(options.passEnv ?? [])],
     path: options.path ?? DEFAULT_PATH,
     cwd: options.cwd,
     args: [...(options.args ?? [])],
