@@ -11,6 +11,7 @@ import {
 } from './serve-flags.js';
 import { gatewayHelp, gatewayOptions, gatewayOptionSpec, startServing } from './serving.js';
 import { openSite } from './site.js';
+import { describeSite } from './site-description.js';
 import type { Site, SiteOptions } from './site.js';
 
 export { openSite, serveSite } from './site.js';
@@ -186,6 +187,8 @@ export async function serveCommand(argv: string[]): Promise<void> {
   const { values } = settings;
   const options = siteOptions(settings);
   const serving = gatewayOptions(values);
+  const description = describeSite(options);
+  for (const warning of description.warnings) process.stderr.write(`tsgi: warning: ${warning}\n`);
   let site: Site;
   try {
     site = openSite(options);
@@ -197,6 +200,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
     onClose: () => site.close(),
     bind: values.bind ?? '127.0.0.1',
     port: parsePort(values.port, 8000),
+    details: description.lines,
     ...serving,
   });
 }

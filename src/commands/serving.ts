@@ -10,6 +10,7 @@ import { listenScgi } from '../frontends/scgi.js';
 import type { Application } from '../types.js';
 import { parseWorkers, UsageError } from './args.js';
 import { superviseWorkers } from './workers.js';
+import { portOwner } from './port-owner.js';
 
 export interface ServeOptions {
   bind: string;
@@ -28,6 +29,8 @@ export interface ServeOptions {
   scriptName?: string;
   /** FastCGI/SCGI on a unix socket: who may connect. */
   socket?: SocketAccess;
+  /** Lines printed under the start line: what is served, and how. */
+  details?: string[];
   /** Called after the server has drained on SIGINT/SIGTERM, before the process exits (to stop children the app started). */
   onClose?: () => Promise<void>;
 }
@@ -169,6 +172,30 @@ function stopOnSignals(server: { close(): Promise<void> }, onClose: (() => Promi
   process.on('SIGTERM', stop);
 }
 
+// Said once: by the single process, or by the first worker rather than all N.
+function detailLines(options: ServeOptions): string {
+  if (!options.details?.length || (cluster.isWorker && cluster.worker?.id !== 1)) return '';
+  return options.details.map((line) => `  ${line}\n`).join('');
+}
+
+/**
+ * A listen error as what to do about it: who holds the port, or what a low port needs. Still
+ * a refused system call (exit 1, no stack trace), not a usage mistake.
+ */
+export function listenProblem(error: NodeJS.ErrnoException, bind: string, port: number): Error | undefined {
+  const refused = (message: string) => Object.assign(new Error(message), { code: error.code, syscall: error.syscall ?? 'listen' });
+  const where = `${bind.includes(':') ? `[${bind}]` : bind}:${port}`;
+  if (error.code === 'EADDRINUSE') {
+    const owner = portOwner(port);
+    return refused(`${where} is already in use${owner ? ` by ${owner}` : ''}: stop it, choose another --port, or use --port 0 for a free one`);
+  }
+  if (error.code === 'EACCES' && port > 0 && port < 1024) {
+    return refused(`${where}: ports below 1024 need root or the CAP_NET_BIND_SERVICE capability; use a port from 1024 up (the default is 8000) and put a web server in front, or grant it: sudo setcap cap_net_bind_service=+ep ${process.execPath}`);
+  }
+  if (error.code === 'EADDRNOTAVAIL') return refused(`--bind ${bind}: this machine has no such address (127.0.0.1 for this machine only, 0.0.0.0 for every interface)`);
+  return undefined;
+}
+
 /** Serves `app` until SIGINT/SIGTERM, then drains in-flight requests and exits. */
 export async function startServing(app: Application, options: ServeOptions): Promise<Serving> {
   if (options.fastcgi !== undefined && options.scgi !== undefined) throw new UsageError('choose one of --fastcgi and --scgi');
@@ -198,12 +225,15 @@ export async function startServing(app: Application, options: ServeOptions): Pro
     const server = options.fastcgi !== undefined
       ? await listenFastCgi(options.fastcgi, app, gateway)
       : await listenScgi(options.scgi!, app, gateway);
-    process.stderr.write(`Serving ${options.fastcgi !== undefined ? 'FastCGI' : 'SCGI'} on ${server.address}${where} ...\n`);
+    process.stderr.write(`Serving ${options.fastcgi !== undefined ? 'FastCGI' : 'SCGI'} on ${server.address}${where} ...\n${detailLines(options)}`);
     stopOnSignals(server, options.onClose);
     return server;
   }
-  const server = await makeServer(options.bind, options.port, app, { accessLog: options.accessLog ?? true, ...(options.tls ? { tls: options.tls } : {}) });
+  const server = await makeServer(options.bind, options.port, app, { accessLog: options.accessLog ?? true, ...(options.tls ? { tls: options.tls } : {}) })
+    .catch((error: NodeJS.ErrnoException) => {
+      throw listenProblem(error, options.bind, options.port) ?? error;
+    });
   stopOnSignals(server, options.onClose);
-  process.stderr.write(`Serving ${options.tls ? 'HTTPS' : 'HTTP'} on ${server.host} port ${server.port} (${server.url}/)${where} ...\n`);
+  process.stderr.write(`Serving ${options.tls ? 'HTTPS' : 'HTTP'} on ${server.host} port ${server.port} (${server.url}/)${where} ...\n${detailLines(options)}`);
   return server;
 }

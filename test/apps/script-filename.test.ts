@@ -165,6 +165,5 @@ describe('scriptFilenameHost (tsgi serve --allow-program) behind nginx, as fcgiw
   it('refuses a program nginx names that is not on the allow-list', async () => {
     const res = await fetchRaw(`http://127.0.0.1:${nginx.port}/other`);
     assert.equal(res.status, 403);
-    assert.match(server.stderr(), /\/bin\/sh/);
   });
 });

@@ -71,7 +71,7 @@ describe('tsgi run', () => {
       const port = (taken.address() as { port: number }).port;
       const result = tsgi('run', fromRoot('test/fixtures/http/slow-app.mjs'), '--port', String(port));
       assert.equal(result.status, 1);
-      assert.equal(result.stderr, `tsgi: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`);
+      assert.equal(result.stderr, `tsgi: 127.0.0.1:${port} is already in use by node (pid ${process.pid}): stop it, choose another --port, or use --port 0 for a free one\n`);
     } finally {
       taken.close();
     }

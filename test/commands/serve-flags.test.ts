@@ -14,9 +14,9 @@ const CLI = fromRoot('dist', 'src', 'cli.js');
 const ENV_SCRIPT = '#!/bin/sh\nprintf "Content-Type: text/plain\\n\\n%s|%s|%s|%s" "$SCRIPT_NAME" "$PATH_INFO" "${SITE_NAME:-}" "${TSGI_FLAGS_LANG:-}"\n';
 let dir: string;
 
-function serveFails(args: string[]): string {
+function serveFails(args: string[], status = 2): string {
   const result = spawnSync(process.execPath, [CLI, 'serve', ...args, '--port', '0'], { encoding: 'utf8', cwd: dir, timeout: 10_000 });
-  assert.equal(result.status, 2, `exit status for ${args.join(' ')}: ${result.stderr}`);
+  assert.equal(result.status, status, `exit status for ${args.join(' ')}: ${result.stderr}`);
   return result.stderr;
 }
 
@@ -110,6 +110,11 @@ describe('tsgi serve site flags', () => {
     [['--allow-program', '/bin/true'], /--allow-program is for serving behind a web server .*--fastcgi or --scgi/],
     [['--allow-program', '/nonexistent/prog', '--fastcgi', '127.0.0.1:0'], /--allow-program: \/nonexistent\/prog does not exist/],
   ];
+  it('says an address to bind is not this machine\'s (exit 1: the machine refused, not a usage mistake)', () => {
+    // 192.0.2.0/24 is TEST-NET-1: documentation only, on no machine's interfaces.
+    assert.match(serveFails(['www', '--bind', '192.0.2.1'], 1), /--bind 192\.0\.2\.1: this machine has no such address/);
+  });
+
   for (const [args, message] of mistakes) {
     it(`refuses ${args.join(' ')}`, () => {
       assert.match(serveFails(['www', ...args]), message);

@@ -27,7 +27,7 @@ it('reports a busy port in one line', async () => {
     const port = (taken.address() as { port: number }).port;
     const result = demo('--port', String(port));
     assert.equal(result.status, 1);
-    assert.equal(result.stderr, `demo: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`);
+    assert.equal(result.stderr, `demo: 127.0.0.1:${port} is already in use by node (pid ${process.pid}): stop it, choose another --port, or use --port 0 for a free one\n`);
   } finally {
     taken.close();
   }

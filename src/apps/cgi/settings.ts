@@ -7,7 +7,7 @@ import type { CgiOptions, StderrSink } from './options.js';
 import { nativeLauncher, nativeUnavailable } from '../../gateways/launch/native-launcher.js';
 import { directLauncher } from '../../gateways/launch/process.js';
 import type { Launcher } from '../../gateways/launch/process.js';
-import { spawnerFor } from '../../gateways/launch/spawner.js';
+import { spawnerFor, spawnerPython } from '../../gateways/launch/spawner.js';
 import { resolveRunAs } from '../../gateways/launch/user.js';
 import type { RunAs } from '../../gateways/launch/user.js';
 
@@ -53,6 +53,18 @@ function chooseLauncher(mode: CgiOptions['spawner'], runAs: RunAs | undefined): 
     if (mode === 'python') throw new Error('the CGI spawner needs /usr/bin/python3 (3.8 or later); use spawner: "direct" without it');
     return directLauncher;
   };
+}
+
+/** Which launcher `mode` starts scripts with on this machine, and why, for the start line. */
+export function describeLauncher(mode: CgiOptions['spawner']): string {
+  const spawn = "Node's spawn (each script forks the whole server)";
+  if (mode === 'direct') return `${spawn}, as --cgi-spawner direct asks`;
+  const nativeProblem = mode === 'python' ? undefined : nativeUnavailable();
+  if (mode !== 'python' && nativeProblem === undefined) return 'the native launcher (built by npm install)';
+  const python = spawnerPython();
+  const why = nativeProblem === undefined ? 'as --cgi-spawner python asks' : `because ${nativeProblem}`;
+  if (python !== undefined) return `the ${python} posix_spawn helper, ${why}`;
+  return `${spawn}, ${why}, and no Python 3.8+ is installed for the posix_spawn helper`;
 }
 
 export function resolveSettings(options: CgiOptions, documentRoot: string | undefined): HostSettings {

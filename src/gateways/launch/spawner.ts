@@ -235,10 +235,16 @@ function findPython(): string | undefined {
 
 let python: string | null | undefined;
 
+/** The Python the spawner runs on, or undefined when no 3.8+ with posix_spawn is installed. */
+export function spawnerPython(): string | undefined {
+  if (python === undefined) python = findPython() ?? null;
+  return python ?? undefined;
+}
+
 /** The spawner for `runAs`, or undefined when no Python 3.8+ is installed to run it. */
 export function spawnerFor(runAs: RunAs | undefined): Launcher | undefined {
-  if (python === undefined) python = findPython() ?? null;
-  if (python === null) return undefined;
+  const python = spawnerPython();
+  if (python === undefined) return undefined;
   const key = runAs ? `${runAs.uid}:${runAs.gid}` : 'self';
   let spawner = spawners.get(key);
   if (!spawner) {
