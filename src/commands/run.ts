@@ -1,12 +1,14 @@
 /** `tsgi run MODULE[:EXPORT]`: serve one application. */
+import { spawnSync } from 'node:child_process';
 import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pathToFileURL } from 'node:url';
 import { PackageResolutionError, resolvePackage } from './resolve-package.js';
 import { adapt, ADAPTERS, isServable, NotAnApplication, type Adapted, type AdapterName } from './adapt.js';
 import { parseCommandLine, parsePort, UsageError } from './args.js';
-import { gatewayHelp, gatewayOptions, gatewayOptionSpec, startServing } from './serving.js';
+import { gatewayHelp, gatewayOptions, gatewayOptionSpec, startServing, superviseReloading } from './serving.js';
 
 export const runHelp = `Usage: tsgi run MODULE[:EXPORT] [options]
 
@@ -46,6 +48,20 @@ function packageUrl(name: string, cwd: string, exportName: string | undefined): 
   throw new UsageError(`cannot find package "${name}" in node_modules from ${cwd} upwards${hint}`);
 }
 
+/**
+ * Where a syntax error is, as " at /app/lib.js:3" and the line with a caret. Node 20 keeps
+ * the place out of the error object for ES modules and prints it only for an uncaught error,
+ * so a child node imports the same URL uncaught. Nothing of the graph runs: ES modules are all
+ * parsed before any evaluates, and the parse is what fails.
+ */
+function syntaxErrorPlace(error: unknown, url: string): string {
+  if (!(error instanceof SyntaxError)) return '';
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(url)})`], { encoding: 'utf8', timeout: 10_000 });
+  const report = /^(file:\/\/\S+):(\d+)\n(.*)\n(\s*\^+)/m.exec(child.stderr ?? '');
+  if (!report) return '';
+  return ` at ${fileURLToPath(report[1]!)}:${report[2]}\n  ${report[3]}\n  ${report[4]}`;
+}
+
 /** Imports MODULE and picks the application out of it, with errors that say what to fix. */
 export async function loadApplication(spec: string, cwd = process.cwd(), adapter: AdapterName = 'auto'): Promise<Adapted> {
   const colon = spec.lastIndexOf(':');
@@ -64,7 +80,7 @@ export async function loadApplication(spec: string, cwd = process.cwd(), adapter
     if (/\.[cm]?ts$/.test(modulePart) && (error as NodeJS.ErrnoException).code === 'ERR_UNKNOWN_FILE_EXTENSION') {
       throw new UsageError(`module ${modulePart} is TypeScript, which this Node cannot load: build it first (tsc) and run the .js file, or run tsgi under a loader (node --import tsx $(which tsgi) run ${spec})`);
     }
-    throw new UsageError(`cannot load module ${modulePart}: ${(error as Error).message}`);
+    throw new UsageError(`cannot load module ${modulePart}: ${(error as Error).message}${syntaxErrorPlace(error, url)}`);
   }
   const names = exportName ? [exportName] : FALLBACK_EXPORTS;
   // A CommonJS module arrives as { default: module.exports, ...its named exports }: an
@@ -88,6 +104,12 @@ export async function loadApplication(spec: string, cwd = process.cwd(), adapter
   }
 }
 
+/** The folder --reload watches by default: the module file's, or the current one for a package. */
+function moduleFolder(spec: string): string {
+  const modulePart = spec.replace(/:[^:/\\]*$/, '');
+  return modulePart.startsWith('.') || modulePart.startsWith('/') || /\.[cm]?[jt]s$/.test(modulePart) ? dirname(resolve(modulePart)) : process.cwd();
+}
+
 export async function runCommand(argv: string[]): Promise<void> {
   const { values, positionals } = parseCommandLine(argv, {
     bind: { type: 'string' },
@@ -102,11 +124,18 @@ export async function runCommand(argv: string[]): Promise<void> {
   if (positionals.length !== 1) throw new UsageError('tsgi run takes exactly one MODULE[:EXPORT]');
   const adapter = values.adapter ?? 'auto';
   if (!(ADAPTERS as readonly string[]).includes(adapter)) throw new UsageError(`--adapter must be one of ${ADAPTERS.join(', ')}, got ${JSON.stringify(adapter)}`);
-  const { app, how, adapted } = await loadApplication(positionals[0]!, process.cwd(), adapter as AdapterName);
-  if (adapted && cluster.isPrimary) process.stderr.write(`tsgi: serving ${how}\n`);
-  await startServing(app, {
+  const options = {
+    ...(values.reload ? { reload: values['reload-dir']?.map((folder) => resolve(folder)) ?? [moduleFolder(positionals[0]!)] } : {}),
     bind: values.bind ?? '127.0.0.1',
     port: parsePort(values.port, 8000),
     ...gatewayOptions(values),
-  });
+  };
+  // The supervisor of --reload never loads the application: only its workers do, each the code of its time.
+  if (options.reload !== undefined && cluster.isPrimary) {
+    superviseReloading(options.workers ?? 1, options.reload);
+    return;
+  }
+  const { app, how, adapted } = await loadApplication(positionals[0]!, process.cwd(), adapter as AdapterName);
+  if (adapted && (cluster.isPrimary || cluster.worker?.id === 1)) process.stderr.write(`tsgi: serving ${how}\n`);
+  await startServing(app, options);
 }

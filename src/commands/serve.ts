@@ -1,4 +1,5 @@
 /** `tsgi serve [DIR] [--cgi]`: static files and CGI programs, like `python -m http.server --cgi` and on to Apache's ScriptAlias and AddHandler. */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CgiOptions } from '../apps/cgi-host.js';
 import { checkPhp } from './php-check.js';
@@ -111,7 +112,8 @@ async function readSettings(argv: string[]): Promise<Settings | undefined> {
   const merged: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(file.values)) {
     if (value === undefined || (LIST_SETTINGS as readonly string[]).includes(name)) continue;
-    merged[name] = (FILE_SETTINGS as readonly string[]).includes(name) && value !== '-' ? resolve(file.baseDir, value as string) : value;
+    if (name === 'reload-dir') merged[name] = (value as string[]).map((folder) => resolve(file.baseDir, folder));
+    else merged[name] = (FILE_SETTINGS as readonly string[]).includes(name) && value !== '-' ? resolve(file.baseDir, value as string) : value;
   }
   for (const name of LIST_SETTINGS) {
     const items = file.values[name];
@@ -178,6 +180,18 @@ function siteOptions(settings: Settings): SiteOptions {
   };
 }
 
+/**
+ * What --reload watches by default: files and scripts are read fresh on every request, so
+ * only what tsgi holds on to needs a restart: the config file, and persistent scripts.
+ */
+function reloadPaths(values: ServeValues, options: SiteOptions): string[] {
+  if (values['reload-dir'] !== undefined) return values['reload-dir'].map((folder) => resolve(folder));
+  const paths: string[] = [];
+  if (values.config !== undefined) paths.push(resolve(values.config));
+  if (options.persistent !== undefined) paths.push(...(options.cgiDirs ?? []).map((cgiDir) => resolve(options.dir, '.' + cgiDir)).filter((folder) => existsSync(folder)));
+  return paths.length > 0 ? paths : [options.dir];
+}
+
 export async function serveCommand(argv: string[]): Promise<void> {
   const settings = await readSettings(argv);
   if (settings === undefined) {
@@ -197,6 +211,7 @@ export async function serveCommand(argv: string[]): Promise<void> {
   }
   if (values.php !== undefined) await checkPhp(values.php);
   await startServing(site.app, {
+    ...(values.reload ? { reload: reloadPaths(values, options) } : {}),
     onClose: () => site.close(),
     bind: values.bind ?? '127.0.0.1',
     port: parsePort(values.port, 8000),

@@ -11,6 +11,7 @@ import type { Application } from '../types.js';
 import { parseWorkers, UsageError } from './args.js';
 import { superviseWorkers } from './workers.js';
 import { portOwner } from './port-owner.js';
+import { watchForChanges } from './reload-watch.js';
 
 export interface ServeOptions {
   bind: string;
@@ -29,6 +30,8 @@ export interface ServeOptions {
   scriptName?: string;
   /** FastCGI/SCGI on a unix socket: who may connect. */
   socket?: SocketAccess;
+  /** Files and folders whose changes restart the worker (--reload): a new one starts, the old one drains. */
+  reload?: string[];
   /** Lines printed under the start line: what is served, and how. */
   details?: string[];
   /** Called after the server has drained on SIGINT/SIGTERM, before the process exits (to stop children the app started). */
@@ -48,6 +51,8 @@ export const gatewayOptionSpec = {
   'socket-mode': { type: 'string' },
   'socket-group': { type: 'string' },
   workers: { type: 'string' },
+  reload: { type: 'boolean' },
+  'reload-dir': { type: 'string', multiple: true },
 } as const;
 
 /** Help lines for `gatewayOptionSpec`, with descriptions starting at `column`. */
@@ -66,6 +71,9 @@ export function gatewayHelp(column: number): string {
     ['--socket-mode M', 'FastCGI/SCGI on a unix socket: its mode, octal (default 666, 660'],
     ['', 'with --socket-group): the web server\'s workers must be able to connect'],
     ['--socket-group G', 'the group that owns the socket (the web server\'s, e.g. www-data)'],
+    ['--reload', 'while developing: restart when a file of the application changes'],
+    ['', '(requests in flight finish; an error keeps the old code serving)'],
+    ['--reload-dir DIR', 'watch DIR for --reload (default: the application\'s folder); repeatable'],
     ['--workers N', 'serve from N processes (default 1); a crashed one is replaced,'],
     ['', 'SIGTERM drains them, SIGHUP replaces them one by one'],
   ];
@@ -78,6 +86,7 @@ type GatewayValues = {
   'tls-cert'?: string; 'tls-key'?: string;
   'access-log'?: string; 'access-log-format'?: string; 'no-access-log'?: boolean; fastcgi?: string; scgi?: string; 'script-name'?: string;
   'socket-mode'?: string; 'socket-group'?: string; workers?: string; bind?: string; port?: string;
+  reload?: boolean; 'reload-dir'?: string[];
 };
 
 function socketAccess(values: GatewayValues, gateway: string | undefined): SocketAccess {
@@ -150,6 +159,7 @@ export function gatewayOptions(values: GatewayValues): Pick<ServeOptions, 'acces
     throw new UsageError('--access-log and --access-log-format are for HTTP: behind --fastcgi or --scgi the web server keeps the log');
   }
   const tls = tlsOption(values, gateway);
+  if (values['reload-dir'] !== undefined && !values.reload) throw new UsageError('--reload-dir needs --reload');
   return { ...(tls ? { tls } : {}), accessLog, fastcgi: values.fastcgi, scgi: values.scgi, scriptName: values['script-name'], socket: socketAccess(values, gateway), workers: parseWorkers(values.workers) };
 }
 
@@ -196,6 +206,31 @@ export function listenProblem(error: NodeJS.ErrnoException, bind: string, port: 
   return undefined;
 }
 
+/** --reload: the application runs in workers this process replaces when its files change. */
+export function superviseReloading(workers: number, paths: string[]): Serving {
+  const say = (text: string) => process.stderr.write(`tsgi: ${text}\n`);
+  say(`--reload: watching ${paths.join(', ')}`);
+  // One failed start is enough to know: the next change may fix it, so wait for that, not retry.
+  const pool = superviseWorkers(workers, {
+    maxFailedStarts: 1,
+    waitAfterGivingUp: true,
+    onGiveUp: () => say('the application could not start (its error is above); fix it and save, and tsgi tries again'),
+  });
+  const watching = watchForChanges(paths, (file) => {
+    say(`${file} changed: restarting`);
+    void pool.reload().then((replaced) => {
+      if (replaced) say('restarted');
+      else say('the new code could not start (its error is above); the old code keeps serving until the next change');
+    });
+  });
+  return {
+    close: async () => {
+      watching.close();
+      await pool.close();
+    },
+  };
+}
+
 /** Serves `app` until SIGINT/SIGTERM, then drains in-flight requests and exits. */
 export async function startServing(app: Application, options: ServeOptions): Promise<Serving> {
   if (options.fastcgi !== undefined && options.scgi !== undefined) throw new UsageError('choose one of --fastcgi and --scgi');
@@ -210,6 +245,7 @@ export async function startServing(app: Application, options: ServeOptions): Pro
       throw new UsageError(`--${options.fastcgi !== undefined ? 'fastcgi' : 'scgi'}: ${(error as Error).message}`);
     }
   }
+  if (options.reload !== undefined && cluster.isPrimary) return superviseReloading(workers, options.reload);
   if (workers > 1 && cluster.isPrimary) {
     process.stderr.write(`tsgi: starting ${workers} workers\n`);
     return superviseWorkers(workers);

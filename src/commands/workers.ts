@@ -10,8 +10,12 @@ import cluster, { type Worker } from 'node:cluster';
 export interface WorkerPool {
   /** Drains every worker and resolves once all have exited. */
   close(): Promise<void>;
-  /** Replaces the workers one by one (what SIGHUP does). */
-  reload(): Promise<void>;
+  /**
+   * Replaces the workers one by one (what SIGHUP does); resolves true when all were replaced,
+   * false when a replacement could not start and the old workers kept serving. With no worker
+   * left (the application never started), starts afresh.
+   */
+  reload(): Promise<boolean>;
 }
 
 export interface SupervisorOptions {
@@ -21,6 +25,8 @@ export interface SupervisorOptions {
   maxFailedStarts?: number;
   /** Called once the supervisor gave up and its other workers have drained. Default: exit 1. */
   onGiveUp?: (reason: string) => void;
+  /** Keep running after giving up, until reload() tries again (--reload: the next change may fix it). Default false. */
+  waitAfterGivingUp?: boolean;
 }
 
 /** What a worker that could not start tells its supervisor before it exits (sent by cli.ts). */
@@ -74,9 +80,11 @@ export function superviseWorkers(count: number, options: SupervisorOptions = {})
   /** Workers in a row that exited before they listened; any worker listening resets it. */
   let failedStarts = 0;
   let closing: Promise<void> | undefined;
+  let gaveUp = false;
   const respawns = new Set<NodeJS.Timeout>();
 
-  const fork = (): Worker => {
+  /** `trial`: a replacement on probation, whose failing to start leaves the old workers serving rather than being retried. */
+  const fork = (trial = false): Worker => {
     const worker = cluster.fork();
     const born = Date.now();
     let listened = false;
@@ -92,10 +100,16 @@ export function superviseWorkers(count: number, options: SupervisorOptions = {})
     worker.once('exit', (code, signal) => {
       workers.delete(worker);
       if (retiring.delete(worker) || stopping) return;
+      if (trial && !listened) return;
       const death = signal ?? `exit code ${code}`;
       if (!listened && ++failedStarts >= maxFailedStarts) {
         const reason = `${failedStarts} workers in a row exited before they listened; the last (${death}) said: ${startFailure ?? 'nothing'}`;
         log(`giving up: ${reason}`);
+        gaveUp = true;
+        if (options.waitAfterGivingUp) {
+          options.onGiveUp?.(reason);
+          return;
+        }
         void pool.close().then(() => onGiveUp(reason));
         return;
       }
@@ -124,7 +138,7 @@ export function superviseWorkers(count: number, options: SupervisorOptions = {})
   cluster.schedulingPolicy = cluster.SCHED_NONE;
   for (let i = 0; i < count; i++) fork();
 
-  let reloading: Promise<void> | undefined;
+  let reloading: Promise<boolean> | undefined;
   const pool: WorkerPool = {
     close() {
       closing ??= (async () => {
@@ -137,16 +151,25 @@ export function superviseWorkers(count: number, options: SupervisorOptions = {})
     },
     reload() {
       reloading ??= (async () => {
+        let replaced = true;
+        if (workers.size === 0 && gaveUp && !stopping) {
+          // Nothing serves: the application never started. Try it again as the first worker.
+          gaveUp = false;
+          failedStarts = 0;
+          replaced = await waitListening(fork(true));
+        }
         for (const old of [...workers]) {
-          if (stopping) break;
-          const fresh = fork();
+          if (stopping || !replaced) break;
+          const fresh = fork(true);
           if (!(await waitListening(fresh))) {
             log('a replacement worker failed to start; keeping the old ones');
+            replaced = false;
             break;
           }
           await retire(old);
         }
         reloading = undefined;
+        return replaced;
       })();
       return reloading;
     },
