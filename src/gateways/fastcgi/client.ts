@@ -117,7 +117,7 @@ export class FastCgiClient {
     const onStderr = request.stderr ?? ((line: string) => this.log(`fastcgi ${label}: ${line}`));
     const exchange = connection.begin(this.settings.readTimeout, onStderr);
     const id = connection.requestId;
-    if (connection.uses === 1) exchange.onAnswered = this.pool.awaitingAnswer(connection.address);
+    if (connection.uses === 1 && !connection.multiplexed) exchange.onAnswered = this.pool.awaitingAnswer(connection.address);
     let released = false;
     void exchange.finished.then((reusable) => {
       released = true;
@@ -126,10 +126,7 @@ export class FastCgiClient {
     const abandon = () => {
       if (exchange.done) return;
       exchange.abandon();
-      if (!connection.closed) {
-        connection.socket.write(encodeRecord(RecordType.AbortRequest, id));
-        connection.socket.end();
-      }
+      connection.abort(id);
     };
     const signal = request.signal;
     if (signal?.aborted) abandon();

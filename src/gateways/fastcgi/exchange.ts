@@ -3,7 +3,6 @@
  * body that the consumer pulls), STDERR cut into lines, END_REQUEST. Holds back the socket
  * while the consumer is behind, so a slow client costs a bounded amount of memory.
  */
-import type { Socket } from 'node:net';
 import { HeadReader } from '../cgi-response.js';
 import { LineSplitter } from '../line-splitter.js';
 import { ProtocolStatus } from '../../frontends/fastcgi/records.js';
@@ -22,12 +21,23 @@ export interface ReplyHead {
 
 type Waiter<T> = { resolve(value: T): void; reject(error: Error): void };
 
+/**
+ * Holding back the socket an exchange reads from. On a multiplexed connection several
+ * exchanges share it: it reads again only when none of them is holding it.
+ */
+export interface ReadFlow {
+  hold(): void;
+  release(): void;
+}
+
 export class Exchange {
   readonly head: Promise<ReplyHead>;
   /** Resolves when the reply is over: with true once END_REQUEST came and the request was fully sent. */
   readonly finished: Promise<boolean>;
   /** Any record at all arrived: a failure before that, on a reused connection, may be retried. */
   receivedAny = false;
+  /** END_REQUEST arrived: nothing more of this reply is on its way, whatever became of the exchange. */
+  endReceived = false;
   appStatus: number | undefined;
   private headWaiter!: Waiter<ReplyHead>;
   private finish!: (reusable: boolean) => void;
@@ -46,7 +56,7 @@ export class Exchange {
   onAnswered: (() => void) | undefined;
 
   constructor(
-    private readonly socket: Socket,
+    private readonly flow: ReadFlow,
     private readonly readTimeout: number,
     onStderrLine: (line: string) => void,
   ) {
@@ -58,6 +68,10 @@ export class Exchange {
     this.finished = new Promise<boolean>((resolve) => {
       this.finish = (reusable) => {
         this.answered();
+        if (this.paused) {
+          this.paused = false;
+          this.flow.release();
+        }
         resolve(reusable);
       };
     });
@@ -97,6 +111,7 @@ export class Exchange {
 
   onEndRequest(content: Buffer): void {
     this.activity();
+    this.endReceived = true;
     if (content.length < 8) {
       this.fail(502, 'END_REQUEST record shorter than 8 bytes');
       return;
@@ -144,7 +159,7 @@ export class Exchange {
       if (this.paused && this.queued < LOW_WATER) {
         this.paused = false;
         this.activity();
-        this.socket.resume();
+        this.flow.release();
       }
       return Promise.resolve({ done: false, value: chunk });
     }
@@ -166,7 +181,7 @@ export class Exchange {
     this.queued += chunk.length;
     if (!this.paused && this.queued >= HIGH_WATER) {
       this.paused = true;
-      this.socket.pause();
+      this.flow.hold();
     }
   }
 

@@ -16,6 +16,8 @@ export interface PoolSettings {
 }
 
 const RAISE_AFTER_MS = 5_000;
+// Requests per multiplexed connection when the responder names no number (FCGI_MAX_REQS).
+const DEFAULT_REQUESTS_PER_CONNECTION = 16;
 const STUCK_SLACK_MS = 5;
 
 class AddressPool {
@@ -34,6 +36,10 @@ class AddressPool {
   private readonly unanswered = new Set<{ since: number }>();
   private loweredAt = 0;
   private checkTimer: NodeJS.Timeout | undefined;
+  /** Requests one connection may carry at once: 1, or more once the responder says it multiplexes. */
+  private perConnection = 1;
+  /** The multiplexed connection being opened, and how many requests wait to share it. */
+  private opening: { connection: Promise<ResponderConnection>; claims: number } | undefined;
 
   constructor(readonly address: string, private readonly settings: PoolSettings) {
     this.target = parseAddress(address);
@@ -43,6 +49,7 @@ class AddressPool {
 
   acquire(signal: AbortSignal | undefined): Promise<ResponderConnection> {
     if (!this.probed) return this.firstAcquire(signal);
+    if (this.perConnection > 1) return this.acquireShared(signal);
     const reused = this.idle.pop();
     if (reused) {
       clearTimeout(this.idleTimers.get(reused));
@@ -108,8 +115,76 @@ class AddressPool {
     return false;
   }
 
+  /**
+   * A multiplexing responder: the least busy open connection with room takes the request, a
+   * new one opens while under the limit, and only then does the request wait. No php-fpm
+   * heuristics here: a responder that multiplexes does not tie a worker to a connection.
+   */
+  private acquireShared(signal: AbortSignal | undefined): Promise<ResponderConnection> {
+    const roomy = this.roomiest();
+    if (roomy) return Promise.resolve(this.claim(roomy));
+    // Requests arriving together share the connection being opened rather than each opening one.
+    if (this.opening && this.opening.claims < this.perConnection) {
+      this.opening.claims++;
+      return this.opening.connection.then((connection) => this.claim(connection));
+    }
+    if (this.open < this.limit) {
+      const connection = this.connect().then((opened) => {
+        opened.multiplexed = true;
+        if (this.opening?.connection === connection) this.opening = undefined;
+        return opened;
+      }, (error: unknown) => {
+        if (this.opening?.connection === connection) this.opening = undefined;
+        throw error;
+      });
+      this.opening = { connection, claims: 1 };
+      return connection.then((opened) => this.claim(opened));
+    }
+    return this.waiting.wait(signal, () => abortReason(signal)).then((connection) => this.claim(connection));
+  }
+
+  /** Promises one request's slot on `connection` until the request begins. */
+  private claim(connection: ResponderConnection): ResponderConnection {
+    this.keep(connection);
+    connection.reserved++;
+    return connection;
+  }
+
+  private roomiest(): ResponderConnection | undefined {
+    let best: ResponderConnection | undefined;
+    for (const connection of this.all) {
+      if (connection.closed || !connection.multiplexed || connection.inFlight >= this.perConnection) continue;
+      if (!best || connection.inFlight < best.inFlight) best = connection;
+    }
+    return best;
+  }
+
+  /** A connection that is busy again is no longer idle. */
+  private keep(connection: ResponderConnection): void {
+    clearTimeout(this.idleTimers.get(connection));
+    this.idleTimers.delete(connection);
+    const index = this.idle.indexOf(connection);
+    if (index >= 0) this.idle.splice(index, 1);
+  }
+
+  private releaseShared(connection: ResponderConnection): void {
+    if (connection.closed) return;
+    const next = this.waiting.next();
+    if (next) {
+      next.resolve(connection);
+      return;
+    }
+    if (connection.inFlight > 0 || this.idle.includes(connection)) return;
+    this.idle.push(connection);
+    const timer = setTimeout(() => connection.destroy(), this.settings.idleTimeout);
+    timer.unref();
+    this.idleTimers.set(connection, timer);
+  }
+
   /** Takes a connection back: kept for the next request when `reusable`, else closed. */
   release(connection: ResponderConnection, reusable: boolean): void {
+    // One request ending, well or not, is no reason to cut the others sharing its connection.
+    if (connection.multiplexed) return this.releaseShared(connection);
     if (!reusable || connection.closed) {
       connection.destroy();
       return;
@@ -151,6 +226,10 @@ class AddressPool {
   private async firstAcquire(signal: AbortSignal | undefined): Promise<ResponderConnection> {
     this.probe ??= askLimits(this.target, this.settings.connectTimeout).then((limits) => {
       if (limits.maxConns !== undefined && limits.maxConns > 0) this.limit = this.ceiling = Math.min(this.limit, limits.maxConns);
+      if (limits.multiplexes) {
+        const perConnection = limits.maxReqs !== undefined && limits.maxConns ? Math.floor(limits.maxReqs / limits.maxConns) : DEFAULT_REQUESTS_PER_CONNECTION;
+        this.perConnection = Math.max(1, Math.min(perConnection, DEFAULT_REQUESTS_PER_CONNECTION * 4));
+      }
       this.probed = true;
     });
     await this.probe;
@@ -189,9 +268,17 @@ class AddressPool {
 
   /** A slot came free: the first request waiting opens a connection of its own. */
   private serveWaiting(): void {
-    if (this.waiting.length === 0 || this.open >= this.limit) return;
+    if (this.waiting.length === 0) return;
+    if (this.perConnection > 1) {
+      const roomy = this.roomiest();
+      if (roomy) return this.waiting.next()!.resolve(roomy);
+    }
+    if (this.open >= this.limit) return;
     const next = this.waiting.next()!;
-    this.connect().then(next.resolve, next.reject);
+    this.connect().then((connection) => {
+      connection.multiplexed = this.perConnection > 1;
+      next.resolve(connection);
+    }, next.reject);
   }
 }
 
