@@ -168,11 +168,14 @@ export interface TsgiProcess {
   stop(): Promise<void>;
 }
 
-/** Runs `tsgi ARGS...` from dist/ in its own process group and waits until `port` (or a unix socket path) accepts connections. */
-export async function startTsgi(args: string[], port: number | string, cliPath: string): Promise<TsgiProcess> {
+/**
+ * Runs `tsgi ARGS...` from dist/ in its own process group and waits until `port` (or a unix socket path) accepts connections.
+ * `nodeArgs` go to node before the script (a probe to load, say).
+ */
+export async function startTsgi(args: string[], port: number | string, cliPath: string, nodeArgs: string[] = []): Promise<TsgiProcess> {
   const env = { ...process.env };
   delete env.NODE_EXTRA_CA_CERTS;
-  const child = spawn(process.execPath, [cliPath, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
+  const child = spawn(process.execPath, [...nodeArgs, cliPath, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
   const output: string[] = [];
   child.stdout!.on('data', (data: Buffer) => output.push(data.toString()));
   child.stderr!.on('data', (data: Buffer) => output.push(data.toString()));
