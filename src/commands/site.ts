@@ -106,12 +106,14 @@ export function openSite(options: SiteOptions): Site {
   }
   routes.push(['', files]);
   const dispatcher = mount(routes);
-  const areas = (options.auth ?? []).map(({ realm, file, prefix }) => ({ realm, prefix, users: new HtpasswdFile(file) }));
-  const guarded = areas.length > 0 ? basicAuth(dispatcher, areas) : dispatcher;
-  const named = options.allowPrograms === undefined ? undefined : scriptFilenameHost({ ...shared, allow: options.allowPrograms, fallback: site });
+  const named = options.allowPrograms === undefined ? undefined : scriptFilenameHost({ ...shared, allow: options.allowPrograms, fallback: dispatcher });
   if (named) hosts.push(named);
+  const inner = named ?? dispatcher;
+  const areas = (options.auth ?? []).map(({ realm, file, prefix }) => ({ realm, prefix, users: new HtpasswdFile(file) }));
+  // In front of everything, programs the web server names included.
+  const guarded = areas.length > 0 ? basicAuth(inner, areas) : inner;
   return {
-    app: named ?? site,
+    app: site,
     close: async () => {
       await Promise.all([php?.close(), ...hosts.map((host) => host.close())]);
     },
