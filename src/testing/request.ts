@@ -2,7 +2,7 @@
  * `request(app, options)`: one request through the real response engine and the validator,
  * in process. The environ is the HTTP front end's; the response is what the engine sends.
  */
-import { runApplication } from '../handler.js';
+import { REASONS, runApplication } from '../handler.js';
 import type { Application } from '../types.js';
 import { validator } from '../validate.js';
 import { ErrorLog } from './error-log.js';
@@ -12,17 +12,22 @@ import { buildRequest } from './request-environ.js';
 import { ResponseAbortedError, StreamingResponse, TestResponse } from './response.js';
 
 /** A request answered by the front end itself (a path that is not UTF-8, say): the app never ran. */
-function refusal(status: number, message: string, log: ErrorLog): TestResponse {
+function refusal(status: number, message: string, log: ErrorLog, stream: boolean): TestResponse | StreamingResponse {
   const body = Buffer.from(message + '\n');
   const headers: [string, string][] = [['Content-Type', 'text/plain; charset=utf-8'], ['Content-Length', String(body.length)]];
-  return new TestResponse(status, status === 400 ? 'Bad Request' : 'Error', headers, body, undefined, log);
+  const reason = REASONS[status] ?? 'Error';
+  if (!stream) return new TestResponse(status, reason, headers, body, undefined, log);
+  const target = new MemoryTarget(true);
+  target.sendHead(status, reason, headers);
+  target.end(body);
+  return new StreamingResponse(status, reason, headers, undefined, log, target, () => Promise.resolve());
 }
 
 /** Sends one request to `app`. `extraHeaders` are sent after the caller's (a client's cookies). */
 export async function send(app: Application, options: RequestOptions, extraHeaders: [string, string][] = []): Promise<TestResponse | StreamingResponse> {
   const log = new ErrorLog(options.errors);
   const built = buildRequest(options, log, extraHeaders);
-  if (built.refused) return refusal(built.refused.status, built.refused.message, log);
+  if (built.refused) return refusal(built.refused.status, built.refused.message, log, options.stream === true);
   const { environ } = built;
   const checked = options.validate === false ? undefined : validator(app);
   const target = new MemoryTarget(options.stream === true);

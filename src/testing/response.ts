@@ -80,7 +80,7 @@ export class StreamingResponse extends ResponseHead {
     status: number,
     reason: string,
     headers: HeaderList,
-    environ: Environ,
+    environ: Environ | undefined,
     log: ErrorLog,
     private readonly target: MemoryTarget,
     /** Resolves once the engine is done with the request, rejects with what went wrong. */

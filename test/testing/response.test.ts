@@ -182,3 +182,18 @@ describe('ResponseHeaders', () => {
     assert.equal(headers.list().length, 5);
   });
 });
+
+describe('requests the front end refuses', () => {
+  it('answer 400 buffered or streamed, as asked', async () => {
+    const app: Application = () => {
+      throw new Error('never called');
+    };
+    const buffered = await request(app, '/%C3');
+    assert.equal(buffered.status, 400);
+    assert.equal(buffered.reason, 'Bad Request');
+    const streamed = await request(app, { path: '/%C3', stream: true });
+    assert.ok(streamed instanceof StreamingResponse);
+    assert.equal(streamed.status, 400);
+    assert.match(await streamed.text(), /not valid UTF-8/);
+  });
+});
