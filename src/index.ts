@@ -2,7 +2,7 @@
  * The package root: every public name of every subpath. A CGI script pays its imports on
  * every request, so only what such a script uses (the CGI front end, forms, the response
  * engine and the small helpers) and the constants are loaded here; the validator, the
- * servers, the CGI host, the Fetch adapters, cgitb and the diagnostics (~40 files and
+ * servers, the CGI host, the Fetch adapters, the test client, cgitb and the diagnostics (~40 files and
  * node:http, node:https, node:net, node:child_process, node:crypto) load on first use.
  * A lazy name is a forwarder: it loads its module synchronously (require() of an ES module,
  * Node 20.19+) and calls the real function, so it behaves the same, errors included; it is
@@ -23,6 +23,7 @@ import type * as ValidateModule from './validate.js';
 import type * as FastCgiClientModule from './gateways/fastcgi/index.js';
 import type * as PhpModule from './apps/php/index.js';
 import type * as AuthModule from './apps/auth/index.js';
+import type * as TestingModule from './testing/index.js';
 
 // Loaded with the root.
 export type * from './types.js';
@@ -67,6 +68,10 @@ export type { AuthArea, PasswordCheck, HtpasswdProblem } from './apps/auth/index
 export type { CgiExtensionOptions } from './apps/cgi-host.js';
 export type { CgitbOptions, ReportOptions } from './debug/cgitb.js';
 export type { FormView, FormItemView, FormReader, DiagnosticsOptions } from './apps/diagnostics.js';
+export type {
+  ClientOptions, MethodCall, MethodOptions, Cookie, EncodedBody, FileFields, FormFields, UploadedFile, ConnectionOptions,
+  RequestHeadersInit, RequestOptions, RequestBodyInit, QueryInit,
+} from './testing/index.js';
 export type {
   FetchClientInfo, FetchHandler, FetchStyleHandler, FromFetchOptions, ToFetchOptions, NodeListener, TsgiIncomingMessage,
 } from './frontends/fetch.js';
@@ -121,6 +126,7 @@ const cgitbModule = onFirstUse<typeof CgitbModule>('./debug/cgitb.js');
 const fastcgiClient = onFirstUse<typeof FastCgiClientModule>('./gateways/fastcgi/index.js');
 const php = onFirstUse<typeof PhpModule>('./apps/php/index.js');
 const auth = onFirstUse<typeof AuthModule>('./apps/auth/index.js');
+const testing = onFirstUse<typeof TestingModule>('./testing/index.js');
 
 export const validator = forward(validate, 'validator');
 export const ValidationError = forwardClass(validate, 'ValidationError');
@@ -183,6 +189,23 @@ export const environUsageHtml = forward(diagnostics, 'environUsageHtml');
 export const searchParamsForm = forward(diagnostics, 'searchParamsForm');
 export const readRequestForm = forward(diagnostics, 'readRequestForm');
 export const test = forward(diagnostics, 'test');
+
+export const request = forward(testing, 'request');
+export const TestClient = forwardClass(testing, 'TestClient');
+export type TestClient = TestingModule.TestClient;
+export const CookieJar = forwardClass(testing, 'CookieJar');
+export type CookieJar = TestingModule.CookieJar;
+export const multipartBody = forward(testing, 'multipartBody');
+export const ResponseHeaders = forwardClass(testing, 'ResponseHeaders');
+export type ResponseHeaders = TestingModule.ResponseHeaders;
+export const ResponseHead = forwardClass(testing, 'ResponseHead');
+export type ResponseHead = TestingModule.ResponseHead;
+export const TestResponse = forwardClass(testing, 'TestResponse');
+export type TestResponse = TestingModule.TestResponse;
+export const StreamingResponse = forwardClass(testing, 'StreamingResponse');
+export type StreamingResponse = TestingModule.StreamingResponse;
+export const ResponseAbortedError = forwardClass(testing, 'ResponseAbortedError');
+export type ResponseAbortedError = TestingModule.ResponseAbortedError;
 
 /** `tsgi/cgitb` as one object (`cgitb.enable()`, as in Python). */
 export const cgitb: Pick<typeof CgitbModule, 'enable' | 'handler' | 'html' | 'text' | 'escapeHtml' | 'debugMiddleware'> = Object.freeze({
