@@ -74,7 +74,8 @@ function validKey(key: CacheKey | undefined, source: string): key is CacheKey {
 /** The compiled file for `source` (an absolute path) if one is in the cache and up to date; no compile. */
 export function freshCompiledModule(source: string, options: CacheOptions = {}): string | undefined {
   const seen = known.get(source);
-  if (seen && isFresh(seen.key)) return seen.file;
+  // The compiled file too: a cache folder deleted under a running server is written again.
+  if (seen && isFresh(seen.key) && stampOf(seen.file)) return seen.file;
   known.delete(source);
   const name = cacheName(source);
   for (const folder of cacheFolders(source, options)) {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { cgiExtensions, cgiHost, cgiScript } from '../../../src/apps/cgi-host.js';
@@ -76,6 +76,16 @@ describe('TypeScript CGI scripts', () => {
     assert.equal((await call(host, { SCRIPT_NAME: '/cgi-bin', PATH_INFO: '/fixed.ts' })).body.toString(), 'v1');
     project.write('cgi-bin/fixed.ts', 'process.stdout.write(`Content-Type: text/plain\\n\\nv2`);\n', { later: true });
     assert.equal((await call(host, { SCRIPT_NAME: '/cgi-bin', PATH_INFO: '/fixed.ts' })).body.toString(), 'v2');
+  });
+
+  it('compile again when the cache folder is deleted under the running host', async () => {
+    const host = cgiHost({ root: project.path('cgi-bin') });
+    const request = { SCRIPT_NAME: '/cgi-bin', PATH_INFO: '/hello.ts', QUERY_STRING: 'a' };
+    assert.equal((await call(host, request)).status, 200);
+    rmSync(project.cache, { recursive: true });
+    const result = await call(host, request);
+    assert.equal(result.status, 200, result.log.join('\n'));
+    assert.equal(readdirSync(project.cache).filter((name) => name.startsWith('hello.ts-')).length, 1);
   });
 
   it('are refused as persistent scripts, which would start the .ts as a program', () => {
