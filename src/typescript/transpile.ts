@@ -1,7 +1,7 @@
 /**
  * Compiles a TypeScript module and the local files it imports into one JavaScript module with
  * esbuild, types stripped and not checked (that is `tsc --noEmit`'s job). One file because a
- * module costs a CGI script ~0.4 ms to load and a loader hook ~25 ms to start (docs/cgi-scripts.md).
+ * module costs a CGI script ~0.4 ms to load and a loader hook ~29 ms to start (docs/cgi-scripts.md).
  * Packages stay outside: each import of one is rewritten to the file it resolves to from the
  * source, so the compiled module runs from any folder and shares the packages' instances with
  * everything else that imports them.
