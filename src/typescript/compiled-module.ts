@@ -64,7 +64,11 @@ interface Known {
   key: CacheKey;
 }
 
+/** What this process found or wrote, by memoKey: a request then costs a stat of each input and no read. */
 const known = new Map<string, Known>();
+
+// A module compiled for another user's scripts lives elsewhere (not in a home folder).
+const memoKey = (source: string, options: CacheOptions): string => (options.forOtherUser ? 'other:' : 'own:') + source;
 const compiling = new Map<string, Promise<string>>();
 
 function validKey(key: CacheKey | undefined, source: string): key is CacheKey {
@@ -73,17 +77,18 @@ function validKey(key: CacheKey | undefined, source: string): key is CacheKey {
 
 /** The compiled file for `source` (an absolute path) if one is in the cache and up to date; no compile. */
 export function freshCompiledModule(source: string, options: CacheOptions = {}): string | undefined {
-  const seen = known.get(source);
+  const memo = memoKey(source, options);
+  const seen = known.get(memo);
   // The compiled file too: a cache folder deleted under a running server is written again.
   if (seen && isFresh(seen.key) && stampOf(seen.file)) return seen.file;
-  known.delete(source);
+  known.delete(memo);
   const name = cacheName(source);
   for (const folder of cacheFolders(source, options)) {
     if (!trustedFolder(folder)) continue;
     const file = join(folder.path, name);
     const key = readKey(file);
     if (validKey(key, source)) {
-      known.set(source, { file, key });
+      known.set(memo, { file, key });
       return file;
     }
   }
@@ -98,14 +103,15 @@ export function freshCompiledModule(source: string, options: CacheOptions = {}):
 export function compiledModule(source: string, options: CacheOptions = {}): string | Promise<string> {
   const fresh = freshCompiledModule(source, options);
   if (fresh !== undefined) return fresh;
-  let job = compiling.get(source);
+  const memo = memoKey(source, options);
+  let job = compiling.get(memo);
   if (!job) {
     job = compile(source, options).finally(() => {
-      compiling.delete(source);
+      compiling.delete(memo);
       // esbuild's service process would idle until the next change: it starts again in ~10 ms when needed.
       if (compiling.size === 0) void stopCompiler(() => compiling.size === 0);
     });
-    compiling.set(source, job);
+    compiling.set(memo, job);
   }
   return job;
 }
@@ -123,7 +129,7 @@ async function compile(source: string, options: CacheOptions): Promise<string> {
   // Readable by whoever may read the source (a CGI script's user), by no one else.
   const mode = (statSync(source).mode & 0o644) | 0o600;
   const file = writeCache(source, text, mode, options);
-  known.set(source, { file, key });
+  known.set(memoKey(source, options), { file, key });
   return file;
 }
 
@@ -153,7 +159,11 @@ function writeCache(source: string, text: string, mode: number, options: CacheOp
     }
   }
   // Every folder refused (a temp folder someone else made first, say): one for this process alone.
-  const own = mkdtempSync(join(tmpdir(), 'tsgi-cache-'));
-  chmodSync(own, 0o711);
-  return writeInto(own, name, text, mode);
+  if (ownFolder === undefined) {
+    ownFolder = mkdtempSync(join(tmpdir(), 'tsgi-cache-'));
+    chmodSync(ownFolder, 0o711);
+  }
+  return writeInto(ownFolder, name, text, mode);
 }
+
+let ownFolder: string | undefined;
