@@ -89,7 +89,8 @@ export interface CgiExtensionOptions extends CgiOptions {
   root: string;
   /**
    * Extension to interpreter: `{ '.cgi': null }` runs executables ending in .cgi themselves,
-   * `{ '.py': '/usr/bin/python3' }` runs `python3 FILE` for any .py file, executable or not.
+   * `{ '.py': '/usr/bin/python3' }` runs `python3 FILE` for any .py file, executable or not,
+   * `{ '.ts': null }` runs node on the module tsgi compiles from each .ts file.
    */
   extensions: Record<string, string | null>;
   /** Names a folder answers with, in order. Default index.html, index.htm, then index plus each extension. */

@@ -3,8 +3,9 @@ import { spawnSync } from 'node:child_process';
 import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { CompileError, CompilerMissing, compiledModule } from '../typescript/compiled-module.js';
+import { isTypeScript } from '../typescript/files.js';
 import { PackageResolutionError, resolvePackage } from './resolve-package.js';
 import { adapt, ADAPTERS, isServable, NotAnApplication, type Adapted, type AdapterName } from './adapt.js';
 import { parseCommandLine, parsePort, UsageError } from './args.js';
@@ -12,8 +13,10 @@ import { gatewayHelp, gatewayOptions, gatewayOptionSpec, startServing, supervise
 
 export const runHelp = `Usage: tsgi run MODULE[:EXPORT] [options]
 
-Serve the application exported by MODULE: a file path (./app.js, /srv/app.js) or a
-package name, found in node_modules from the current folder upwards.
+Serve the application exported by MODULE: a file path (./app.js, ./app.ts, /srv/app.js)
+or a package name, found in node_modules from the current folder upwards. A .ts, .mts or
+.cts file is compiled with esbuild, with the local files it imports, and kept compiled in
+a cache until one of them changes; types are not checked (run tsc --noEmit for that).
 EXPORT defaults to the default export, then "app", then "application".
 A TSGI app runs as it is; a Fetch handler or an object with a fetch method (Hono)
 goes through fromFetchHandler, an Express, Connect or Koa app or an http.Server
@@ -42,7 +45,7 @@ function packageUrl(name: string, cwd: string, exportName: string | undefined): 
   }
   if (file !== undefined) return pathToFileURL(file).href;
   const suffix = exportName !== undefined ? `:${exportName}` : '';
-  const local = ['', '.js', '.mjs', '.cjs'].map((extension) => name + extension).find((candidate) => existsSync(resolve(cwd, candidate)));
+  const local = ['', '.js', '.mjs', '.cjs', '.ts', '.mts', '.cts'].map((extension) => name + extension).find((candidate) => existsSync(resolve(cwd, candidate)));
   // `tsgi run hello:app` is gunicorn's module:variable habit: a file needs ./ to be told from a package.
   const hint = local !== undefined ? `; for the file ${resolve(cwd, local)}, run: tsgi run ./${local}${suffix}` : '; a file path starts with ./ or /';
   throw new UsageError(`cannot find package "${name}" in node_modules from ${cwd} upwards${hint}`);
@@ -62,25 +65,53 @@ function syntaxErrorPlace(error: unknown, url: string): string {
   return ` at ${fileURLToPath(report[1]!)}:${report[2]}\n  ${report[3]}\n  ${report[4]}`;
 }
 
+/**
+ * The URL of the compiled module for a TypeScript file. Node's source maps go on first, so that
+ * stack traces from the module name its .ts lines: a server pays that once, at start-up.
+ */
+async function compiledUrl(path: string, modulePart: string): Promise<string> {
+  process.setSourceMapsEnabled(true);
+  try {
+    return pathToFileURL(await compiledModule(path)).href;
+  } catch (error) {
+    if (error instanceof CompileError) throw new UsageError(`cannot compile ${modulePart}:\n${error.message}`);
+    if (error instanceof CompilerMissing) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** `file:line:column` of the first frame of `error`'s stack outside Node's own code. */
+function firstFrame(error: unknown): string | undefined {
+  const stack = error instanceof Error && typeof error.stack === 'string' ? error.stack : '';
+  for (const line of stack.split('\n').slice(1)) {
+    const match = /^\s*at (?:.*? \()?((?:file:\/\/)?\/[^()]*?):(\d+):(\d+)\)?$/.exec(line);
+    if (match) return `${match[1]!.startsWith('file:') ? fileURLToPath(match[1]!) : match[1]}:${match[2]}:${match[3]}`;
+  }
+  return undefined;
+}
+
 /** Imports MODULE and picks the application out of it, with errors that say what to fix. */
 export async function loadApplication(spec: string, cwd = process.cwd(), adapter: AdapterName = 'auto'): Promise<Adapted> {
   const colon = spec.lastIndexOf(':');
   const hasExport = colon > 0 && !/^[a-zA-Z]:[\\/]/.test(spec) && !spec.slice(colon + 1).includes('/');
   const modulePart = hasExport ? spec.slice(0, colon) : spec;
   const exportName = hasExport ? spec.slice(colon + 1) : undefined;
-  const looksLikePath = modulePart.startsWith('.') || modulePart.startsWith('/') || /\.[cm]?js$/.test(modulePart);
+  const looksLikePath = modulePart.startsWith('.') || modulePart.startsWith('/') || /\.[cm]?[jt]s$/.test(modulePart);
   const path = resolve(cwd, modulePart);
   if (looksLikePath && !existsSync(path)) throw new UsageError(`module ${modulePart} not found (looked for ${path})`);
-  const url = looksLikePath ? pathToFileURL(path).href : packageUrl(modulePart, cwd, exportName);
+  const typescript = looksLikePath && isTypeScript(path);
+  const url = typescript ? await compiledUrl(path, modulePart) : looksLikePath ? pathToFileURL(path).href : packageUrl(modulePart, cwd, exportName);
   let loaded: Record<string, unknown>;
   try {
     loaded = (await import(url)) as Record<string, unknown>;
   } catch (error) {
-    // Tried, not refused up front: under `node --import tsx` or a Node that strips types, .ts loads.
-    if (/\.[cm]?ts$/.test(modulePart) && (error as NodeJS.ErrnoException).code === 'ERR_UNKNOWN_FILE_EXTENSION') {
-      throw new UsageError(`module ${modulePart} is TypeScript, which this Node cannot load: build it first (tsc) and run the .js file, or run tsgi under a loader (node --import tsx $(which tsgi) run ${spec})`);
+    if (/\.[cm]?ts$/.test(url) && (error as NodeJS.ErrnoException).code === 'ERR_UNKNOWN_FILE_EXTENSION') {
+      throw new UsageError(`module ${modulePart} leads to TypeScript (${url}), which Node cannot load from a package: build the package (tsc), or name the .ts file by its path`);
     }
-    throw new UsageError(`cannot load module ${modulePart}: ${(error as Error).message}${syntaxErrorPlace(error, url)}`);
+    // The message alone hides where a module failed: a TypeScript one's first frame says it, a
+    // JavaScript syntax error's place comes from a child import.
+    const where = typescript ? firstFrame(error) : undefined;
+    throw new UsageError(`cannot load module ${modulePart}: ${(error as Error).message}${where ? ` (at ${where})` : syntaxErrorPlace(error, url)}`);
   }
   const names = exportName ? [exportName] : FALLBACK_EXPORTS;
   // A CommonJS module arrives as { default: module.exports, ...its named exports }: an

@@ -22,7 +22,9 @@ export const serveHelp = `Usage: tsgi serve [DIR] [options]
 
 Serve the files in DIR (default: the current folder). With --cgi, executables in the
 CGI folders (default /cgi-bin and /htbin below DIR) run as CGI scripts (RFC 3875)
-instead of being served as files. When tsgi runs as root, scripts run as "nobody".
+instead of being served as files; a .ts file there runs through node, compiled by tsgi
+(once, until it changes; types are not checked). When tsgi runs as root, scripts run as
+"nobody".
 
 Options:
   --cgi               run CGI scripts in the CGI folders
@@ -33,7 +35,8 @@ Options:
   --cgi-ext EXT[=INTERPRETER]
                       files ending in EXT anywhere under DIR run as CGI: executables
                       themselves (.cgi), or through INTERPRETER (.php=/usr/bin/php-cgi,
-                      .py=/usr/bin/python3); index.EXT answers for its folder; repeatable
+                      .py=/usr/bin/python3); .ts without INTERPRETER runs through node,
+                      compiled by tsgi; index.EXT answers for its folder; repeatable
   --cgi-timeout SECS  time limit per script run (default 120)
   --cgi-user USER     user scripts run as when tsgi runs as root (default nobody)
   --env NAME=VALUE    set a variable for every script (GITWEB_CONFIG=...); repeatable

@@ -88,7 +88,8 @@ function loadMap(file: string): LoadedMap | null {
   let loaded: LoadedMap | null = null;
   try {
     const code = fs().readFileSync(file, 'utf8');
-    const match = /\/\/[#@] sourceMappingURL=(\S+)\s*$/.exec(code.slice(-4096));
+    // From the last mention on: an inline map (data: URL, as tsgi's TypeScript cache writes) can be far longer than a file's tail.
+    const match = /\/\/[#@] sourceMappingURL=(\S+)\s*$/.exec(code.slice(Math.max(0, code.lastIndexOf('sourceMappingURL=') - 4)));
     if (match) {
       const fileUrl = url().pathToFileURL(file);
       const mapUrl = new URL(match[1]!, fileUrl);

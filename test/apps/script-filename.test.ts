@@ -15,6 +15,7 @@ import { isRoot, startNginx, tempDir, type Peer } from '../helpers/fastcgi-peers
 import { fetchRaw } from '../helpers/http-client.js';
 import { startTsgi } from '../helpers/examples-server.js';
 import type { RunningTsgi } from '../helpers/examples-server.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const run = promisify(execFile);
 const dir = tempDir('script-filename');
@@ -165,5 +166,7 @@ describe('scriptFilenameHost (tsgi serve --allow-program) behind nginx, as fcgiw
   it('refuses a program nginx names that is not on the allow-list', async () => {
     const res = await fetchRaw(`http://127.0.0.1:${nginx.port}/other`);
     assert.equal(res.status, 403);
+    // The server logs before it answers, but its stderr reaches this process on its own schedule.
+    await waitFor(() => /\/bin\/sh/.test(server.stderr()), 'the refusal in the log', 5000, () => server.stderr());
   });
 });

@@ -43,27 +43,6 @@ describe('tsgi run', () => {
     assert.match(result.stderr, /has no export "nothing" \(it exports: default\)/);
   });
 
-  it('explains that TypeScript must be built first, or run under a loader', () => {
-    const result = tsgi('run', fromRoot('test/fixtures/run/hello.ts:app'));
-    assert.equal(result.status, 2);
-    assert.match(result.stderr, /is TypeScript, which this Node cannot load: build it first \(tsc\) .* or run tsgi under a loader \(node --import tsx/);
-  });
-
-  it('serves a .ts module when a loader can load it (node --import tsx)', async () => {
-    const env = { ...process.env };
-    delete env.NODE_EXTRA_CA_CERTS;
-    const child = spawn(process.execPath, ['--import', 'tsx', fromRoot('dist/src/cli.js'), 'run', fromRoot('test/fixtures/run/hello.ts:app'), '--port', '0', '--no-access-log'], { stdio: ['ignore', 'ignore', 'pipe'], env, cwd: fromRoot() });
-    try {
-      let stderr = '';
-      child.stderr!.on('data', (data: Buffer) => (stderr += data));
-      await waitFor(() => / port (\d+) /.test(stderr), 'the server to start', 10_000, () => stderr);
-      const port = Number(/ port (\d+) /.exec(stderr)![1]);
-      assert.equal((await fetchRaw(`http://127.0.0.1:${port}/x`)).text, 'typescript at /x');
-    } finally {
-      child.kill('SIGKILL');
-    }
-  });
-
   it('reports a port in use in one line, without a stack trace', async () => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));

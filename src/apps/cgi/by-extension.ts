@@ -6,6 +6,7 @@
  */
 import { constants, realpathSync } from 'node:fs';
 import { extname, sep } from 'node:path';
+import { isTypeScript } from '../../typescript/files.js';
 import { pathSegments, Refusal } from '../safe-path.js';
 import type { ProgramLocation } from './environment.js';
 import { inside, statOrUndefined as statOf } from './resolve.js';
@@ -13,7 +14,7 @@ import { inside, statOrUndefined as statOf } from './resolve.js';
 export interface ExtensionRules {
   /** The folder searched, a real path. */
   root: string;
-  /** Lower-case extension (".cgi") to the interpreter that runs it, or null for a program that runs itself. */
+  /** Lower-case extension (".cgi") to the interpreter that runs it, or null for a program that runs itself (TypeScript: node on its compiled module). */
   handlers: ReadonlyMap<string, string | null>;
   /** Names tried for a folder, in order; a static one (index.html) found first leaves the folder to the fallback. */
   index: readonly string[];
@@ -23,7 +24,7 @@ function handlerFor(rules: ExtensionRules, name: string): string | null | undefi
   return rules.handlers.get(extname(name).toLowerCase());
 }
 
-/** The checks before a file runs: inside the root after symlinks, a plain file, executable unless an interpreter reads it. */
+/** The checks before a file runs: inside the root after symlinks, a plain file, executable unless an interpreter (or node, for TypeScript) reads it. */
 function scriptAt(rules: ExtensionRules, file: string, interpreter: string | null, scriptName: string, pathInfo: string, linked: boolean): ProgramLocation | Refusal {
   let real = file;
   if (linked) {
@@ -37,6 +38,8 @@ function scriptAt(rules: ExtensionRules, file: string, interpreter: string | nul
   const info = statOf(real, true);
   if (!info?.isFile()) return new Refusal(403, 'CGI script is not a plain file');
   if (interpreter !== null) return { scriptName, pathInfo, filename: real, interpreter };
+  // `.ts` without an interpreter: node runs the module tsgi compiles from it.
+  if (isTypeScript(real)) return { scriptName, pathInfo, filename: real, typescript: true };
   if ((info.mode & (constants.S_IXUSR | constants.S_IXGRP | constants.S_IXOTH)) === 0) return new Refusal(403, 'CGI script is not executable');
   return { scriptName, pathInfo, filename: real };
 }

@@ -9,6 +9,8 @@ export type { ScriptLocation } from '../../gateways/cgi-variables.js';
 export interface ProgramLocation extends ScriptLocation {
   /** Runs as `interpreter filename` (lighttpd's cgi.assign), so the script need not be executable. */
   interpreter?: string;
+  /** A TypeScript file: runs as `node COMPILED`, the module tsgi compiled from it; it need not be executable either. */
+  typescript?: boolean;
 }
 
 export interface EnvironmentSettings extends VariableSettings {

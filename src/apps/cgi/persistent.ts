@@ -10,6 +10,7 @@ import { FastCgiClient } from '../../gateways/fastcgi/client.js';
 import { FastCgiProcessManager } from '../../gateways/fastcgi/process-manager.js';
 import { makeForwarder } from '../fastcgi.js';
 import type { Forwarder } from '../fastcgi.js';
+import { isTypeScript } from '../../typescript/files.js';
 import { baseEnvironment } from './environment.js';
 import type { CgiOptions } from './options.js';
 import type { HostSettings } from './settings.js';
@@ -23,6 +24,9 @@ export interface PersistentScripts {
 export function persistentScripts(settings: HostSettings, options: CgiOptions): PersistentScripts | undefined {
   const extensions = (options.persistent ?? []).map((ext) => (ext.startsWith('.') ? ext : '.' + ext).toLowerCase());
   if (extensions.length === 0) return undefined;
+  const typescript = extensions.find((ext) => isTypeScript('x' + ext));
+  // Their FastCGI children would be started as programs, not through node on the compiled module.
+  if (typescript !== undefined) throw new Error(`persistent: TypeScript scripts (${typescript}) are not kept running; build them to .js and list .js`);
   const client = new FastCgiClient({ log: settings.log });
   const scripts = new Map<string, Forwarder>();
   // The process environment a per-request run would get, less the request's own variables.

@@ -2,12 +2,14 @@
  * Maps a request path under a CGI folder to a program and PATH_INFO, refusing everything
  * that could reach outside the folder (RFC 3875 §9.8): safe-path.ts checks the path itself,
  * this module the file system (symlinks that leave the folder, file type, execute bits).
+ * A TypeScript file needs no execute bit: the host runs it through node (apps/cgi/typescript.ts).
  */
 import { constants, lstatSync, realpathSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { sep } from 'node:path';
 import { pathSegments, Refusal } from '../safe-path.js';
-import type { ScriptLocation } from './environment.js';
+import { isTypeScript } from '../../typescript/files.js';
+import type { ProgramLocation } from './environment.js';
 
 export { Refusal, rawPathProblem } from '../safe-path.js';
 
@@ -30,7 +32,7 @@ export function statOrUndefined(file: string, follow = true): Stats | undefined 
  * folder: that is the script, the rest is its PATH_INFO (Python's run_cgi split).
  * Without symlinks on the way one lstat per segment settles everything; a symlink costs a realpath.
  */
-export function resolveInFolder(root: string, scriptBase: string, pathInfo: string): ScriptLocation | Refusal {
+export function resolveInFolder(root: string, scriptBase: string, pathInfo: string): ProgramLocation | Refusal {
   const parsed = pathSegments(pathInfo);
   if (parsed instanceof Refusal) return parsed;
   const { segments, trailingSlash } = parsed;
@@ -57,14 +59,16 @@ export function resolveInFolder(root: string, scriptBase: string, pathInfo: stri
   return new Refusal(403, 'CGI script is not a plain file (the path names a folder)');
 }
 
-function checkStats(info: Stats, location: ScriptLocation): ScriptLocation | Refusal {
+function checkStats(info: Stats, location: ProgramLocation): ProgramLocation | Refusal {
   if (!info.isFile()) return new Refusal(403, 'CGI script is not a plain file');
+  // Run through node on its compiled module, as Python's http.server runs a .py through python.
+  if (isTypeScript(location.filename)) return { ...location, typescript: true };
   if ((info.mode & (constants.S_IXUSR | constants.S_IXGRP | constants.S_IXOTH)) === 0) return new Refusal(403, 'CGI script is not executable');
   return location;
 }
 
-/** The last checks before running a file: inside the root once symlinks are resolved, regular, executable. */
-export function checkProgram(root: string | undefined, file: string, scriptName: string, pathInfo: string): ScriptLocation | Refusal {
+/** The last checks before running a file: inside the root once symlinks are resolved, regular, executable (or TypeScript). */
+export function checkProgram(root: string | undefined, file: string, scriptName: string, pathInfo: string): ProgramLocation | Refusal {
   let real: string;
   try {
     real = realpathSync.native(file);

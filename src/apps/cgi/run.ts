@@ -1,7 +1,8 @@
 /**
- * One run of one CGI script for one request, as a response body: the first pull prepares
- * stdin, spawns the script, reads its header block and starts the response; later pulls
- * stream its stdout. Closing the body (client gone, error) kills the script's process group.
+ * One run of one CGI script for one request, as a response body: the first pull compiles a
+ * TypeScript script whose compiled module is out of date, prepares stdin, spawns the script,
+ * reads its header block and starts the response; later pulls stream its stdout. Closing the
+ * body (client gone, error) kills the script's process group.
  */
 import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -24,6 +25,7 @@ import { pathSegments, rawPathProblem, Refusal } from '../safe-path.js';
 import { logLine } from './settings.js';
 import { textResponse } from '../text-response.js';
 import type { HostSettings } from './settings.js';
+import { typescriptProgram } from './typescript.js';
 
 /** Where a local redirect lands when the host has no `dispatch`: an app and the split of the path, or undefined. */
 export type RedirectTarget = (path: string) => { app: Application; scriptName: string; pathInfo: string } | undefined;
@@ -73,6 +75,10 @@ class ScriptRun {
     const { environ, settings, location } = this.request;
     let body: PreparedBody | undefined;
     try {
+      // Compiled before the body is read: a script with errors should not wait for a large upload.
+      const compiling = location.typescript ? typescriptProgram(location, settings, (message) => this.log(message)) : undefined;
+      const compiled = compiling instanceof Promise ? await compiling : compiling;
+      if (this.closed) return;
       // Synchronous unless a body has to be spooled: most requests skip the await.
       const prepared = prepareBody(environ, settings.bodyLimit);
       body = prepared instanceof Promise ? await prepared : prepared;
@@ -83,7 +89,8 @@ class ScriptRun {
       const cwd = settings.cwd ?? dirname(location.filename);
       const launcher = settings.launcher();
       const stdinFd = body.kind === 'file' && launcher.takesFd ? body.file.fd : undefined;
-      const program = location.interpreter === undefined ? { file: location.filename, args } : { file: location.interpreter, args: [location.filename, ...args] };
+      const program = compiled !== undefined ? { file: process.execPath, args: [compiled, ...args] }
+        : location.interpreter === undefined ? { file: location.filename, args } : { file: location.interpreter, args: [location.filename, ...args] };
       const started = launcher.start({ ...program, cwd, env, runAs: settings.runAs, hasBody: body.kind !== 'none' && stdinFd === undefined, stdinFd });
       const proc = started instanceof Promise ? await started : started;
       this.process = proc;
