@@ -5,6 +5,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stopProcessGroup } from './process-group.js';
+import { waitFor } from './wait-for.js';
 
 export const isRoot = process.getuid?.() === 0;
 
@@ -196,6 +197,8 @@ export async function startTsgi(args: string[], port: number | string, cliPath: 
   };
   try {
     await waitForPort(port, child, 'tsgi');
+    // A socket answers as soon as it is bound, before tsgi has set its mode: ready means the start line.
+    await waitFor(() => /Serving (HTTPS?|FastCGI|SCGI) on/.test(output.join('')), 'the start line', 10_000, () => output.join(''));
   } catch (error) {
     await tsgi.stop();
     throw new Error(`${(error as Error).message}\n${tsgi.output()}`);
