@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync, mkdirSync, existsSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HELLO_TS } from './servers/hello-ts.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const ROUNDS = Number(process.env.ROUNDS ?? 40);
@@ -31,15 +32,7 @@ writeFileSync(join(dir, 'bare.js'), `
 const body = 'hello ' + process.env.QUERY_STRING + '\\n';
 process.stdout.write('Status: 200 OK\\r\\nContent-Type: text/plain\\r\\nContent-Length: ' + Buffer.byteLength(body) + '\\r\\n\\r\\n' + body);
 `);
-const helloTs = `import { runCgi } from 'tsgi/cgi';
-import type { Application } from 'tsgi/types';
-
-const app: Application = (environ, startResponse) => {
-  startResponse('200 OK', [['Content-Type', 'text/plain']]);
-  return [\`hello \${environ.QUERY_STRING}\\n\`];
-};
-runCgi(app);
-`;
+const helloTs = HELLO_TS;
 writeFileSync(join(dir, 'hello.ts'), helloTs);
 writeFileSync(join(dir, 'hello-cgitb.js'), `import { enable } from 'tsgi/cgitb';
 enable();

@@ -14,6 +14,7 @@ import { Agent, request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { HELLO_TS } from './servers/hello-ts.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const ROUNDS = Number(process.env.ROUNDS ?? 40);
@@ -34,15 +35,7 @@ writeFileSync(join(dir, 'package.json'), '{"type":"module","private":true}\n');
 const cgiBin = join(dir, 'cgi-bin');
 mkdirSync(cgiBin, { mode: 0o755 });
 
-const helloTs = `import { runCgi } from 'tsgi/cgi';
-import type { Application } from 'tsgi/types';
-
-const app: Application = (environ, startResponse) => {
-  startResponse('200 OK', [['Content-Type', 'text/plain']]);
-  return [\`hello \${environ.QUERY_STRING}\\n\`];
-};
-runCgi(app);
-`;
+const helloTs = HELLO_TS;
 writeFileSync(join(cgiBin, 'hello.ts'), helloTs);
 
 try {
