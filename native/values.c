@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "env-block.h"
 #include "launcher.h"
 
 /* ---------- helpers ---------- */
@@ -110,16 +111,8 @@ int get_environment(napi_env env, napi_value value, child_args_t *child) {
   child->env_block = malloc(length + 1);
   if (!child->env_block) return -1;
   napi_get_value_string_utf8(env, value, child->env_block, length + 1, &length);
-  size_t count = 0;
-  for (size_t i = 0; i < length; i++) count += child->env_block[i] == '\0';
-  child->envp = calloc(count + 1, sizeof(char *));
-  if (!child->envp) return -1;
-  size_t entry = 0;
-  for (size_t start = 0; start < length && entry < count; entry++) {
-    child->envp[entry] = child->env_block + start;
-    start += strlen(child->env_block + start) + 1;
-  }
-  return 0;
+  child->envp = split_environment(child->env_block, length);
+  return child->envp ? 0 : -1;
 }
 
 void free_child_args(child_args_t *child) {
