@@ -17,10 +17,10 @@
  * clone3, and kill every child started in a cgroup that was ever killed. A probe at start-up
  * tells; where the kernel gets it right, killed cgroups go back to the pool too.
  *
- * This process's folder is removed at exit. A process killed with SIGKILL cannot do that:
- * a watchdog (a shell reading a pipe only this process holds) kills what is left in the
- * folder and removes it when the pipe closes with this process gone; and a later tsgi in the
- * same cgroup removes the folders of tsgi processes that no longer run.
+ * This process's folder is removed at exit. A process killed by a signal cannot do that: a
+ * watchdog (a shell reading a pipe only this process holds) kills what is left in the folder
+ * and removes it when the pipe closes without the line a clean exit writes first; and a later
+ * tsgi in the same cgroup removes the folders of tsgi processes that no longer run.
  */
 #define _GNU_SOURCE
 #include "cgroup.h"
@@ -60,9 +60,9 @@ static run_cgroup_t *pool, *draining, *all;
 static unsigned pool_size, next_number;
 
 static const char WATCHDOG[] =
-    /* EOF: tsgi closed the pipe (it is cleaning up itself) or died. Only in the second case
-     * is there anything to do; $PPID is tsgi's pid, which a live tsgi still answers to. */
-    "read _; kill -0 \"$PPID\" 2>/dev/null && exit 0\n"
+    /* A line: tsgi is cleaning up itself. The end of the pipe without one: tsgi has died (a
+     * zombie still answers kill -0, so its pid would not tell). */
+    "read _ && exit 0\n"
     "echo 1 > \"$1/cgroup.kill\" || exit 0\n"
     "for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do\n"
     "  for d in \"$1\"/r*; do rmdir \"$d\"; done\n"
@@ -487,6 +487,11 @@ static void teardown(void) {
   if (parent_fd >= 0) close(parent_fd);
   parent_fd = -1;
   rmdir(parent);
-  if (watchdog_fd >= 0) close(watchdog_fd);
+  if (watchdog_fd >= 0) {
+    if (write(watchdog_fd, "\n", 1) < 0) {
+      /* The watchdog is gone; there is nothing left for it to do. */
+    }
+    close(watchdog_fd);
+  }
   watchdog_fd = -1;
 }

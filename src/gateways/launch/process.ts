@@ -99,14 +99,18 @@ export function startScript(request: SpawnRequest): ScriptProcess {
   child.stdin?.on('error', () => {});
   const kill = () => {
     if (done || child.pid === undefined) return;
-    if (cgroup !== undefined) killRunCgroup(cgroup);
-    // Once reaped, the pid may name another process: only its group is signalled then, as before.
-    if (!exited) return killDescendants(child.pid);
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // Already gone.
+    // The tree first: killed first, the script would leave its children to init, out of reach.
+    // Once reaped, its pid may name another process: only its group is signalled then, as before.
+    if (!exited) {
+      killDescendants(child.pid);
+    } else {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
     }
+    if (cgroup !== undefined) killRunCgroup(cgroup);
   };
   return { stdin: child.stdin as Writable | null, ...fromStreams(child.stdout, child.stderr), exited: finished, kill };
 }
