@@ -5,10 +5,10 @@
  *
  * A time limit or a client that left kills everything the script started. Node's spawn has no
  * hook between fork and exec, so the script cannot start inside a cgroup: it is moved into its
- * run's cgroup (run-cgroups.ts) the moment spawn returns, which is after its exec and mostly
- * before it has got far (a shell needs a good part of a millisecond to start), but not always:
- * on a busy machine a fork in its first lines can come first. So a kill also looks up the
- * script's tree and session in /proc (descendants.ts), which is all it does without cgroups.
+ * run's cgroup (run-cgroups.ts) once spawn returns, from the thread pool, which is after its
+ * exec and often before it has got far, but not always: a fork in its first lines can come
+ * first. So a kill also looks up the script's tree and session in /proc (descendants.ts),
+ * which is all it does without cgroups.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -77,8 +77,11 @@ export function startScript(request: SpawnRequest): ScriptProcess {
   } finally {
     if (cgroup !== undefined && child! === undefined) releaseRunCgroup(cgroup);
   }
-  if (cgroup !== undefined && child.pid === undefined) releaseRunCgroup(cgroup);
-  if (cgroup !== undefined && (child.pid === undefined || !moveIntoRunCgroup(cgroup, child.pid))) cgroup = undefined;
+  if (cgroup !== undefined && child.pid === undefined) {
+    releaseRunCgroup(cgroup);
+    cgroup = undefined;
+  }
+  if (cgroup !== undefined) moveIntoRunCgroup(cgroup, child.pid!);
   let done = false;
   let exited = false;
   const finished = new Promise<Exit>((resolve) => {
@@ -110,7 +113,7 @@ export function startScript(request: SpawnRequest): ScriptProcess {
         // Already gone.
       }
     }
-    if (cgroup !== undefined) killRunCgroup(cgroup);
+    if (cgroup !== undefined) killRunCgroup(cgroup.path);
   };
   return { stdin: child.stdin as Writable | null, ...fromStreams(child.stdout, child.stderr), exited: finished, kill };
 }

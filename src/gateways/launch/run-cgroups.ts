@@ -11,17 +11,25 @@
  * with SIGKILL leaves it to the next tsgi started in the same cgroup, which removes the
  * folders of tsgi processes that no longer run.
  */
-import { accessSync, chownSync, constants, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { accessSync, chownSync, closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, write, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type RunCgroups = { folder: string; unavailable?: undefined } | { folder?: undefined; unavailable: string };
+
+/** A run cgroup of the pool, with its cgroup.procs and cgroup.events kept open: a run costs a write and a read. */
+export interface RunCgroup {
+  readonly path: string;
+  readonly procs: number;
+  readonly events: number;
+}
 
 const POOL_MAX = 128;
 const DRAIN_CHECKS = 4;
 
 let decided: RunCgroups | undefined;
-const pool: string[] = [];
-const draining: string[] = [];
+const pool: RunCgroup[] = [];
+const draining: RunCgroup[] = [];
+const eventsText = Buffer.alloc(128);
 let next = 0;
 
 function unescapeMount(text: string): string {
@@ -138,24 +146,50 @@ export function runCgroups(): RunCgroups {
   return decided;
 }
 
-/** An empty run cgroup to move a script into, or undefined without run cgroups. */
-export function takeRunCgroup(): string | undefined {
-  const { folder } = runCgroups();
-  if (folder === undefined) return undefined;
-  for (let i = 0; i < DRAIN_CHECKS && draining.length > 0; i++) {
-    const path = draining.shift()!;
-    if (populated(path) === false) pool.push(path);
-    else draining.push(path);
-  }
-  const path = pool.pop();
-  if (path) return path;
-  const made = join(folder, `r${next++}`);
+function busy(cgroup: RunCgroup): boolean | undefined {
   try {
-    mkdirSync(made);
-    return made;
+    const size = readSync(cgroup.events, eventsText, 0, eventsText.length, 0);
+    return eventsText.toString('latin1', 0, size).includes('populated 1');
   } catch {
     return undefined;
   }
+}
+
+function destroy(cgroup: RunCgroup): void {
+  closeSync(cgroup.procs);
+  closeSync(cgroup.events);
+  try {
+    rmdirSync(cgroup.path);
+  } catch {
+    // Busy after all: removed with the folder at exit.
+  }
+}
+
+function make(folder: string): RunCgroup | undefined {
+  const path = join(folder, `r${next++}`);
+  let procs = -1;
+  try {
+    mkdirSync(path);
+    procs = openSync(join(path, 'cgroup.procs'), 'w');
+    return { path, procs, events: openSync(join(path, 'cgroup.events'), 'r') };
+  } catch {
+    if (procs >= 0) closeSync(procs);
+    return undefined;
+  }
+}
+
+/** An empty run cgroup to move a script into, or undefined without run cgroups. */
+export function takeRunCgroup(): RunCgroup | undefined {
+  const { folder } = runCgroups();
+  if (folder === undefined) return undefined;
+  for (let i = 0; i < DRAIN_CHECKS && draining.length > 0; i++) {
+    const cgroup = draining.shift()!;
+    const state = busy(cgroup);
+    if (state === false) pool.push(cgroup);
+    else if (state === true) draining.push(cgroup);
+    else destroy(cgroup);
+  }
+  return pool.pop() ?? make(folder);
 }
 
 /** Moves `pid` into the cgroup `path`; false when it cannot. */
@@ -168,33 +202,31 @@ export function moveInto(path: string, pid: number): boolean {
   }
 }
 
-/** Moves `pid` into the run cgroup `path`; false when it cannot (the cgroup is released). */
-export function moveIntoRunCgroup(path: string, pid: number): boolean {
-  if (moveInto(path, pid)) return true;
-  releaseRunCgroup(path);
-  return false;
+/**
+ * Moves `pid` into the run cgroup, from libuv's thread pool: a move takes the kernel's lock on
+ * forks for writing, which waits for an RCU grace period (a good part of a millisecond, not
+ * spent computing), and the event loop must not wait with it. `done` gets whether it worked.
+ */
+export function moveIntoRunCgroup(cgroup: RunCgroup, pid: number, done: (moved: boolean) => void = () => {}): void {
+  write(cgroup.procs, String(pid), (error) => done(!error));
 }
 
-/** SIGKILL to everything in the run cgroup, whatever its session. */
+/** SIGKILL to everything in the cgroup at `path` (a run cgroup, or one a Python helper made), whatever its session. */
 export function killRunCgroup(path: string): void {
   writeKill(path);
 }
 
 /** The run is over: what still runs in its cgroup is killed, and the cgroup serves another run once empty. */
-export function releaseRunCgroup(path: string): void {
-  const busy = populated(path);
-  if (busy === undefined) return;
-  if (busy) {
-    writeKill(path);
-    draining.push(path);
+export function releaseRunCgroup(cgroup: RunCgroup): void {
+  const state = busy(cgroup);
+  if (state === undefined) return destroy(cgroup);
+  if (state) {
+    writeKill(cgroup.path);
+    draining.push(cgroup);
   } else if (pool.length < POOL_MAX) {
-    pool.push(path);
+    pool.push(cgroup);
   } else {
-    try {
-      rmdirSync(path);
-    } catch {
-      draining.push(path);
-    }
+    destroy(cgroup);
   }
 }
 

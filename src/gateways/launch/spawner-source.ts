@@ -293,8 +293,12 @@ def reap(runs):
             continue
         ident, cgroup = run
         if cgroup:
-            # Removed once empty: at once, or after the server has killed what is left.
-            lingering.add(cgroup)
+            # Removed once empty: at once (before the exit is reported, so that the server
+            # finds nothing to kill), or once the server has killed what is left.
+            try:
+                os.rmdir(cgroup)
+            except OSError:
+                lingering.add(cgroup)
         code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
         sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
         send(b'X', ident, b'%d %d' % (code, sig))

@@ -189,9 +189,16 @@ class Spawner implements Launcher {
     run.resolve(run.exit!);
   }
 
-  /** Called at the exit (with stderr ended) and at the close of stdout: what is left then ends too. */
+  /**
+   * Called at the exit (with stderr ended) and at the close of stdout: what is left then ends
+   * too. The spawner removes an empty cgroup before it reports the exit, so mostly there is
+   * none left to kill. No kill after this: the run's cgroup is not its business any more.
+   */
   private endOfRun(run: Run): void {
-    if (++run.over === 2 && run.cgroup !== undefined) killRunCgroup(run.cgroup);
+    if (++run.over < 2 || run.cgroup === undefined) return;
+    if (existsSync(run.cgroup)) killRunCgroup(run.cgroup);
+    run.cgroup = undefined;
+    run.exited = true;
   }
 
   private killGroup(run: Run): void {

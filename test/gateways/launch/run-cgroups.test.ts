@@ -17,15 +17,16 @@ function cgroupOf(pid: number): string {
 
 describe('run cgroups for the launchers that move scripts into them', { skip }, () => {
   it('holds a moved process and what it starts after, and kills them all, sessions or not', async () => {
-    const path = takeRunCgroup()!;
+    const cgroup = takeRunCgroup()!;
+    const { path } = cgroup;
     const child = spawn('/bin/sh', ['-c', 'read _; setsid sleep 60 & echo $!; exec sleep 60'], { stdio: ['pipe', 'pipe', 'ignore'] });
-    assert.equal(moveIntoRunCgroup(path, child.pid!), true);
+    assert.equal(await new Promise<boolean>((resolve) => moveIntoRunCgroup(cgroup, child.pid!, resolve)), true);
     child.stdin.write('\n');
     const grandchild = Number(await new Promise<string>((resolve) => child.stdout.once('data', (data: Buffer) => resolve(data.toString()))));
     assert.ok(path.endsWith(cgroupOf(grandchild)), `${grandchild} is in ${cgroupOf(grandchild)}`);
     killRunCgroup(path);
     await waitFor(() => !isRunning(grandchild) && !isRunning(child.pid!), 'the moved process and its setsid child');
-    releaseRunCgroup(path);
+    releaseRunCgroup(cgroup);
   });
 
   it('serves a later run with a cgroup once it is empty', async () => {
@@ -38,9 +39,9 @@ describe('run cgroups for the launchers that move scripts into them', { skip }, 
     const program = `
       const { takeRunCgroup, moveIntoRunCgroup, runCgroups } = await import(${JSON.stringify(moduleUrl)});
       const { spawn } = await import('node:child_process');
-      const path = takeRunCgroup();
+      const cgroup = takeRunCgroup();
       const child = spawn('/bin/sleep', ['60'], { detached: true, stdio: 'ignore' });
-      moveIntoRunCgroup(path, child.pid);
+      await new Promise((resolve) => moveIntoRunCgroup(cgroup, child.pid, resolve));
       child.unref();
       console.log(JSON.stringify({ folder: runCgroups().folder, pid: child.pid }));
     `;
