@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "child.h"
+#include "cgroup.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -55,6 +57,14 @@ static int child_main(void *opaque) {
     long uid = (uid_t)args->uid;
     if (syscall(SYS_setresuid, uid, uid, uid) < 0) goto fail;
   }
+  /* Dies with the server, which cannot clean up after a SIGKILL (issue 11). Only now: a change
+   * of user or group clears the parent-death signal (prctl(2)). And then the parent checked:
+   * one that died before the prctl has sent nothing, and never will. */
+  if (syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) goto fail;
+  if (syscall(SYS_getppid) != args->parent_pid) _exit(127);
+  /* Without a cgroup: what it starts and then leaves (a double fork) comes back to it, not to
+   * init, so that a kill still finds it in its tree. The setting survives execve. */
+  if (args->subreaper && syscall(SYS_prctl, PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) goto fail;
   if (args->cwd[0] && chdir(args->cwd) < 0) goto fail;
   if (args->stdin_fd >= 0) {
     if (dup2(args->stdin_fd, 0) < 0) goto fail;
@@ -119,6 +129,40 @@ static long clone3_function(struct clone_args *clone_args, int (*fn)(void *), vo
 }
 #endif
 
+static int probe_main(void *unused) {
+  (void)unused;
+  return 0;
+}
+
+int probe_cgroup_start(int cgroup_fd) {
+#if defined(__x86_64__)
+  sigset_t all, saved;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &saved);
+  char stack[4096] __attribute__((aligned(16)));
+  struct clone_args clone_args;
+  memset(&clone_args, 0, sizeof clone_args);
+  clone_args.flags = CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP;
+  clone_args.exit_signal = SIGCHLD;
+  clone_args.stack = (uint64_t)(uintptr_t)stack;
+  clone_args.stack_size = sizeof stack;
+  clone_args.cgroup = (uint64_t)cgroup_fd;
+  long pid = clone3_function(&clone_args, probe_main, NULL);
+  pthread_sigmask(SIG_SETMASK, &saved, NULL);
+  if (pid < 0) {
+    errno = (int)-pid;
+    return -1;
+  }
+  int status = 0;
+  while (waitpid((pid_t)pid, &status, 0) < 0 && errno == EINTR) {}
+  return status;
+#else
+  (void)cgroup_fd;
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
 int start_child(child_args_t *args, int *pidfd) {
   /* Every signal stays blocked while the child shares this thread's memory and handlers. */
   sigset_t all, saved;
@@ -126,28 +170,44 @@ int start_child(child_args_t *args, int *pidfd) {
   pthread_sigmask(SIG_SETMASK, &all, &saved);
   char stack[CHILD_STACK] __attribute__((aligned(16)));
   args->error = 0;
+  args->parent_pid = getpid();
   *pidfd = -1;
   int pid = -1, clone_error = 0;
 #if defined(__x86_64__)
   static int clone3_works = 1;
   if (__atomic_load_n(&clone3_works, __ATOMIC_RELAXED)) {
-    struct clone_args clone_args;
-    memset(&clone_args, 0, sizeof clone_args);
-    clone_args.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_CLEAR_SIGHAND;
-    clone_args.pidfd = (uint64_t)(uintptr_t)pidfd;
-    clone_args.exit_signal = SIGCHLD;
-    clone_args.stack = (uint64_t)(uintptr_t)stack;
-    clone_args.stack_size = sizeof stack;
-    args->handlers_cleared = 1;
-    long result = clone3_function(&clone_args, child_main, args);
-    if (result >= 0) pid = (int)result;
-    else if (result == -ENOSYS || result == -EINVAL || result == -E2BIG) __atomic_store_n(&clone3_works, 0, __ATOMIC_RELAXED);
-    else clone_error = (int)-result;
+    for (int with_cgroup = args->cgroup_fd >= 0; pid < 0; with_cgroup = 0) {
+      struct clone_args clone_args;
+      memset(&clone_args, 0, sizeof clone_args);
+      clone_args.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_CLEAR_SIGHAND | (with_cgroup ? CLONE_INTO_CGROUP : 0);
+      clone_args.pidfd = (uint64_t)(uintptr_t)pidfd;
+      clone_args.exit_signal = SIGCHLD;
+      clone_args.stack = (uint64_t)(uintptr_t)stack;
+      clone_args.stack_size = sizeof stack;
+      clone_args.cgroup = with_cgroup ? (uint64_t)args->cgroup_fd : 0;
+      args->handlers_cleared = 1;
+      args->subreaper = !with_cgroup;
+      long result = clone3_function(&clone_args, child_main, args);
+      if (result >= 0) {
+        pid = (int)result;
+        /* The cgroup was refused, and the start without it worked: none from now on. */
+        if (!with_cgroup && args->cgroup_fd >= 0 && clone_error) cgroup_refused(clone_error);
+        clone_error = 0;
+      } else if (result == -ENOSYS || result == -E2BIG || (result == -EINVAL && !with_cgroup)) {
+        __atomic_store_n(&clone3_works, 0, __ATOMIC_RELAXED);
+        break;
+      } else {
+        clone_error = (int)-result;
+        if (!with_cgroup) break;
+      }
+    }
   }
 #endif
   if (pid < 0 && clone_error == 0) {
     /* CLONE_PIDFD (Linux 5.2) hands back the pidfd the launcher watches the exit with. */
     args->handlers_cleared = 0;
+    args->subreaper = 1;
+    if (args->cgroup_fd >= 0) cgroup_refused(ENOSYS);
     pid = clone(child_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, args, pidfd);
     if (pid < 0) clone_error = errno;
   }

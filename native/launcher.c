@@ -21,9 +21,12 @@
  *   pause(id), resume(id): stop and restart reading stdout (flow control).
  *   release(id, which): stop reading stdout (1), stderr (2) or both (3) and close them; no
  *     end event follows for a released pipe.
- *   kill(id): SIGKILL to the run's process group, at once or as soon as it has started, and
- *     also after its exit while its pipes are open (its zombie is kept till then, so the
- *     group's id names no other).
+ *   kill(id): SIGKILL to everything the run started, at once or as soon as it has started, and
+ *     also after its exit while its pipes are open: its cgroup (cgroup.c), or without one its
+ *     process group, tree and session (descendants.c; its zombie is kept till then, so its
+ *     pid names no other process). What is left when a run is over is killed then too.
+ *   containment() -> [kind, detail]: how runs are contained, decided once per process:
+ *     ["cgroup", folder the run cgroups are in] or ["subreaper", why there are no cgroups].
  * Calls with a dead id do nothing.
  *   listenUnix(path, backlog, mode) -> fd, closeFd(fd): see listen.c.
  */
@@ -243,14 +246,26 @@ static napi_value kill_group(napi_env env, napi_callback_info info) {
   if (!run) return NULL;
   if (with_starter(run)) {
     run->kill_requested = 1;
-    int pid = run->pid_known ? run->pid : 0;
+    int known = run->pid_known;
     pthread_mutex_unlock(&run->instance->lock);
-    if (pid > 0) kill(-pid, SIGKILL);
+    if (known) kill_run(run);
   } else if (state_of(run) == RUN_STARTED) {
-    /* Also after the exit: the group may live on in what the script started. */
-    kill(-run->pid, SIGKILL);
+    /* Also after the exit: what the script started may live on. */
+    kill_run(run);
   }
   return NULL;
+}
+
+static napi_value containment(napi_env env, napi_callback_info info) {
+  const char *where = NULL;
+  const char *why = cgroup_unavailable(&where);
+  napi_value result, kind, detail;
+  napi_create_array_with_length(env, 2, &result);
+  napi_create_string_utf8(env, why ? "subreaper" : "cgroup", NAPI_AUTO_LENGTH, &kind);
+  napi_create_string_utf8(env, why ? why : where, NAPI_AUTO_LENGTH, &detail);
+  napi_set_element(env, result, 0, kind);
+  napi_set_element(env, result, 1, detail);
+  return result;
 }
 
 static napi_value set_dispatcher(napi_env env, napi_callback_info info) {
@@ -297,11 +312,12 @@ static void cleanup(napi_async_cleanup_hook_handle hook, void *data) {
     run_t *run = instance->slots[slot];
     if (!run) continue;
     if (state_of(run) == RUN_STARTED && !run->exited && run->fds[PIPE_EXIT] >= 0) {
-      kill(-run->pid, SIGKILL);
+      kill_run(run);
       siginfo_t info;
       while (syscall(SYS_waitid, P_PIDFD, run->fds[PIPE_EXIT], &info, WEXITED, NULL) < 0 && errno == EINTR) {}
     }
     reap_zombie(run);
+    if (run->cgroup) cgroup_release(run->cgroup);
     for (int i = 0; i < 3; i++) {
       close_fd(&run->fds[i]);
       close_fd(&run->child_ends[i]);
@@ -364,6 +380,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"resume", NULL, resume_stdout, NULL, NULL, NULL, napi_default, NULL},
     {"release", NULL, release_pipes, NULL, NULL, NULL, napi_default, NULL},
     {"kill", NULL, kill_group, NULL, NULL, NULL, napi_default, NULL},
+    {"containment", NULL, containment, NULL, NULL, NULL, napi_default, NULL},
     {"listenUnix", NULL, listen_unix, NULL, NULL, NULL, napi_default, NULL},
     {"closeFd", NULL, close_descriptor, NULL, NULL, NULL, napi_default, NULL},
   };

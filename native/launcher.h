@@ -32,6 +32,7 @@ void stop_fd(run_t *run, int which);
 void reap_zombie(run_t *run);
 void free_run(run_t *run);
 void maybe_free_run(run_t *run);
+void kill_run(run_t *run);
 
 /* listen.c */
 napi_value listen_unix(napi_env env, napi_callback_info info);

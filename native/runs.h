@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "cgroup.h"
 #include "child.h"
 
 #define CHUNK (64 * 1024)
@@ -28,6 +29,7 @@ struct run {
   double id;
   int state; /* read with __atomic_load_n: set by a starter thread */
   child_args_t child;
+  run_cgroup_t *cgroup; /* NULL: none here, the script is a subreaper instead (descendants.c) */
   int start_error;
   int child_ends[3]; /* the child's stdin, stdout, stderr */
   int fds[3];        /* stdout, stderr, pidfd: ours, -1 once closed */

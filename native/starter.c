@@ -43,16 +43,16 @@ int add_to_set(run_t *run, int which, uint32_t events) {
   return epoll_ctl(run->instance->epoll_fd, EPOLL_CTL_ADD, run->fds[which], &event);
 }
 
-static void reap_now(int pid) {
+static void reap_now(run_t *run) {
   int status;
-  kill(-pid, SIGKILL);
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+  kill_run(run);
+  while (waitpid(run->pid, &status, 0) < 0 && errno == EINTR) {}
 }
 
 /* Under the lock: the run becomes the event loop's, watched, or failed and reported. */
 static void hand_over(instance_t *instance, run_t *run) {
   if (!run->start_error) {
-    if (run->kill_requested) kill(-run->pid, SIGKILL);
+    if (run->kill_requested) kill_run(run);
     if (run->released & 1) close_fd(&run->fds[PIPE_OUT]);
     if (run->released & 2) close_fd(&run->fds[PIPE_ERR]);
     if (add_to_set(run, PIPE_EXIT, EPOLLIN) < 0 ||
@@ -63,7 +63,7 @@ static void hand_over(instance_t *instance, run_t *run) {
       for (int i = 0; i < 3; i++) {
         if (run->fds[i] >= 0) epoll_ctl(instance->epoll_fd, EPOLL_CTL_DEL, run->fds[i], NULL);
       }
-      reap_now(run->pid);
+      reap_now(run);
     }
   }
   if (run->start_error) {
@@ -81,11 +81,18 @@ static void hand_over(instance_t *instance, run_t *run) {
 }
 
 static void start_one(instance_t *instance, run_t *run) {
+  run->cgroup = cgroup_take();
+  run->child.cgroup_fd = run->cgroup ? run->cgroup->dir_fd : -1;
   int pid = start_child(&run->child, &run->fds[PIPE_EXIT]);
   if (pid < 0) {
     run->start_error = errno;
   } else {
     run->pid = pid;
+  }
+  /* Not started, or started outside it (clone3 refused it): the cgroup holds nothing of this run. */
+  if (run->cgroup && (pid < 0 || run->child.subreaper)) {
+    cgroup_release(run->cgroup);
+    run->cgroup = NULL;
   }
   for (int i = 0; i < 3; i++) close_fd(&run->child_ends[i]);
   if (!run->start_error) {
@@ -94,7 +101,7 @@ static void start_one(instance_t *instance, run_t *run) {
     run->pid_known = 1;
     int kill_now = run->kill_requested;
     pthread_mutex_unlock(&instance->lock);
-    if (kill_now) kill(-pid, SIGKILL);
+    if (kill_now) kill_run(run);
     struct pollfd exit_ready = {.fd = run->fds[PIPE_EXIT], .events = POLLIN};
     while (poll(&exit_ready, 1, HOLD_MS) < 0 && errno == EINTR) {}
   }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "descendants.h"
 #include "launcher.h"
 
 #define SLOT_BITS 20
@@ -92,9 +93,23 @@ void reap_zombie(run_t *run) {
   while (syscall(SYS_waitid, P_PIDFD, run->fds[PIPE_EXIT], &info, WEXITED | WNOHANG, NULL) < 0 && errno == EINTR) {}
 }
 
+/* SIGKILL to everything the run started: its cgroup, or what /proc finds of its tree and
+ * session. Any thread, once the run's pid is known. */
+void kill_run(run_t *run) {
+  if (run->cgroup) {
+    cgroup_kill(run->cgroup);
+    kill(-run->pid, SIGKILL);
+  } else {
+    kill_descendants(run->pid);
+  }
+}
+
 void free_run(run_t *run) {
   instance_t *instance = run->instance;
   reap_zombie(run);
+  /* What the script left running ends with its run. */
+  if (run->cgroup) cgroup_release(run->cgroup);
+  run->cgroup = NULL;
   for (int i = 0; i < 3; i++) {
     close_fd(&run->fds[i]);
     close_fd(&run->child_ends[i]);

@@ -4,7 +4,8 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve, sep } from 'node:path';
-import { describeLauncher } from '../apps/cgi/settings.js';
+import { describeLauncher, launcherKind } from '../apps/cgi/settings.js';
+import { describeContainment, takeContainmentWarning } from '../gateways/launch/containment.js';
 import type { RunAs } from '../gateways/launch/user.js';
 import { resolveRunAs } from '../gateways/launch/user.js';
 import type { SiteOptions } from './site.js';
@@ -55,7 +56,10 @@ export function describeSite(options: SiteOptions): { lines: string[]; warnings:
   for (const { realm, file, prefix } of options.auth ?? []) lines.push(`password: ${prefix || 'the whole site'} (realm "${realm}", ${file})`);
   if (scriptPlaces.length > 0 || (options.allowPrograms?.length ?? 0) > 0) {
     const runAs = resolveRunAs(options.cgiUser);
-    lines.push(`scripts start with ${describeLauncher(options.cgiSpawner)}${runAs ? `, as ${runAs.name}${options.cgiUser === undefined ? ' (tsgi runs as root)' : ''}` : ''}`);
+    const kind = launcherKind(options.cgiSpawner);
+    lines.push(`scripts start with ${describeLauncher(options.cgiSpawner)}${runAs ? `, as ${runAs.name}${options.cgiUser === undefined ? ' (tsgi runs as root)' : ''}` : ''}; ${describeContainment(kind)}`);
+    const containment = takeContainmentWarning(kind);
+    if (containment !== undefined) warnings.push(containment);
     if (runAs) {
       // One warning per folder in the way, naming every place behind it.
       const behind = new Map<string, string[]>();

@@ -1,11 +1,14 @@
 /** `tsgi serve DIR --php ...` as a user runs it: a separate process, real php-fpm and php-cgi. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort, startTsgi, type TsgiProcess } from '../helpers/fastcgi-peers.js';
 import { fromRoot } from '../helpers/paths.js';
 import { isRunning } from '../helpers/process-group.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { nativeContainment } from '../../src/gateways/launch/native-launcher.js';
 import { phpSite, startPhpFpm, type PhpFpm } from '../helpers/php-peers.js';
 import { heldBytes, MEMORY_PROBE_ARGS } from '../helpers/server-memory.js';
 
@@ -78,6 +81,33 @@ describe('tsgi serve --php', () => {
       for (const pid of pids) assert.equal(isRunning(pid), false, `php-cgi ${pid} outlived the server`);
     } finally {
       await tsgi.stop();
+    }
+  });
+
+  it('leaves no php-cgi child and no CGI script behind when it is killed with SIGKILL', async () => {
+    mkdirSync(join(root, 'cgi-bin'), { recursive: true });
+    // Its pid, and that of a child in a session of its own, then a hang.
+    writeFileSync(join(root, 'cgi-bin', 'hang.sh'), '#!/bin/sh\nsetsid sleep 60 &\nprintf "Content-Type: text/plain\\n\\n%s %s\\n" $$ $!\nexec sleep 60\n');
+    chmodSync(join(root, 'cgi-bin', 'hang.sh'), 0o755);
+    const port = await freePort();
+    const tsgi = await startTsgi(['serve', root, '--cgi', '--php', 'spawn:2', '--port', String(port), '--no-access-log'], port, CLI);
+    let pids: number[] = [];
+    try {
+      const php = Number(/slept (\d+)/.exec(await (await fetch(`http://127.0.0.1:${port}/slow.php?ms=1`)).text())![1]);
+      const response = await fetch(`http://127.0.0.1:${port}/cgi-bin/hang.sh`);
+      const first = await response.body!.getReader().read();
+      const [script, grandchild] = Buffer.from(first.value!).toString().trim().split(' ').map(Number) as [number, number];
+      pids = [php, script, grandchild];
+      assert.ok([php, script, grandchild].every(isRunning));
+      process.kill(tsgi.child.pid!, 'SIGKILL');
+      await tsgi.exited;
+      await waitFor(() => !isRunning(php), `php-cgi ${php}`);
+      await waitFor(() => !isRunning(script), `the CGI script ${script}`);
+      // With run cgroups the watchdog takes what the script started, too.
+      if (nativeContainment()?.kind === 'cgroup') await waitFor(() => !isRunning(grandchild), `the script's setsid child ${grandchild}`);
+    } finally {
+      await tsgi.stop();
+      for (const pid of pids) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
     }
   });
 

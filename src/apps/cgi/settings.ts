@@ -5,6 +5,8 @@ import {
 } from './options.js';
 import type { CgiOptions, StderrSink } from './options.js';
 import { nativeLauncher, nativeUnavailable } from '../../gateways/launch/native-launcher.js';
+import { takeContainmentWarning } from '../../gateways/launch/containment.js';
+import type { LauncherKind } from '../../gateways/launch/containment.js';
 import { directLauncher } from '../../gateways/launch/process.js';
 import type { Launcher } from '../../gateways/launch/process.js';
 import { spawnerFor, spawnerPython } from '../../gateways/launch/spawner.js';
@@ -55,20 +57,30 @@ function chooseLauncher(mode: CgiOptions['spawner'], runAs: RunAs | undefined): 
   };
 }
 
+/** Which launcher `mode` starts scripts with on this machine (python: as long as one can be found). */
+export function launcherKind(mode: CgiOptions['spawner']): LauncherKind {
+  if (mode === 'direct') return 'direct';
+  if (mode !== 'python' && nativeUnavailable() === undefined) return 'native';
+  return spawnerPython() !== undefined ? 'python' : 'direct';
+}
+
 /** Which launcher `mode` starts scripts with on this machine, and why, for the start line. */
 export function describeLauncher(mode: CgiOptions['spawner']): string {
+  const kind = launcherKind(mode);
   const spawn = "Node's spawn (each script forks the whole server)";
   if (mode === 'direct') return `${spawn}, as --cgi-spawner direct asks`;
   const nativeProblem = mode === 'python' ? undefined : nativeUnavailable();
-  if (mode !== 'python' && nativeProblem === undefined) return 'the native launcher (built by npm install)';
-  const python = spawnerPython();
+  if (kind === 'native') return 'the native launcher (built by npm install)';
   const why = nativeProblem === undefined ? 'as --cgi-spawner python asks' : `because ${nativeProblem}`;
-  if (python !== undefined) return `the ${python} posix_spawn helper, ${why}`;
+  if (kind === 'python') return `the ${spawnerPython()} posix_spawn helper, ${why}`;
   return `${spawn}, ${why}, and no Python 3.8+ is installed for the posix_spawn helper`;
 }
 
 export function resolveSettings(options: CgiOptions, documentRoot: string | undefined): HostSettings {
   const runAs = resolveRunAs(options.user);
+  // Once per process, for the first host whose launcher can lose track of a descendant.
+  const warning = takeContainmentWarning(launcherKind(options.spawner));
+  if (warning !== undefined) (options.log ?? ((line: string) => process.stderr.write(line + '\n')))(`tsgi: warning: ${warning}`);
   return {
     env: { ...options.env },
     requestEnv: options.requestEnv,

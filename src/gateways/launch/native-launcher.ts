@@ -24,6 +24,7 @@ interface NativeBinding {
   resume(id: number): void;
   release(id: number, which: number): void;
   kill(id: number): void;
+  containment(): [kind: 'cgroup' | 'subreaper', detail: string];
   listenUnix(path: string, backlog: number, mode: number): number;
   closeFd(fd: number): void;
 }
@@ -90,6 +91,20 @@ function whyNotBuilt(): string {
 export function nativeUnavailable(): string | undefined {
   loadBinding();
   return loadError;
+}
+
+/**
+ * How the native launcher keeps hold of what a script starts, decided once per process:
+ * `cgroup`, each run in a cgroup of its own (`detail`: the folder they are made in), so a kill
+ * reaches everything, setsid or not; or `subreaper`, without cgroups (`detail`: why), each
+ * script a child subreaper whose tree and session a kill looks up in /proc. Undefined without
+ * the addon.
+ */
+export function nativeContainment(): { kind: 'cgroup' | 'subreaper'; detail: string } | undefined {
+  const native = loadBinding();
+  if (!native) return undefined;
+  const [kind, detail] = native.containment();
+  return { kind, detail };
 }
 
 const hasNul = (text: string) => text.includes('\0');

@@ -1,13 +1,21 @@
 /**
- * Starts a script with no shell, in a process group of its own so that a time limit or a
- * client that left can kill everything it started, and turns its stderr into log lines.
+ * Starts a script with no shell, in a session of its own, and turns its stderr into log lines.
  * `startScript` spawns directly from the server; native-launcher.ts and spawner.ts do the
  * same without forking the server.
+ *
+ * A time limit or a client that left kills everything the script started. Node's spawn has no
+ * hook between fork and exec, so the script cannot start inside a cgroup: it is moved into its
+ * run's cgroup (run-cgroups.ts) once spawn returns, from the thread pool, which is after its
+ * exec and often before it has got far, but not always: a fork in its first lines can come
+ * first. So a kill also looks up the script's tree and session in /proc (descendants.ts),
+ * which is all it does without cgroups.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
+import { killDescendants } from './descendants.js';
+import { killRunCgroup, moveIntoRunCgroup, releaseRunCgroup, takeRunCgroup } from './run-cgroups.js';
 import { pullChunks } from './stdout-reader.js';
 import type { ChunkPuller } from './stdout-reader.js';
 import type { RunAs } from './user.js';
@@ -39,7 +47,7 @@ export interface ScriptProcess {
   readStderr(onChunk: (chunk: Buffer) => void, onEnd: () => void): void;
   /** Resolves once the process has exited and its stdio closed, or failed to start. */
   exited: Promise<Exit>;
-  /** Kills the whole process group (SIGKILL); harmless after exit. */
+  /** SIGKILL to everything the script started (its cgroup, or its process group, tree and session); harmless after exit. */
   kill(): void;
 }
 
@@ -53,23 +61,40 @@ export const directLauncher: Launcher = { takesFd: true, start: startScript };
 
 /** Spawns from the server process itself (libuv fork + exec). */
 export function startScript(request: SpawnRequest): ScriptProcess {
-  const child = spawn(request.file, request.args, {
-    cwd: request.cwd,
-    env: request.env,
-    stdio: [request.stdinFd ?? (request.hasBody ? 'pipe' : 'ignore'), 'pipe', 'pipe'],
-    detached: true,
-    shell: false,
-    windowsHide: true,
-    ...(request.runAs ? { uid: request.runAs.uid, gid: request.runAs.gid } : {}),
-  }) as ChildProcessWithoutNullStreams;
+  // Taken (and made) before the spawn: after it, every moment counts.
+  let cgroup = takeRunCgroup();
+  let child: ChildProcessWithoutNullStreams;
+  try {
+    child = spawn(request.file, request.args, {
+      cwd: request.cwd,
+      env: request.env,
+      stdio: [request.stdinFd ?? (request.hasBody ? 'pipe' : 'ignore'), 'pipe', 'pipe'],
+      detached: true,
+      shell: false,
+      windowsHide: true,
+      ...(request.runAs ? { uid: request.runAs.uid, gid: request.runAs.gid } : {}),
+    }) as ChildProcessWithoutNullStreams;
+  } finally {
+    if (cgroup !== undefined && child! === undefined) releaseRunCgroup(cgroup);
+  }
+  if (cgroup !== undefined && child.pid === undefined) {
+    releaseRunCgroup(cgroup);
+    cgroup = undefined;
+  }
+  if (cgroup !== undefined) moveIntoRunCgroup(cgroup, child.pid!);
   let done = false;
-  const exited = new Promise<Exit>((resolve) => {
+  let exited = false;
+  const finished = new Promise<Exit>((resolve) => {
     child.once('error', (error: NodeJS.ErrnoException) => {
       done = true;
       resolve({ code: null, signal: null, error });
     });
+    child.once('exit', () => (exited = true));
     child.once('close', (code, signal) => {
       done = true;
+      // What the script left running ends with its run.
+      if (cgroup !== undefined) releaseRunCgroup(cgroup);
+      cgroup = undefined;
       resolve({ code, signal });
     });
   });
@@ -77,17 +102,20 @@ export function startScript(request: SpawnRequest): ScriptProcess {
   child.stdin?.on('error', () => {});
   const kill = () => {
     if (done || child.pid === undefined) return;
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
+    // The tree first: killed first, the script would leave its children to init, out of reach.
+    // Once reaped, its pid may name another process: only its group is signalled then, as before.
+    if (!exited) {
+      killDescendants(child.pid);
+    } else {
       try {
-        child.kill('SIGKILL');
+        process.kill(-child.pid, 'SIGKILL');
       } catch {
         // Already gone.
       }
     }
+    if (cgroup !== undefined) killRunCgroup(cgroup.path);
   };
-  return { stdin: child.stdin as Writable | null, ...fromStreams(child.stdout, child.stderr), exited, kill };
+  return { stdin: child.stdin as Writable | null, ...fromStreams(child.stdout, child.stderr), exited: finished, kill };
 }
 
 /** The stdout and stderr of a ScriptProcess, from streams. */

@@ -12,9 +12,11 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import { killDescendants } from './descendants.js';
 import { fromStreams, signalName } from './process.js';
 import type { Exit, Launcher, ScriptProcess, SpawnRequest } from './process.js';
 import { SPAWNER_SOURCE } from './spawner-source.js';
+import { delegatedFolder, killRunCgroup, moveInto, removeDelegatedFolder } from './run-cgroups.js';
 import type { RunAs } from './user.js';
 
 const PYTHONS = ['/usr/bin/python3', '/usr/local/bin/python3'];
@@ -28,9 +30,15 @@ interface Run {
   exit?: Exit;
   stderrEnded: boolean;
   pid?: number;
+  /** The run's cgroup, when the spawner has a cgroup folder. */
+  cgroup?: string;
   killed: boolean;
   exited: boolean;
+  /** Exited, stderr ended and stdout closed: what is left in its cgroup is killed. */
+  over: number;
 }
+
+let spawnerCount = 0;
 
 
 function header(payload: object): Buffer {
@@ -57,6 +65,8 @@ class Spawner implements Launcher {
   private readonly dir: string;
   private readonly socketPath: string;
   private readonly child: ChildProcess;
+  /** A cgroup folder delegated to the spawner, which starts each run in a cgroup made in it. */
+  private readonly cgroups: string | undefined;
   private readonly runs = new Map<number, Run>();
   private nextId = 1;
   private buffered: Buffer = Buffer.alloc(0);
@@ -76,6 +86,13 @@ class Spawner implements Launcher {
       cwd: '/',
       ...(runAs ? { uid: runAs.uid, gid: runAs.gid } : {}),
     });
+    // It waits for the token before anything else: in its folder by then, it starts every script inside.
+    let cgroups = this.child.pid === undefined ? undefined : delegatedFolder(`s${spawnerCount++}`, runAs?.uid, runAs?.gid);
+    if (cgroups !== undefined && !moveInto(cgroups, this.child.pid!)) {
+      removeDelegatedFolder(cgroups);
+      cgroups = undefined;
+    }
+    this.cgroups = cgroups;
     let markReady: () => void = () => {};
     let fail: (error: Error) => void = () => {};
     this.ready = new Promise((resolve, reject) => {
@@ -85,7 +102,7 @@ class Spawner implements Launcher {
     this.ready.catch(() => {});
     // A spawner that failed to start makes this write fail; its 'exit' or 'error' reports that.
     this.child.stdin!.on('error', () => {});
-    this.child.stdin!.write(this.token + '\n');
+    this.child.stdin!.write(this.token + (this.cgroups === undefined ? '' : ' ' + this.cgroups) + '\n');
     this.child.stdout!.on('data', (chunk: Buffer) => this.onData(chunk, markReady));
     this.child.once('error', (error) => this.die(error, fail));
     this.child.once('exit', (code) => this.die(new Error(`the CGI spawner exited (code ${code})`), fail));
@@ -132,9 +149,12 @@ class Spawner implements Launcher {
     switch (kind) {
       case 'S': {
         // The server kills -pid as this: 0 or 1 there would mean its own group or every process.
-        const pid = Number(payload.toString('latin1'));
+        const [pidText, cgroup] = payload.toString('latin1').split(' ');
+        const pid = Number(pidText);
         if (run.pid !== undefined || !Number.isInteger(pid) || pid <= 1) return;
         run.pid = pid;
+        // Only a cgroup of the spawner's own folder, named as the spawner names them.
+        if (cgroup !== undefined && this.cgroups !== undefined && /^r\d+$/.test(cgroup)) run.cgroup = join(this.cgroups, cgroup);
         if (run.killed) this.killGroup(run);
         return;
       }
@@ -165,16 +185,29 @@ class Spawner implements Launcher {
   /** The run is over once it exited and its stderr ended, in whichever order the frames came. */
   private settle(id: number, run: Run): void {
     if (this.runs.delete(id) && this.runs.size === 0) (this.child.stdout as Socket).unref();
+    this.endOfRun(run);
     run.resolve(run.exit!);
   }
 
+  /**
+   * Called at the exit (with stderr ended) and at the close of stdout: what is left then ends
+   * too. The spawner removes an empty cgroup before it reports the exit, so mostly there is
+   * none left to kill. No kill after this: the run's cgroup is not its business any more.
+   */
+  private endOfRun(run: Run): void {
+    if (++run.over < 2 || run.cgroup === undefined) return;
+    if (existsSync(run.cgroup)) killRunCgroup(run.cgroup);
+    run.cgroup = undefined;
+    run.exited = true;
+  }
+
   private killGroup(run: Run): void {
-    if (run.pid === undefined || run.exited) return;
-    try {
-      process.kill(-run.pid, 'SIGKILL');
-    } catch {
-      // Already gone.
-    }
+    if (run.pid === undefined) return;
+    // Also after the exit: what the script started may hold its output open.
+    if (run.cgroup !== undefined) return killRunCgroup(run.cgroup);
+    // The spawner reaps at once: after the exit, the pid may name another process.
+    if (run.exited) return;
+    killDescendants(run.pid);
   }
 
   async start(request: SpawnRequest): Promise<ScriptProcess> {
@@ -182,7 +215,7 @@ class Spawner implements Launcher {
     const stderr = new Readable({ read() {} });
     let resolveExit: (exit: Exit) => void = () => {};
     const exited = new Promise<Exit>((resolve) => (resolveExit = resolve));
-    const run: Run = { stderr, stderrClosed: false, resolve: resolveExit, killed: false, exited: false, stderrEnded: false };
+    const run: Run = { stderr, stderrClosed: false, resolve: resolveExit, killed: false, exited: false, stderrEnded: false, over: 0 };
     stderr.once('end', () => {
       run.stderrEnded = true;
       if (run.exit) this.settle(id, run);
@@ -206,6 +239,7 @@ class Spawner implements Launcher {
       }
       const stdout = connect(this.socketPath);
       sockets.push(stdout);
+      stdout.once('close', () => this.endOfRun(run));
       stdout.write(header({ token: this.token, id, role: 'out', file: request.file, args: request.args, env: request.env, cwd: request.cwd }));
       stdout.end();
       return { stdin, ...fromStreams(stdout, stderr), exited, kill };

@@ -4,10 +4,12 @@ import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { nativeLauncher, nativeUnavailable } from '../../../src/gateways/launch/native-launcher.js';
+import { nativeContainment, nativeLauncher, nativeUnavailable } from '../../../src/gateways/launch/native-launcher.js';
 import type { Exit, Launcher, ScriptProcess, SpawnRequest } from '../../../src/gateways/launch/process.js';
 import { isRunning } from '../../helpers/process-group.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 // What the native launcher promises a script, checked from inside the script.
 describe('the native launcher', () => {
@@ -341,5 +343,67 @@ describe('the native launcher', () => {
     const file = script('ids.sh', '#!/bin/sh\nid -u; id -g; id -G\n');
     const { stdout } = await run(start(file, { runAs: { name: 'nobody', uid: 65534, gid: 65534 } }));
     assert.equal(stdout.toString(), '65534\n65534\n65534\n');
+  });
+
+  it('starts scripts normally after killing some (a killed cgroup is not used again where the kernel would kill its children)', async () => {
+    const hang = script('hang.sh', '#!/bin/sh\necho up\nexec sleep 30\n');
+    const quick = script('hello.sh', '#!/bin/sh\necho hello\n');
+    for (let round = 0; round < 4; round++) {
+      const killed = start(hang);
+      killed.readStderr(() => {}, () => {});
+      await killed.stdout.next();
+      killed.kill();
+      assert.equal((await killed.exited).signal, 'SIGKILL');
+      for (let i = 0; i < 3; i++) {
+        const { stdout, exit } = await run(start(quick));
+        assert.deepEqual(exit, { code: 0, signal: null }, `round ${round}, run ${i}`);
+        assert.equal(stdout.toString(), 'hello\n');
+      }
+    }
+  });
+
+  /** A process of its own that starts `sleep 60` through the launcher (as nobody under root) and prints its pid and folder, then waits. */
+  function server(env: Record<string, string> = {}): Promise<{ child: ReturnType<typeof spawn>; pid: number; grandchild: number; folder: string }> {
+    const runAs = process.getuid?.() === 0 ? '{ name: "nobody", uid: 65534, gid: 65534 }' : 'undefined';
+    const program = `
+      const { nativeLauncher, nativeContainment } = require(${JSON.stringify(fileURLToPath(launcherModule))});
+      const proc = nativeLauncher().start({ file: '/bin/sh', args: ['-c', 'setsid sleep 60 & echo $$ $!; exec sleep 60'], cwd: '/', env: { PATH: '/usr/bin:/bin' }, runAs: ${runAs}, hasBody: false });
+      proc.readStderr(() => {}, () => {});
+      proc.stdout.next().then((step) => console.log(step.value.toString().trim() + ' ' + nativeContainment().detail));
+      setInterval(() => {}, 1000);
+    `;
+    const child = spawn(process.execPath, ['-e', program], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+    return new Promise((resolve, reject) => {
+      child.once('exit', (code) => reject(new Error(`exited with ${code}`)));
+      child.stdout!.once('data', (data: Buffer) => {
+        const [pid, grandchild, folder] = data.toString().trim().split(' ');
+        resolve({ child, pid: Number(pid), grandchild: Number(grandchild), folder: folder! });
+      });
+    });
+  }
+
+  it('has its scripts killed when the server is (PR_SET_PDEATHSIG, set after the switch to nobody under root)', async () => {
+    for (const env of [{}, { TSGI_RUN_CGROUPS: '0' }] as Record<string, string>[]) {
+      const { child, pid, grandchild } = await server(env);
+      try {
+        child.kill('SIGKILL');
+        await waitFor(() => !isRunning(pid), `the script ${pid} of a server killed with SIGKILL (${JSON.stringify(env)})`);
+      } finally {
+        if (isRunning(grandchild)) process.kill(grandchild, 'SIGKILL');
+      }
+    }
+  });
+
+  describe('with run cgroups', { skip: nativeContainment()?.kind === 'cgroup' ? false : `no run cgroups here (${nativeContainment()?.detail})` }, () => {
+    it('removes its folder at exit, and a watchdog removes it with everything in it when the server is killed', async () => {
+      const { child, grandchild, folder } = await server();
+      assert.ok(existsSync(folder));
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      await waitFor(() => !existsSync(folder) && !isRunning(grandchild), `${folder} and the setsid child ${grandchild} of a server ended with SIGTERM`);
+      const killed = await server();
+      killed.child.kill('SIGKILL');
+      await waitFor(() => !existsSync(killed.folder) && !isRunning(killed.grandchild), `${killed.folder} and the setsid child ${killed.grandchild} of a server killed with SIGKILL`);
+    });
   });
 });
