@@ -1,7 +1,7 @@
 /** `tsgi serve DIR --php ...` as a user runs it: a separate process, real php-fpm and php-cgi. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort, startTsgi, type TsgiProcess } from '../helpers/fastcgi-peers.js';

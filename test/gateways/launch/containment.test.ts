@@ -42,15 +42,17 @@ async function inOwnProcess(env: Record<string, string>, user?: number): Promise
   return { native: head.native, cgroups: head.cgroups, outcomes: lines as Outcome[] };
 }
 
-function checkAll(report: () => { native: string; cgroups: boolean; outcomes: Outcome[] }): void {
+/**
+ * Registers a test for every launcher, script and trigger, but not for the daemons a launcher
+ * is known to lose without cgroups (docs/cgi-host.md lists them): a test would only skip.
+ */
+function checkAll(report: () => { native: string; cgroups: boolean; outcomes: Outcome[] }, cgroups: boolean): void {
   for (const launcher of LAUNCHERS) {
     for (const script of SCRIPTS) {
+      if (script === 'daemon' && daemonEscapes(launcher, cgroups)) continue;
       for (const trigger of TRIGGERS) {
-        it(`${launcher}: ${script}, killed by the ${trigger}`, (t) => {
-          const { cgroups, outcomes } = report();
-          const outcome = outcomes.find((each) => each.launcher === launcher && each.script === script && each.trigger === trigger)!;
-          const escapes = script === 'daemon' ? daemonEscapes(launcher, cgroups) : undefined;
-          if (escapes) return t.skip(escapes);
+        it(`${launcher}: ${script}, killed by the ${trigger}`, () => {
+          const outcome = report().outcomes.find((each) => each.launcher === launcher && each.script === script && each.trigger === trigger)!;
           assert.equal(outcome.survived, false, `pid ${outcome.pid} outlived its script`);
         });
       }
@@ -64,12 +66,12 @@ describe('what a script leaves running ends with it', () => {
   after(() => site.remove());
 
   describe('in this process', () => {
+    const cgroups = runCgroups().folder !== undefined;
     for (const launcher of LAUNCHERS) {
       for (const script of SCRIPTS) {
+        if (script === 'daemon' && daemonEscapes(launcher, cgroups)) continue;
         for (const trigger of TRIGGERS) {
-          it(`${launcher}: ${script}, killed by the ${trigger}`, async (t) => {
-            const escapes = script === 'daemon' ? daemonEscapes(launcher, runCgroups().folder !== undefined) : undefined;
-            if (escapes) return t.skip(escapes);
+          it(`${launcher}: ${script}, killed by the ${trigger}`, async () => {
             const outcome = await runOrphan(site.dir, launcher, script, trigger);
             assert.equal(outcome.status, 200);
             assert.equal(outcome.survived, false, `pid ${outcome.pid} outlived its script`);
@@ -86,13 +88,14 @@ describe('what a script leaves running ends with it', () => {
       assert.equal(report.native, 'subreaper');
       assert.equal(report.cgroups, false);
     });
-    checkAll(() => report);
+    checkAll(() => report, false);
   });
 
   describe('as a user without root', { skip: isRoot ? false : 'the tests already run without root' }, () => {
     let report: Awaited<ReturnType<typeof inOwnProcess>>;
     before(async () => (report = await inOwnProcess({}, 65534)));
-    checkAll(() => report);
+    // Not root, no cgroup of its own to make: the fallbacks.
+    checkAll(() => report, false);
   });
 
   it('uses cgroups when this process may make one in its own cgroup', (t) => {
