@@ -1,0 +1,88 @@
+/**
+ * Compiles and runs the TypeScript and JavaScript samples of the docs. Samples are written
+ * inside the repository (under dist/), so `tsgi/...` imports resolve to this package through
+ * the self-reference of package.json "exports", as they do in a project that installs tsgi.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import ts from 'typescript';
+import { fromRoot } from './paths.js';
+
+/** The project's compiler settings, emitting next to the sources. */
+export function compilerOptions(): ts.CompilerOptions {
+  const config = ts.readConfigFile(fromRoot('tsconfig.json'), (path) => ts.sys.readFile(path));
+  const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, fromRoot('.'));
+  return { ...parsed.options, outDir: undefined, rootDir: undefined, declaration: false, sourceMap: false };
+}
+
+/** `file:line: message` for the diagnostics of `files` (others', in the package's own .d.ts say, are not the samples' fault). */
+export function describeDiagnostics(diagnostics: readonly ts.Diagnostic[], files: readonly string[]): string[] {
+  return diagnostics
+    .filter((d) => d.file === undefined || files.includes(d.file.fileName))
+    .map((d) => `${d.file ? `${d.file.fileName.replace(/.*\//, '')}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}: ` : ''}${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
+}
+
+/** Type-checks `files` together against the package, emitting nothing; returns the problems. */
+export function typeCheck(files: readonly string[], options: ts.CompilerOptions = {}): string[] {
+  const program = ts.createProgram(files, { ...compilerOptions(), ...options, noEmit: true });
+  return describeDiagnostics(ts.getPreEmitDiagnostics(program), files);
+}
+
+/** A scratch folder inside the package (see above); `remove()` it when done. */
+export function packageScratch(prefix: string): { dir: string; remove(): void } {
+  const dir = mkdtempSync(fromRoot('dist', `${prefix}-`));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Writes a TypeScript sample as JavaScript (types stripped, shebang kept) to `dir/name.js`; returns the path. */
+export function writeSample(dir: string, name: string, code: string): string {
+  const { outputText, diagnostics } = ts.transpileModule(code, { compilerOptions: { ...compilerOptions(), sourceMap: false }, reportDiagnostics: true, fileName: `${name}.ts` });
+  const problems = describeDiagnostics(diagnostics ?? [], [`${name}.ts`]);
+  if (problems.length > 0) throw new Error(`${name}: ${problems.join('\n')}`);
+  const file = join(dir, `${name}.js`);
+  writeFileSync(file, outputText, { mode: 0o755 });
+  return file;
+}
+
+export interface CgiRun {
+  status: number | null;
+  /** The header block, CRLF turned into LF, and the body, as the script wrote them. */
+  head: string;
+  body: Buffer;
+  stdout: Buffer;
+  stderr: string;
+}
+
+/**
+ * Runs `file` with node as a web server runs a CGI script: the request in `env` (added to a
+ * few variables every server sets), the body on stdin.
+ */
+export function runCgiScript(file: string, env: Record<string, string> = {}, stdin: Buffer | string = '', cwd?: string): Promise<CgiRun> {
+  const base: Record<string, string> = {
+    PATH: '/usr/local/bin:/usr/bin:/bin', GATEWAY_INTERFACE: 'CGI/1.1', SERVER_PROTOCOL: 'HTTP/1.1', SERVER_SOFTWARE: 'docs-test',
+    SERVER_NAME: 'localhost', SERVER_PORT: '80', REQUEST_METHOD: 'GET', SCRIPT_NAME: '/cgi-bin/sample', PATH_INFO: '', QUERY_STRING: '',
+    REMOTE_ADDR: '127.0.0.1',
+  };
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [file], { env: { ...base, ...env }, cwd: cwd ?? join(file, '..'), stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.once('error', reject);
+    child.stdin.on('error', () => {});
+    child.stdin.end(stdin);
+    child.once('close', (status) => {
+      const stdout = Buffer.concat(out);
+      const split = stdout.indexOf('\r\n\r\n') >= 0 ? stdout.indexOf('\r\n\r\n') : stdout.indexOf('\n\n');
+      const sep = stdout.indexOf('\r\n\r\n') >= 0 ? 4 : 2;
+      const head = split < 0 ? stdout.toString() : stdout.subarray(0, split).toString();
+      resolve({
+        status, stdout, stderr: Buffer.concat(err).toString(),
+        head: head.replace(/\r\n/g, '\n'),
+        body: split < 0 ? Buffer.alloc(0) : stdout.subarray(split + sep),
+      });
+    });
+  });
+}
