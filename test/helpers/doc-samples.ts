@@ -37,7 +37,9 @@ export function packageScratch(prefix: string): { dir: string; remove(): void } 
 
 /** Writes a TypeScript sample as JavaScript (types stripped, shebang kept) to `dir/name.js`; returns the path. */
 export function writeSample(dir: string, name: string, code: string): string {
-  const { outputText, diagnostics } = ts.transpileModule(code, { compilerOptions: { ...compilerOptions(), sourceMap: false }, reportDiagnostics: true, fileName: `${name}.ts` });
+  // transpileModule cannot see package.json's "type": "module", so NodeNext would emit CommonJS.
+  const options = { ...compilerOptions(), module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler };
+  const { outputText, diagnostics } = ts.transpileModule(code, { compilerOptions: options, reportDiagnostics: true, fileName: `${name}.ts` });
   const problems = describeDiagnostics(diagnostics ?? [], [`${name}.ts`]);
   if (problems.length > 0) throw new Error(`${name}: ${problems.join('\n')}`);
   const file = join(dir, `${name}.js`);
