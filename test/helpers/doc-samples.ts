@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { fromRoot } from './paths.js';
 
@@ -45,6 +46,11 @@ export function writeSample(dir: string, name: string, code: string): string {
   const file = join(dir, `${name}.js`);
   writeFileSync(file, outputText, { mode: 0o755 });
   return file;
+}
+
+/** Writes a sample as writeSample does and imports it into the test's process. */
+export async function importSample<T = Record<string, unknown>>(dir: string, name: string, code: string): Promise<T> {
+  return (await import(pathToFileURL(writeSample(dir, name, code)).href)) as T;
 }
 
 export interface CgiRun {
