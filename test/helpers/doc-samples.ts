@@ -62,34 +62,41 @@ export interface CgiRun {
   stderr: string;
 }
 
-/**
- * Runs `file` with node as a web server runs a CGI script: the request in `env` (added to a
- * few variables every server sets), the body on stdin.
- */
-export function runCgiScript(file: string, env: Record<string, string> = {}, stdin: Buffer | string = '', cwd?: string): Promise<CgiRun> {
+export interface CgiOptions {
+  /** The request's variables, added to a few every server sets. */
+  env?: Record<string, string>;
+  stdin?: Buffer | string;
+  /** Default: the script's folder, as RFC 3875 asks. */
+  cwd?: string;
+  /** Run the file itself, through its `#!` line, rather than `node FILE`. */
+  direct?: boolean;
+}
+
+/** Runs `file` as a web server runs a CGI script: the request in its environment, the body on stdin. */
+export function runCgiScript(file: string, options: CgiOptions = {}): Promise<CgiRun> {
   const base: Record<string, string> = {
     PATH: '/usr/local/bin:/usr/bin:/bin', GATEWAY_INTERFACE: 'CGI/1.1', SERVER_PROTOCOL: 'HTTP/1.1', SERVER_SOFTWARE: 'docs-test',
     SERVER_NAME: 'localhost', SERVER_PORT: '80', REQUEST_METHOD: 'GET', SCRIPT_NAME: '/cgi-bin/sample', PATH_INFO: '', QUERY_STRING: '',
     REMOTE_ADDR: '127.0.0.1',
   };
+  const [command, args] = options.direct ? [file, []] : [process.execPath, [file]];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file], { env: { ...base, ...env }, cwd: cwd ?? join(file, '..'), stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env: { ...base, ...options.env }, cwd: options.cwd ?? join(file, '..'), stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
     child.once('error', reject);
     child.stdin.on('error', () => {});
-    child.stdin.end(stdin);
+    child.stdin.end(options.stdin ?? '');
     child.once('close', (status) => {
       const stdout = Buffer.concat(out);
-      const split = stdout.indexOf('\r\n\r\n') >= 0 ? stdout.indexOf('\r\n\r\n') : stdout.indexOf('\n\n');
-      const sep = stdout.indexOf('\r\n\r\n') >= 0 ? 4 : 2;
-      const head = split < 0 ? stdout.toString() : stdout.subarray(0, split).toString();
+      const crlf = stdout.indexOf('\r\n\r\n');
+      const [split, gap] = crlf >= 0 ? [crlf, 4] : [stdout.indexOf('\n\n'), 2];
       resolve({
         status, stdout, stderr: Buffer.concat(err).toString(),
-        head: head.replace(/\r\n/g, '\n'),
-        body: split < 0 ? Buffer.alloc(0) : stdout.subarray(split + sep),
+        head: (split < 0 ? stdout.toString() : stdout.subarray(0, split).toString()).replace(/\r\n/g, '\n'),
+        body: split < 0 ? Buffer.alloc(0) : stdout.subarray(split + gap),
       });
     });
   });
