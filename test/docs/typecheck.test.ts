@@ -5,10 +5,10 @@
  * `app` it serves, the `environ` it reads), and a type declaration of SPEC.md is checked to be
  * the very type `tsgi/types` exports. docs/testing.md is left to test/testing/docs.test.ts,
  * which compiles and runs its blocks as the test files they are. The pages' test files under
- * test/docs/ run what can run.
+ * test/docs/ run what can run, one file per page (checked below).
  */
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { readBlocks, type DocBlock } from '../helpers/doc-blocks.js';
@@ -100,5 +100,14 @@ describe('the TypeScript samples of the docs', () => {
       return `${entry.block.page}:${entry.block.line + Number(match[2]) - entry.preludeLines}: ${match[3]}`;
     });
     assert.deepEqual(problems, []);
+  });
+});
+
+describe('the docs pages', () => {
+  it('each have a test under test/docs/ that runs or checks every block (docs/testing.md and docs/sites.md have theirs elsewhere)', () => {
+    const tests = PAGES.filter((page) => page !== 'docs/sites.md').map((page) => `test/docs/${page.replace(/^docs\//, '').replace(/\.md$/, '').toLowerCase()}.test.ts`);
+    assert.deepEqual(tests.filter((test) => !existsSync(fromRoot(test))), []);
+    assert.ok(existsSync(fromRoot('test', 'testing', 'docs.test.ts')));
+    assert.ok(existsSync(fromRoot('test', 'commands', 'serve-sites.test.ts')));
   });
 });
