@@ -1,7 +1,7 @@
 /**
  * The fenced code blocks of a docs page, so a test runs or checks exactly what the page
  * shows. A block's info string is its language and then `key=value` tags (` ```sh site=git `,
- * ` ```nginx config=calculator `) by which a test finds the block it shares with the page.
+ * ` ```nginx setup=calculator `) by which a test finds the block it shares with the page.
  */
 import { readFileSync } from 'node:fs';
 import { fromRoot } from './paths.js';
@@ -44,7 +44,7 @@ export class DocPage {
     this.blocks = readBlocks(page);
   }
 
-  /** The one block of `language` that contains `text` (or carries the tag `text` when it has an `=`). */
+  /** The one block of `language` that contains `text`, or carries it when it is a tag (`setup=calculator`). */
   take(language: string, text: string | RegExp): DocBlock {
     const found = this.blocks.filter((block) => block.language === language && matches(block, text));
     if (found.length !== 1) throw new Error(`${this.page}: ${found.length} \`${language}\` blocks match ${String(text)}, expected one`);
@@ -60,10 +60,13 @@ export class DocPage {
   }
 }
 
+/** The tags pages use: `site=` and `file=` (docs/sites.md's recipes), `setup=` (a command line and the web server config run with it). */
+const TAG = /^(site|file|setup)=(\S+)$/;
+
 function matches(block: DocBlock, text: string | RegExp): boolean {
   if (typeof text !== 'string') return text.test(block.code);
-  const equals = text.indexOf('=');
-  if (equals > 0 && !text.includes(' ')) return block.tags[text.slice(0, equals)] === text.slice(equals + 1);
+  const tag = TAG.exec(text);
+  if (tag) return block.tags[tag[1]!] === tag[2];
   return block.code.includes(text);
 }
 
