@@ -67,6 +67,7 @@ describe('README.md: serving an application over HTTP', () => {
       assert.match(tsgi.stderr(), /tsgi: hello\.js changed: restarting/);
     } finally {
       await tsgi.stop();
+      writeSample(scratch.dir, 'hello', hello.code);
     }
   });
 });
