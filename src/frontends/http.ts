@@ -471,9 +471,18 @@ export async function makeServer(host: string, port: number, app: Application, o
   const accessLog = accessLogFor(options);
   const requestListener = requestListenerLogging(app, options, accessLog);
   let closing: Promise<void> | undefined;
+  // The responses not closed yet: close() resolves only after each has been logged.
+  const responses = new Set<ServerResponse>();
+  let responseClosed: (() => void) | undefined;
   // Once close() began, promising keep-alive would invite the client to send more and hold the drain open.
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     if (closing) res.shouldKeepAlive = false;
+    responses.add(res);
+    res.once('close', () => {
+      responses.delete(res);
+      // After the other 'close' listeners, the access log's among them.
+      if (responseClosed) setImmediate(responseClosed);
+    });
     requestListener(req, res);
   };
   const serverOptions = {
@@ -494,6 +503,14 @@ export async function makeServer(host: string, port: number, app: Application, o
   // Without this listener node answers Expect: 100-continue itself, before the app chose to read.
   server.on('checkContinue', listener);
   server.on('clientError', clientErrorAnswerer(accessLog));
+  // Node takes a connection for idle once its response's end() was called, though the bytes may
+  // still wait in the socket's buffer for a slow reader: closing it then (server.close() does, and
+  // the sweep below) cuts the response short. Sweep only while no response is in that state.
+  const closeIdle = server.closeIdleConnections.bind(server);
+  server.closeIdleConnections = () => {
+    for (const res of responses) if (res.writableEnded && !res.writableFinished) return;
+    closeIdle();
+  };
 
   await new Promise<void>((resolve, reject) => {
     const failed = (error: Error) => {
@@ -516,16 +533,24 @@ export async function makeServer(host: string, port: number, app: Application, o
     url: `${options.tls ? 'https' : 'http'}://${urlHost}:${address.port}`,
     close() {
       closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        // Keep-alive connections that go idle after their last response close too.
-        const sweep = setInterval(() => server.closeIdleConnections(), 100);
-        const force = setTimeout(() => server.closeAllConnections(), drainTimeout);
-        server.once('close', () => {
+        let listening = true;
+        const settle = () => {
+          if (listening || responses.size > 0) return;
           clearInterval(sweep);
           clearTimeout(force);
           accessLog?.close();
+          resolve();
+        };
+        // The server's 'close' can come before the 'close' of a response whose connection it saw
+        // end, and that is where the response is logged.
+        responseClosed = settle;
+        server.close(() => {
+          listening = false;
+          settle();
         });
+        // Keep-alive connections that go idle after their last response close too.
+        const sweep = setInterval(() => server.closeIdleConnections(), 100);
+        const force = setTimeout(() => server.closeAllConnections(), drainTimeout);
       });
       return closing;
     },

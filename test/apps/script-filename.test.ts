@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { scriptFilenameHost, webServerParams } from '../../src/apps/script-filename.js';
 import type { Environ } from '../../src/types.js';
 import { call, parseEnv } from '../helpers/cgihost-fixtures.js';
+import { adapt, DocPage, shellWords } from '../helpers/doc-blocks.js';
 import { isRoot, startNginx, tempDir, type Peer } from '../helpers/fastcgi-peers.js';
 import { fetchRaw } from '../helpers/http-client.js';
 import { startTsgi } from '../helpers/examples-server.js';
@@ -118,29 +119,22 @@ describe('scriptFilenameHost (tsgi serve --allow-program) behind nginx, as fcgiw
     chmodSync(cgitrc, 0o644);
 
     mkdirSync(join(dir, 'www'));
-    server = await startTsgi(['serve', join(dir, 'www'), '--fastcgi', join(dir, 'tsgi.sock'), '--allow-program', backend, '--allow-program', cgit], /Serving FastCGI on (\S+)/);
-    // The configurations nginx users copy for fcgiwrap, pointed at tsgi's socket.
-    nginx = await startNginx(`
-    location ~ ^/git(/.*)$ {
-      include /etc/nginx/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME ${backend};
-      fastcgi_param GIT_HTTP_EXPORT_ALL "";
-      fastcgi_param GIT_PROJECT_ROOT ${projects};
-      fastcgi_param PATH_INFO $1;
-      fastcgi_pass unix:${join(dir, 'tsgi.sock')};
-    }
-    location /cgit/ {
-      include /etc/nginx/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME ${cgit};
-      fastcgi_param CGIT_CONFIG ${cgitrc};
-      fastcgi_split_path_info ^(/cgit)(/.*)$;
-      fastcgi_param PATH_INFO $fastcgi_path_info;
-      fastcgi_pass unix:${join(dir, 'tsgi.sock')};
-    }
+    // The command line and the configurations docs/fastcgi.md gives nginx users, pointed at these folders.
+    const page = new DocPage('docs/fastcgi.md');
+    const socket = join(dir, 'tsgi.sock');
+    const command = shellWords(adapt(page.take('sh', 'setup=allow-program').code, [
+      ['/srv/empty', join(dir, 'www')], ['/run/tsgi.sock', socket], ['/usr/lib/git-core/git-http-backend', backend],
+    ]));
+    assert.equal(command[0], 'tsgi');
+    server = await startTsgi(command.slice(1), /Serving FastCGI on (\S+)/);
+    const config = adapt(page.take('nginx', 'setup=allow-program').code, [
+      ['unix:/run/tsgi.sock', `unix:${socket}`], ['/usr/lib/git-core/git-http-backend', backend], ['/srv/git', projects], ['/srv/cgitrc', cgitrc],
+    ]);
+    nginx = await startNginx(`${config}
     location /other {
-      include /etc/nginx/fastcgi_params;
+      include fastcgi_params;
       fastcgi_param SCRIPT_FILENAME /bin/sh;
-      fastcgi_pass unix:${join(dir, 'tsgi.sock')};
+      fastcgi_pass unix:${socket};
     }`);
   });
   after(async () => {

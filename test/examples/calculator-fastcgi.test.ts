@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { adapt, commandLines, DocPage, shellWords } from '../helpers/doc-blocks.js';
 import { startTsgi, type RunningTsgi } from '../helpers/examples-server.js';
 import { startNginx, type Peer } from '../helpers/fastcgi-peers.js';
 import { fetchRaw, type TestResponse } from '../helpers/http-client.js';
@@ -12,12 +13,13 @@ describe('calculator served by `tsgi run --fastcgi` behind nginx', () => {
   let tsgi: RunningTsgi;
   let nginx: Peer;
   before(async () => {
-    tsgi = await startTsgi(['run', 'dist/examples/calculator/app.js', '--fastcgi', '127.0.0.1:0', '--script-name', '/calc'], /Serving FastCGI on 127\.0\.0\.1:(\d+)/);
-    nginx = await startNginx(`
-    location /calc/ {
-      include /etc/nginx/fastcgi_params;
-      fastcgi_pass 127.0.0.1:${tsgi.port};
-    }`);
+    // The command line and the nginx config docs/examples.md shows, on a free port.
+    const page = new DocPage('docs/examples.md');
+    const command = commandLines(page.take('sh', 'setup=calculator').code).find((line) => line.includes('--fastcgi'))!;
+    const words = shellWords(adapt(command, [['127.0.0.1:9000', '127.0.0.1:0']]));
+    assert.deepEqual(words.slice(0, 2), ['npx', 'tsgi']);
+    tsgi = await startTsgi(words.slice(2), /Serving FastCGI on 127\.0\.0\.1:(\d+)/);
+    nginx = await startNginx(adapt(page.take('nginx', 'setup=calculator').code, [['127.0.0.1:9000', `127.0.0.1:${tsgi.port}`]]));
   });
   after(async () => {
     await nginx?.stop();

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -525,6 +526,35 @@ describe('HTTP front end: protocol edge cases', () => {
     assert.match(second, /\r\nConnection: close\r\n/i);
     await closed;
     socket.destroy();
+  });
+
+  it('lets close() finish a response still waiting in the socket buffer for a slow reader, and log it', async () => {
+    const big = Buffer.alloc(8 * 1024 * 1024, 120);
+    const lines: string[] = [];
+    const server = await makeServer('127.0.0.1', 0, (environ, start) => {
+      start('200 OK', [['Content-Type', 'application/octet-stream']]);
+      return [big];
+    }, { accessLog: (line) => lines.push(line) });
+    let response: ServerResponse | undefined;
+    server.server.on('request', (_req, res: ServerResponse) => (response = res));
+    const socket = connect(server.port, '127.0.0.1');
+    socket.pause();
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    // end() was called, while most of the 8 MB still waits for the client to read.
+    await waitFor(() => response?.writableEnded === true, 'the response to end');
+    assert.equal(response!.writableFinished, false);
+    let closeResolved = false;
+    const closed = server.close().then(() => (closeResolved = true));
+    let received = 0;
+    socket.on('data', (chunk: Buffer) => (received += chunk.length));
+    const gone = new Promise((resolve) => socket.once('close', resolve));
+    socket.resume();
+    await gone;
+    await closed;
+    assert.ok(closeResolved);
+    assert.ok(received > big.length, `${received} bytes received`);
+    assert.equal(lines.length, 1);
+    assert.match(lines[0]!, / 200 8388608$/);
   });
 
   it('writes an access-log line for requests the front end refuses itself', async () => {

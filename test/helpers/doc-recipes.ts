@@ -3,8 +3,7 @@
  * tagged `site=NAME` (a `tsgi serve` command line, or its JSON config file) and `file=PATH`
  * (a file the recipe needs), with `/srv` moved to a scratch folder.
  */
-import { readFileSync } from 'node:fs';
-import { fromRoot } from './paths.js';
+import { moveSrv, readBlocks, shellWords } from './doc-blocks.js';
 
 export interface Recipe {
   /** The command line's words after `tsgi`. */
@@ -19,49 +18,21 @@ export interface RecipePage {
   files: Map<string, string>;
 }
 
-/** Splits a shell command line as sh would for the quoting the docs use: '...', "...", \\ newlines. */
-export function shellWords(line: string): string[] {
-  const words: string[] = [];
-  let word: string | undefined;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (c === '\\' && line[i + 1] === '\n') {
-      i++;
-      continue;
-    }
-    if (c === ' ' || c === '\n' || c === '\t') {
-      if (word !== undefined) words.push(word);
-      word = undefined;
-      continue;
-    }
-    if (c === "'" || c === '"') {
-      const end = line.indexOf(c, i + 1);
-      if (end < 0) throw new Error(`unclosed ${c} in ${line}`);
-      word = (word ?? '') + line.slice(i + 1, end);
-      i = end;
-      continue;
-    }
-    word = (word ?? '') + c;
-  }
-  if (word !== undefined) words.push(word);
-  return words;
-}
-
 export function readRecipes(page: string, srv: string): RecipePage {
-  const text = readFileSync(fromRoot('docs', page), 'utf8');
   const recipes = new Map<string, Recipe>();
   const files = new Map<string, string>();
-  const move = (body: string) => body.replaceAll('/srv/', srv + '/').replaceAll('/srv"', srv + '"').replaceAll("/srv'", srv + "'");
-  for (const match of text.matchAll(/^```(\w+) (site|file)=(\S+)\n([\s\S]*?)^```$/gm)) {
-    const [, language, kind, name, body] = match as unknown as [string, string, string, string, string];
-    if (kind === 'file') {
-      files.set(move(name), move(body));
+  const move = (body: string) => moveSrv(body, srv);
+  for (const { language, tags, code } of readBlocks(`docs/${page}`)) {
+    if (tags.file !== undefined) {
+      files.set(move(tags.file), move(code));
       continue;
     }
+    const name = tags.site;
+    if (name === undefined) continue;
     const recipe = recipes.get(name) ?? { args: [], config: '' };
-    if (language === 'json') recipe.config = move(body);
+    if (language === 'json') recipe.config = move(code);
     else {
-      const words = shellWords(move(body).trim());
+      const words = shellWords(move(code).trim());
       if (words[0] !== 'tsgi') throw new Error(`the ${name} command line in ${page} does not start with tsgi`);
       recipe.args = words.slice(1);
     }

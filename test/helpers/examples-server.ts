@@ -9,23 +9,31 @@ export interface RunningTsgi {
   child: ChildProcess;
   /** Everything the child wrote to stderr so far. */
   stderr(): string;
+  /** Resolves with all of stderr once the child exited and its stderr closed. */
+  finished: Promise<string>;
   stop(): Promise<void>;
 }
 
+export interface StartOptions {
+  /** Where the command runs (default: the repository root). */
+  cwd?: string;
+}
+
 /** Runs `node dist/src/cli.js ...args` and resolves once a line on stderr matches `ready` (its first group is the port). */
-export function startTsgi(args: string[], ready: RegExp = /port (\d+)/, env: Record<string, string> = {}): Promise<RunningTsgi> {
-  return startNode('dist/src/cli.js', args, ready, env);
+export function startTsgi(args: string[], ready: RegExp = /port (\d+)/, env: Record<string, string> = {}, options: StartOptions = {}): Promise<RunningTsgi> {
+  return startNode('dist/src/cli.js', args, ready, env, options);
 }
 
 /** Runs `node SCRIPT ...args` from the repository root, as startTsgi does. */
-export function startNode(script: string, args: string[], ready: RegExp = /port (\d+)/, env: Record<string, string> = {}): Promise<RunningTsgi> {
+export function startNode(script: string, args: string[], ready: RegExp = /port (\d+)/, env: Record<string, string> = {}, options: StartOptions = {}): Promise<RunningTsgi> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   delete childEnv.NODE_EXTRA_CA_CERTS;
   const child = spawn(process.execPath, [fromRoot(script), ...args], {
-    cwd: fromRoot(), env: childEnv, stdio: ['ignore', 'ignore', 'pipe'], detached: true,
+    cwd: options.cwd ?? fromRoot(), env: childEnv, stdio: ['ignore', 'ignore', 'pipe'], detached: true,
   });
   let stderr = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const finished = new Promise<string>((resolve) => child.once('close', () => resolve(stderr)));
   const stop = (): Promise<void> => stopProcessGroup(child, exited, 5000);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -38,7 +46,7 @@ export function startNode(script: string, args: string[], ready: RegExp = /port 
       const match = ready.exec(stderr);
       if (match) {
         clearTimeout(timer);
-        resolve({ port: Number(match[1]), child, stderr: () => stderr, stop });
+        resolve({ port: Number(match[1]), child, stderr: () => stderr, finished, stop });
       }
     });
     child.once('exit', (code) => {

@@ -1,6 +1,6 @@
 /** Real web servers (nginx, lighttpd, apache2) run as child processes on free loopback ports with temp configs. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,6 +113,8 @@ http {
 }
 `;
   writeFileSync(join(dir, 'nginx.conf'), conf);
+  // Beside the config, so `include fastcgi_params;` works as the docs write it (relative to the config's folder).
+  for (const params of ['fastcgi_params', 'scgi_params']) copyFileSync(join('/etc/nginx', params), join(dir, params));
   return startPeer('nginx', '/usr/sbin/nginx', ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')], dir, port, join(dir, 'error.log'));
 }
 

@@ -6,22 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import ts from 'typescript';
+import { readBlocks } from '../helpers/doc-blocks.js';
+import { compilerOptions, describeDiagnostics } from '../helpers/doc-samples.js';
 import { fromRoot } from '../helpers/paths.js';
 
-const page = readFileSync(fromRoot('docs', 'testing.md'), 'utf8');
-const fences = [...page.matchAll(/^```(\S*)\n([\s\S]*?)^```$/gm)].map((match) => ({ language: match[1]!, code: match[2]! }));
+const fences = readBlocks('docs/testing.md');
 const samples = fences.filter((fence) => fence.language === 'ts').map((fence) => fence.code);
 const written: string[] = [];
-
-function compilerOptions(): ts.CompilerOptions {
-  const config = ts.readConfigFile(fromRoot('tsconfig.json'), (path) => ts.sys.readFile(path));
-  const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, fromRoot('.'));
-  // Emit next to the sources, in dist/test/, so relative imports resolve as they do for the suite.
-  return { ...parsed.options, outDir: undefined, rootDir: undefined, declaration: false, sourceMap: false };
-}
 
 describe('docs/testing.md', () => {
   after(() => {
@@ -40,12 +34,10 @@ describe('docs/testing.md', () => {
       written.push(file, file.replace(/\.ts$/, '.js'));
       return file;
     });
+    // Emitted next to the sources, in dist/test/, so relative imports resolve as they do for the suite.
     const program = ts.createProgram(sources, compilerOptions());
     const emitted = program.emit();
-    const problems = [...ts.getPreEmitDiagnostics(program), ...emitted.diagnostics]
-      .filter((d) => d.file === undefined || sources.includes(d.file.fileName))
-      .map((d) => `${d.file ? `${d.file.fileName.replace(/.*\//, '')}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}: ` : ''}${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
-    assert.deepEqual(problems, []);
+    assert.deepEqual(describeDiagnostics([...ts.getPreEmitDiagnostics(program), ...emitted.diagnostics], sources), []);
 
     const declared = samples.reduce((sum, code) => sum + (code.match(/^\s*it\(/gm)?.length ?? 0), 0);
     const env = { ...process.env };

@@ -1,7 +1,8 @@
 /**
  * tsgi's FastCGI and SCGI front ends behind the real peers: nginx (fastcgi_pass and
  * scgi_pass, over TCP and unix sockets), cgi-fcgi, lighttpd mod_fastcgi starting tsgi
- * itself with `bin-path` (the socket on fd 0), and Apache mod_proxy_fcgi.
+ * itself with `bin-path` (the socket on fd 0), and Apache mod_proxy_fcgi; the configs of
+ * docs/fastcgi.md among them, read from the page.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -16,12 +17,15 @@ import { listenScgi } from '../../../src/frontends/scgi.js';
 import type { Application } from '../../../src/types.js';
 import { validator, type ValidatedApplication } from '../../../src/validate.js';
 import { sha256 as sha } from '../../helpers/fastcgi-apps.js';
+import { adapt, DocPage, shellWords } from '../../helpers/doc-blocks.js';
 import { parseCgiResponse } from '../../helpers/fastcgi-client.js';
 import { httpCall } from '../../helpers/fastcgi-http.js';
 import { freePort, startApache, startLighttpd, startNginx, startTsgi, tempDir, type Peer, type TsgiProcess } from '../../helpers/fastcgi-peers.js';
 import { fromRoot } from '../../helpers/paths.js';
 
 const fixture = fromRoot('test', 'fixtures', 'fastcgi', 'app.mjs');
+// The web server configs docs/fastcgi.md shows are the ones run here (tagged setup=NAME there).
+const docsPage = new DocPage('docs/fastcgi.md');
 const quiet = { log: () => {}, errors: { write: () => {} } };
 // In-process servers run the fixture through the validator: the peers' requests check the TSGI contract too.
 let app: ValidatedApplication;
@@ -86,8 +90,14 @@ describe('nginx fastcgi_pass and scgi_pass', { timeout: 60_000 }, () => {
     const fcgiUnix = await listenFastCgi(join(dir, 'fcgi.sock'), app, quiet);
     const scgiTcp = await listenScgi('127.0.0.1:0', app, { ...quiet, scriptName: '/scgi-tcp' });
     const scgiUnix = await listenScgi(join(dir, 'scgi.sock'), app, { ...quiet, scriptName: '/scgi-unix' });
-    servers.push(fcgiTcp, fcgiUnix, scgiTcp, scgiUnix);
-    nginx = await startNginx(`
+    const fcgiDocs = await listenFastCgi('127.0.0.1:0', app, quiet);
+    servers.push(fcgiTcp, fcgiUnix, scgiTcp, scgiUnix, fcgiDocs);
+    // docs/fastcgi.md's nginx config as it is, but for the port: its upstream at http level, its location in the server.
+    const docs = adapt(docsPage.take('nginx', 'setup=nginx').code, [['127.0.0.1:9000', `127.0.0.1:${fcgiDocs.port}`]]);
+    const docsUpstream = docs.split('\n').filter((line) => line.startsWith('upstream ')).join('\n');
+    const docsLocation = docs.split('\n').filter((line) => !line.startsWith('upstream ')).join('\n');
+    assert.match(docsUpstream, /^upstream tsgi \{/);
+    nginx = await startNginx(`${docsLocation}
     # Stock params: SCRIPT_NAME is the whole path; tsgi's scriptName option remounts it.
     location /fcgi-tcp/ {
       include /etc/nginx/fastcgi_params;
@@ -115,7 +125,8 @@ describe('nginx fastcgi_pass and scgi_pass', { timeout: 60_000 }, () => {
       scgi_pass unix:${join(dir, 'scgi.sock')};
     }`, `
   upstream fcgi_tcp { server 127.0.0.1:${fcgiTcp.port}; keepalive 4; }
-  upstream fcgi_unix { server unix:${join(dir, 'fcgi.sock')}; keepalive 4; }`);
+  upstream fcgi_unix { server unix:${join(dir, 'fcgi.sock')}; keepalive 4; }
+  ${docsUpstream}`);
   });
 
   after(async () => {
@@ -127,6 +138,7 @@ describe('nginx fastcgi_pass and scgi_pass', { timeout: 60_000 }, () => {
   describe('FastCGI over a unix socket', () => commonChecks(() => nginx.port, '/fcgi-unix'));
   describe('SCGI over TCP', () => commonChecks(() => nginx.port, '/scgi-tcp', { chunked: true }));
   describe('SCGI over a unix socket', () => commonChecks(() => nginx.port, '/scgi-unix'));
+  describe('FastCGI as docs/fastcgi.md configures nginx', () => commonChecks(() => nginx.port, '/app', { chunked: true }));
 
   it('reuses its FastCGI connection (keep-conn) across requests', async () => {
     const before = tcpConnections;
@@ -173,20 +185,16 @@ describe('lighttpd mod_fastcgi with bin-path (tsgi started by the web server, so
   let lighttpd: Peer;
   before(async () => {
     lighttpd = await startLighttpd((dir) => {
+      // docs/fastcgi.md's config, with its wrapper script written as its comment says.
+      const docs = docsPage.take('lighttpd', 'setup=lighttpd').code;
+      const command = shellWords(/# a script: (exec tsgi run .*)$/m.exec(docs)![1]!);
+      assert.deepEqual([command[0], command[1], command[3]], ['exec', 'tsgi', '/srv/app.js']);
       const wrapper = join(dir, 'tsgi-app.sh');
       // `--workers 2`: the inherited socket is shared by a cluster.
-      writeFileSync(wrapper, `#!/bin/sh\nexec "${process.execPath}" "${fromRoot('dist', 'src', 'cli.js')}" run "${fixture}" --fastcgi fd:0 --workers 2\n`);
+      writeFileSync(wrapper, `#!/bin/sh\nexec "${process.execPath}" "${fromRoot('dist', 'src', 'cli.js')}" run "${fixture}" ${command.slice(4).join(' ')}\n`);
       chmodSync(wrapper, 0o755);
-      return `
-server.modules += ("mod_fastcgi")
-fastcgi.server = ("/app" => ((
-  "socket" => "${dir}/tsgi.sock",
-  "bin-path" => "${wrapper}",
-  "check-local" => "disable",
-  "max-procs" => 1,
-  "bin-environment" => ("PATH" => "/usr/bin:/bin")
-)))
-`;
+      assert.ok(command.includes('--workers'));
+      return adapt(docs, [['/run/tsgi/app.sock', `${dir}/tsgi.sock`], ['/usr/local/bin/tsgi-app', wrapper]]);
     });
   });
   after(() => lighttpd?.stop());
@@ -208,20 +216,21 @@ describe('Apache mod_proxy_fcgi and mod_proxy_scgi', { timeout: 60_000 }, () => 
   let apache: Peer;
   const servers: GatewayServer[] = [];
   before(async () => {
-    const fcgi = await listenFastCgi('127.0.0.1:0', app, { ...quiet, scriptName: '/fcgi' });
+    // docs/fastcgi.md's config: FastCGI at /app/, and its SCGI line, uncommented, at /scgi/.
+    const fcgi = await listenFastCgi('127.0.0.1:0', app, { ...quiet, scriptName: '/app' });
     const scgi = await listenScgi('127.0.0.1:0', app, { ...quiet, scriptName: '/scgi' });
     servers.push(fcgi, scgi);
-    apache = await startApache(`
-ProxyPass "/fcgi/" "fcgi://127.0.0.1:${fcgi.port}/fcgi/" enablereuse=on
-ProxyPass "/scgi/" "scgi://127.0.0.1:${scgi.port}/scgi/"
-`);
+    apache = await startApache(adapt(docsPage.take('apache', 'setup=apache').code, [
+      ['fcgi://127.0.0.1:9000/', `fcgi://127.0.0.1:${fcgi.port}/`],
+      ['# or SCGI: ProxyPass "/app/" "scgi://127.0.0.1:4000/app/"', `ProxyPass "/scgi/" "scgi://127.0.0.1:${scgi.port}/scgi/"`],
+    ]));
   });
   after(async () => {
     await apache?.stop();
     await Promise.all(servers.map((server) => server.close(500)));
   });
 
-  describe('FastCGI', () => commonChecks(() => apache.port, '/fcgi', { chunked: true }));
+  describe('FastCGI', () => commonChecks(() => apache.port, '/app', { chunked: true }));
   describe('SCGI', () => commonChecks(() => apache.port, '/scgi'));
 });
 
@@ -230,13 +239,12 @@ describe('nginx -> tsgi serve --cgi --fastcgi (an fcgiwrap replacement)', { time
   let tsgi: TsgiProcess;
   before(async () => {
     const port = await freePort();
-    tsgi = await startTsgi(['serve', fromRoot('test', 'fixtures', 'cgi-host'), '--cgi', '--fastcgi', `127.0.0.1:${port}`, '--script-name', ''], port, fromRoot('dist', 'src', 'cli.js'));
-    // Stock params only: SCRIPT_NAME is the whole path, and --script-name "" remounts it at the root.
-    nginx = await startNginx(`
-    location / {
-      include /etc/nginx/fastcgi_params;
-      fastcgi_pass 127.0.0.1:${port};
-    }`);
+    // docs/fastcgi.md's command line and nginx config. Stock params only: SCRIPT_NAME is the
+    // whole path, and --script-name "" remounts it at the root.
+    const command = shellWords(adapt(docsPage.take('sh', 'setup=serve-cgi').code, [['/srv/site', fromRoot('test', 'fixtures', 'cgi-host')], ['127.0.0.1:9000', `127.0.0.1:${port}`]]));
+    assert.equal(command[0], 'tsgi');
+    tsgi = await startTsgi(command.slice(1), port, fromRoot('dist', 'src', 'cli.js'));
+    nginx = await startNginx(adapt(docsPage.take('nginx', 'setup=serve-cgi').code, [['127.0.0.1:9000', `127.0.0.1:${port}`]]));
   });
   after(async () => {
     await nginx?.stop();
