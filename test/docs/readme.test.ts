@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { adapt, commandLines, DocPage, shellWords } from '../helpers/doc-blocks.js';
-import { packageScratch, writeSample } from '../helpers/doc-samples.js';
+import { packageScratch } from '../helpers/doc-samples.js';
 import { startNode, type RunningTsgi } from '../helpers/examples-server.js';
 import { fetchRaw } from '../helpers/http-client.js';
 import { fromRoot } from '../helpers/paths.js';
@@ -18,8 +18,8 @@ import { waitForAsync } from '../helpers/wait-for.js';
 
 const page = new DocPage('README.md');
 const npmLines = page.take('sh', 'npm install && npm start');
-const hello = page.take('ts', '// hello.ts, built to hello.js');
-const runLines = page.take('sh', 'npx tsgi run ./hello.js:app');
+const hello = page.take('ts', '// hello.ts');
+const runLines = page.take('sh', 'npx tsgi run ./hello.ts:app');
 const logLines = page.take('sh', '--access-log-format combined');
 const readme = readFileSync(fromRoot('README.md'), 'utf8');
 
@@ -27,7 +27,8 @@ let scratch: ReturnType<typeof packageScratch>;
 
 before(() => {
   scratch = packageScratch('docs-readme');
-  writeSample(scratch.dir, 'hello', hello.code);
+  // The page runs the .ts itself: tsgi compiles it (types are checked by the typecheck test).
+  writeFileSync(join(scratch.dir, 'hello.ts'), hello.code);
 });
 after(() => scratch.remove());
 
@@ -42,7 +43,7 @@ function startLine(line: string, extra: string[] = []): Promise<RunningTsgi> {
 describe('README.md: serving an application over HTTP', () => {
   const [atPort, reloading] = commandLines(runLines.code);
 
-  it('serves the hello application with `tsgi run ./hello.js:app --port 8000` (on port 0 here)', async () => {
+  it('serves the hello application with `tsgi run ./hello.ts:app --port 8000` (on port 0 here)', async () => {
     const tsgi = await startLine(adapt(atPort!, [['--port 8000', '--port 0']]), ['--no-access-log']);
     try {
       const res = await fetchRaw(`http://127.0.0.1:${tsgi.port}/some/path`);
@@ -61,13 +62,13 @@ describe('README.md: serving an application over HTTP', () => {
     try {
       const url = `http://127.0.0.1:${tsgi.port}/x`;
       assert.equal((await fetchRaw(url)).text, 'Hello from /x\n');
-      writeSample(scratch.dir, 'hello', adapt(hello.code, [['Hello from', 'Saved again, from']]));
+      writeFileSync(join(scratch.dir, 'hello.ts'), adapt(hello.code, [['Hello from', 'Saved again, from']]));
       const answer = async () => (await fetchRaw(url).catch(() => ({ text: '' }))).text;
       await waitForAsync(async () => (await answer()) === 'Saved again, from /x\n', 'the saved code to answer', 10_000, () => tsgi.stderr());
-      assert.match(tsgi.stderr(), /tsgi: hello\.js changed: restarting/);
+      assert.match(tsgi.stderr(), /tsgi: hello\.ts changed: restarting/);
     } finally {
       await tsgi.stop();
-      writeSample(scratch.dir, 'hello', hello.code);
+      writeFileSync(join(scratch.dir, 'hello.ts'), hello.code);
     }
   });
 });
