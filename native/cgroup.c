@@ -64,10 +64,11 @@ static const char WATCHDOG[] =
      * zombie still answers kill -0, so its pid would not tell). */
     "read _ && exit 0\n"
     "echo 1 > \"$1/cgroup.kill\" || exit 0\n"
-    "for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do\n"
+    "i=0\n"
+    "while [ $i -lt 100 ]; do\n"
     "  for d in \"$1\"/r*; do rmdir \"$d\"; done\n"
     "  rmdir \"$1\" && exit 0\n"
-    "  sleep 0.1\n"
+    "  i=$((i + 1)); sleep 0.1\n"
     "done\n";
 
 static void set_reason(const char *format, const char *a, const char *b) {
@@ -110,8 +111,23 @@ static int is_tsgi_folder(const char *name, long *pid) {
   return end != name + 5 && (*end == '\0' || *end == '-') && *pid > 0;
 }
 
-/* Kills what is left in `name` (folder `base_fd`), waits briefly for it to go and removes
- * the folder and its run cgroups. */
+/* Removes the cgroup `name` in `base_fd` and the cgroups below it (a Python helper's folder
+ * holds run cgroups of its own), depth first; one still busy stays. */
+static void remove_cgroups(int base_fd, const char *name, int depth) {
+  int fd = openat(base_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  DIR *dir = depth < 4 ? fdopendir(dup(fd)) : NULL;
+  struct dirent *entry;
+  while (dir && (entry = readdir(dir))) {
+    if (entry->d_type == DT_DIR && entry->d_name[0] != '.') remove_cgroups(fd, entry->d_name, depth + 1);
+  }
+  if (dir) closedir(dir);
+  close(fd);
+  unlinkat(base_fd, name, AT_REMOVEDIR);
+}
+
+/* Kills what is left in `name` (folder `base_fd`) and below, waits briefly for it to go and
+ * removes the folders. */
 static void remove_folder(int base_fd, const char *name) {
   int fd = openat(base_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return;
@@ -119,17 +135,8 @@ static void remove_folder(int base_fd, const char *name) {
   int events = openat(fd, "cgroup.events", O_RDONLY | O_CLOEXEC);
   for (int i = 0; i < 20 && events >= 0 && populated_fd(events) == 1; i++) pause_ms(5);
   if (events >= 0) close(events);
-  DIR *dir = fdopendir(fd);
-  if (!dir) {
-    close(fd);
-    return;
-  }
-  struct dirent *entry;
-  while ((entry = readdir(dir))) {
-    if (entry->d_type == DT_DIR && entry->d_name[0] == 'r') unlinkat(fd, entry->d_name, AT_REMOVEDIR);
-  }
-  closedir(dir);
-  unlinkat(base_fd, name, AT_REMOVEDIR);
+  close(fd);
+  remove_cgroups(base_fd, name, 0);
 }
 
 static void remove_stale(const char *base) {

@@ -194,7 +194,9 @@ int start_child(child_args_t *args, int *pidfd) {
         if (!with_cgroup && args->cgroup_fd >= 0 && clone_error) cgroup_refused(clone_error);
         clone_error = 0;
       } else if (result == -ENOSYS || result == -E2BIG || (result == -EINVAL && !with_cgroup)) {
+        /* No usable clone3 at all: clone() below, whatever a first try with the cgroup said. */
         __atomic_store_n(&clone3_works, 0, __ATOMIC_RELAXED);
+        clone_error = 0;
         break;
       } else {
         clone_error = (int)-result;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { nativeContainment, nativeLauncher, nativeUnavailable } from '../../../src/gateways/launch/native-launcher.js';
@@ -404,6 +404,19 @@ describe('the native launcher', () => {
       const killed = await server();
       killed.child.kill('SIGKILL');
       await waitFor(() => !existsSync(killed.folder) && !isRunning(killed.grandchild), `${killed.folder} and the setsid child ${killed.grandchild} of a server killed with SIGKILL`);
+    });
+
+    it('removes the folders of tsgi processes that no longer run, nested ones too, when it starts', async () => {
+      const base = dirname(nativeContainment()!.detail);
+      // Pids no process has: above the kernel's limit.
+      const gone = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8')) + 1;
+      const stale = [join(base, `tsgi-${gone}`), join(base, `tsgi-${gone + 1}-js`)];
+      mkdirSync(join(stale[0]!, 'r0'), { recursive: true });
+      mkdirSync(join(stale[1]!, 's0', 'r1'), { recursive: true });
+      const { child } = await server();
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
+      for (const folder of stale) assert.equal(existsSync(folder), false, `${folder} is still there`);
     });
   });
 });
