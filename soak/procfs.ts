@@ -1,0 +1,126 @@
+/**
+ * What the kernel says about the processes under test, read from /proc: open descriptors,
+ * resident memory, children and zombies. Counts, not timings: they hold on a busy machine.
+ */
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+
+export interface ProcessEntry {
+  pid: number;
+  ppid: number;
+  /** R, S, D, Z, ... */
+  state: string;
+  comm: string;
+  /** Clock ticks after boot: tells a process that started during a scenario from an older one. */
+  startTicks: number;
+}
+
+/** Every process visible now (those that vanish while being read are left out). */
+export function processTable(): ProcessEntry[] {
+  const entries: ProcessEntry[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const entry = processEntry(Number(name));
+    if (entry) entries.push(entry);
+  }
+  return entries;
+}
+
+export function processEntry(pid: number): ProcessEntry | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // comm may hold spaces and parentheses: the fields start after the last ')'.
+  const close = stat.lastIndexOf(')');
+  const fields = stat.slice(close + 2).split(' ');
+  return { pid, ppid: Number(fields[1]), state: fields[0]!, comm: stat.slice(stat.indexOf('(') + 1, close), startTicks: Number(fields[19]) };
+}
+
+/** The processes below `pid` (children, their children, ...), zombies included. */
+export function descendants(pid: number, table = processTable()): ProcessEntry[] {
+  const byParent = new Map<number, ProcessEntry[]>();
+  for (const entry of table) {
+    const siblings = byParent.get(entry.ppid);
+    if (siblings) siblings.push(entry);
+    else byParent.set(entry.ppid, [entry]);
+  }
+  const found: ProcessEntry[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    for (const child of byParent.get(queue.shift()!) ?? []) {
+      found.push(child);
+      queue.push(child.pid);
+    }
+  }
+  return found;
+}
+
+/** Clock ticks since boot, now (the unit of ProcessEntry.startTicks). */
+export function nowTicks(): number {
+  const uptime = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+  return Math.floor(uptime * 100);
+}
+
+/**
+ * Zombies a scenario may have made: below `pids`, or orphans under PID 1 (here PID 1 does not
+ * reap) that started after `sinceTicks` and carry one of `commands` as their name.
+ */
+export function zombiesSince(pids: number[], sinceTicks: number, commands: string[], table = processTable()): ProcessEntry[] {
+  const below = new Set(pids.flatMap((pid) => descendants(pid, table).map((entry) => entry.pid)));
+  return table.filter((entry) => entry.state === 'Z' && entry.startTicks >= sinceTicks
+    && (below.has(entry.pid) || (entry.ppid === 1 && commands.includes(entry.comm))));
+}
+
+/** Open file descriptors of `pid`; 0 once it is gone. */
+export function fdCount(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return 0;
+  }
+}
+
+/** Where each descriptor of `pid` points (for a failure message: which kind leaked). */
+export function fdTargets(pid: number): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return [];
+  }
+  return names.map((name) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${name}`);
+    } catch {
+      return '?';
+    }
+  });
+}
+
+/** A summary of fdTargets: "socket x3, pipe x2, /tmp/f (deleted) x1". */
+export function fdSummary(pid: number): string {
+  const counts = new Map<string, number>();
+  for (const target of fdTargets(pid)) {
+    const kind = target.replace(/:\[\d+\]$/, '');
+    counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  }
+  return [...counts].map(([kind, count]) => `${kind} x${count}`).join(', ');
+}
+
+/** Resident set size of `pid` in bytes (VmRSS); 0 once it is gone. */
+export function rssBytes(pid: number): number {
+  try {
+    const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export const MB = 1024 * 1024;
+
+export function megabytes(bytes: number): string {
+  return `${(bytes / MB).toFixed(1)} MB`;
+}

@@ -1,0 +1,129 @@
+/**
+ * Scenario 2: 1,000 clients that stop reading mid-response (a 1 GB answer, the socket paused
+ * after its first bytes). Every connection and every CGI script must be let go within the
+ * send timeout: the server's open descriptors back to where they were, no script left, none
+ * a zombie, read from /proc.
+ *
+ * The send timeout is set with makeServer's `sendTimeout` option (soak/servers/send-timeout.ts
+ * serves what `tsgi run` and `tsgi serve --cgi` serve): the CLI has no --send-timeout flag.
+ * Behind nginx, nginx's send_timeout cuts the client, and the FastCGI workers must let go of
+ * the request nginx abandons.
+ */
+import { rmSync } from 'node:fs';
+import { StalledReaders } from './clients.js';
+import { descendants, fdCount, fdSummary, nowTicks, zombiesSince } from './procfs.js';
+import { Scope, startGroup } from './processes.js';
+import type { Report } from './report.js';
+import { openDir, serverModule, startFastcgiWorkers, writeCgiScripts, type Target } from './targets.js';
+
+export interface StalledScale {
+  clients: number;
+  sendTimeoutMs: number;
+}
+
+export const FULL: StalledScale = { clients: 1000, sendTimeoutMs: 2000 };
+export const SHORT: StalledScale = { clients: 100, sendTimeoutMs: 1000 };
+
+const GIGABYTE = 1024 * 1024 * 1024;
+/** Descriptors a server may open or close on its own meanwhile (a keep-alive connection nginx keeps, say). */
+const FD_SLACK = 4;
+
+/** The library server (makeServer with sendTimeout) for `mode` app or cgi, on a free port. */
+async function startLibraryServer(scope: Scope, mode: 'app' | 'cgi', dir: string, sendTimeoutMs: number): Promise<Target> {
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  const server = scope.add(startGroup(process.execPath, [serverModule('send-timeout'), mode, dir, String(sendTimeoutMs)], env));
+  for (let waited = 0; !/^\d+\n/.test(server.output()); waited += 20) {
+    if (server.child.exitCode !== null || waited > 10_000) throw new Error(`the send-timeout server did not start:\n${server.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const port = Number(/^(\d+)\n/.exec(server.output())![1]);
+  const pid = server.child.pid!;
+  const name = mode === 'app' ? 'makeServer + the app (tsgi run)' : 'makeServer + serveSite --cgi (tsgi serve --cgi)';
+  return { name, url: `http://127.0.0.1:${port}`, port, pid, pids: () => [pid] };
+}
+
+function openFds(target: Target): number {
+  return target.pids().reduce((sum, pid) => sum + fdCount(pid), 0);
+}
+
+/** Live processes below the server that are not tsgi's own (its workers): the CGI scripts. */
+function runningScripts(target: Target): number[] {
+  const own = target.pids();
+  return descendants(target.pid).filter((entry) => entry.state !== 'Z' && !own.includes(entry.pid)).map((entry) => entry.pid);
+}
+
+async function measure(report: Report, target: Target, path: string, warmPath: string, scale: StalledScale): Promise<void> {
+  report.section(`${target.name}: ${scale.clients} clients stop reading GET ${path}, send timeout ${scale.sendTimeoutMs} ms`);
+  const since = nowTicks();
+  // One whole small answer first, so the baseline holds whatever a first request opens for good.
+  await fetch(target.url + warmPath).then((res) => res.arrayBuffer());
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const baseline = openFds(target);
+  const clients = new StalledReaders(target.port, path);
+  // The first connections may be cut before the last has stalled: the peak is what was held.
+  let held = 0;
+  let atOnce = 0;
+  const seen = new Set<number>();
+  const sampler = setInterval(() => {
+    held = Math.max(held, openFds(target) - baseline);
+    const scripts = runningScripts(target);
+    atOnce = Math.max(atOnce, scripts.length);
+    for (const pid of scripts) seen.add(pid);
+  }, 50);
+  try {
+    await clients.open(scale.clients, 60_000);
+    const stalledAt = Date.now();
+    const deadline = stalledAt + 2 * scale.sendTimeoutMs + 10_000;
+    let releasedAt: number | undefined;
+    while (Date.now() < deadline) {
+      if (openFds(target) <= baseline + FD_SLACK && runningScripts(target).length === 0) {
+        releasedAt = Date.now();
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    clearInterval(sampler);
+    const zombies = zombiesSince(target.pids(), since, ['sh', 'head']);
+    report.figure('clients stalled mid-response', `${clients.stalled} of ${scale.clients}`);
+    report.figure('descriptors held (most)', `${held} over a baseline of ${baseline}`);
+    const cgi = path.includes('cgi-bin');
+    if (cgi) report.figure('CGI scripts seen running', `${seen.size}, at most ${atOnce} at once`);
+    report.figure('all let go, after the last stalled', releasedAt === undefined ? `not within ${deadline - stalledAt} ms` : `${releasedAt - stalledAt} ms`);
+    report.check(clients.stalled >= scale.clients * 0.95, `the clients stalled mid-response (${clients.stalled})`);
+    report.check(held >= scale.clients * 0.9, `the server held their connections meanwhile (${held} descriptors)`);
+    if (cgi) report.check(seen.size >= scale.clients * 0.9, `a script ran for each (${seen.size} seen)`);
+    report.check(releasedAt !== undefined, `connections${cgi ? ' and scripts' : ''} let go within 2 x the send timeout + 10 s (now ${openFds(target)} descriptors: ${target.pids().map(fdSummary).join(' | ')}; ${runningScripts(target).length} scripts)`);
+    report.check(zombies.length === 0, `no zombie left (${zombies.length})`);
+  } finally {
+    clearInterval(sampler);
+    clients.close();
+  }
+}
+
+export async function stalledReaders(report: Report, scale: StalledScale = FULL): Promise<void> {
+  const dir = openDir('soak-stalled');
+  writeCgiScripts(dir, {
+    'big.sh': `printf 'Content-Type: application/octet-stream\\r\\n\\r\\n'\nexec head -c ${GIGABYTE} /dev/zero\n`,
+    'small.sh': "printf 'Content-Type: text/plain\\r\\n\\r\\nsmall\\n'\n",
+  });
+  const scope = new Scope();
+  const seconds = Math.max(1, Math.round(scale.sendTimeoutMs / 1000));
+  const targets: [() => Promise<Target>, string, string][] = [
+    [() => startLibraryServer(scope, 'app', dir, scale.sendTimeoutMs), `/big?bytes=${GIGABYTE}`, '/big?bytes=1000'],
+    [() => startLibraryServer(scope, 'cgi', dir, scale.sendTimeoutMs), '/cgi-bin/big.sh', '/cgi-bin/small.sh'],
+    [() => startFastcgiWorkers(scope, serverModule('big'), { location: `send_timeout ${seconds}s; fastcgi_buffering off;` }), `/big?bytes=${GIGABYTE}`, '/big?bytes=1000'],
+  ];
+  try {
+    for (const [start, path, warmPath] of targets) {
+      try {
+        await measure(report, await start(), path, warmPath, scale);
+      } finally {
+        await scope.close();
+      }
+    }
+  } finally {
+    await scope.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
