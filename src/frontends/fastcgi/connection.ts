@@ -144,6 +144,16 @@ export class FastCgiConnection implements RequestHost {
     return this.socket.write(data);
   }
 
+  sendAll(pieces: readonly Uint8Array[]): boolean {
+    if (this.dead || this.socket.destroyed) return true;
+    // Corked, the pieces leave in one writev once uncorked: no other request's record can come between them.
+    this.socket.cork();
+    let room = true;
+    for (const piece of pieces) room = this.socket.write(piece);
+    this.socket.uncork();
+    return room;
+  }
+
   drained(): Promise<void> {
     if (this.dead || !this.socket.writableNeedDrain) return Promise.resolve();
     this.drainPromise ??= new Promise((resolve) => (this.drainResolve = resolve));

@@ -180,6 +180,64 @@ export function encodeStream(type: number, requestId: number, pieces: readonly U
   return out;
 }
 
+/** Pieces at least this large are written as they are by `streamRecords` rather than copied. */
+export const COPY_LIMIT = 16 * 1024;
+
+const ZEROS = new Uint8Array(8);
+
+/**
+ * The records `encodeStream` makes, as a list to write together (writev) rather than one
+ * buffer: one small buffer for the headers, padding and end records, and the pieces' bytes
+ * as slices of themselves. For large chunks: copying each into a fresh buffer costs a memcpy,
+ * and leaves as much garbage as the response is long, which V8 collects only once tens of
+ * megabytes of it have piled up (a 1 GB response took a worker's RSS from 50 to 92 MB).
+ */
+export function streamRecords(type: number, requestId: number, pieces: readonly Uint8Array[], options: StreamOptions = {}): Uint8Array[] {
+  let length = 0;
+  for (const piece of pieces) length += piece.length;
+  const close = options.close || options.endRequest !== undefined;
+  const records = Math.ceil(length / MAX_CONTENT_LENGTH);
+  const frame = Buffer.allocUnsafe(records * HEADER_LENGTH + (close ? HEADER_LENGTH : 0) + (options.endRequest ? HEADER_LENGTH * 2 : 0));
+  const out: Uint8Array[] = [];
+  let at = 0;
+  let pieceIndex = 0;
+  let pieceOffset = 0;
+  for (let left = length; left > 0;) {
+    const part = Math.min(left, MAX_CONTENT_LENGTH);
+    const padding = paddingFor(part);
+    writeHeader(frame, at, type, requestId, part, padding);
+    out.push(frame.subarray(at, at + HEADER_LENGTH));
+    at += HEADER_LENGTH;
+    for (let need = part; need > 0;) {
+      const piece = pieces[pieceIndex]!;
+      const take = Math.min(need, piece.length - pieceOffset);
+      out.push(take === piece.length ? piece : piece.subarray(pieceOffset, pieceOffset + take));
+      need -= take;
+      pieceOffset += take;
+      if (pieceOffset === piece.length) {
+        pieceIndex++;
+        pieceOffset = 0;
+      }
+    }
+    if (padding > 0) out.push(ZEROS.subarray(0, padding));
+    left -= part;
+  }
+  const tail = at;
+  if (close) {
+    writeHeader(frame, at, type, requestId, 0, 0);
+    at += HEADER_LENGTH;
+  }
+  if (options.endRequest) {
+    writeHeader(frame, at, RecordType.EndRequest, requestId, 8, 0);
+    frame.writeUInt32BE(options.endRequest.appStatus >>> 0, at + 8);
+    frame[at + 12] = options.endRequest.protocolStatus;
+    frame.fill(0, at + 13, at + 16);
+    at += HEADER_LENGTH * 2;
+  }
+  if (at > tail) out.push(frame.subarray(tail, at));
+  return out;
+}
+
 /** An END_REQUEST record. */
 export function encodeEndRequest(requestId: number, appStatus: number, protocolStatus: number): Buffer {
   const body = Buffer.alloc(8);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   decodeParams, encodeGetValuesResult, encodeParams, encodeRecord, encodeStream, encodeUnknownType, ProtocolError,
-  RecordReader, RecordType,
+  RecordReader, RecordType, streamRecords,
 } from '../../../src/frontends/fastcgi/records.js';
 import { watchConcat } from '../../helpers/concat-watch.js';
 
@@ -73,6 +73,27 @@ describe('FastCGI records', () => {
     ]);
     assert.deepEqual(Buffer.concat(records.slice(0, 3).map((r) => r[2])), Buffer.concat([head, data]));
     assert.equal(encoded.length % 8, 0);
+  });
+
+  it('streamRecords writes the same bytes as encodeStream, the data as slices of itself', () => {
+    const data = Buffer.alloc(200_000);
+    for (let i = 0; i < data.length; i++) data[i] = i % 251;
+    const head = Buffer.from('Status: 200 OK\r\n\r\n');
+    const cases: [Uint8Array[], Parameters<typeof encodeStream>[3]][] = [
+      [[head, data], { endRequest: { appStatus: 0, protocolStatus: 0 } }],
+      [[data.subarray(0, 65535)], {}],
+      [[data.subarray(0, 65536)], { close: true }],
+      [[head, data.subarray(0, 7)], {}],
+      [[], { endRequest: { appStatus: 3, protocolStatus: 0 } }],
+      [[head, data.subarray(0, 70_000), data.subarray(70_000, 70_001), data.subarray(70_001)], {}],
+    ];
+    for (const [pieces, options] of cases) {
+      const vector = streamRecords(RecordType.Stdout, 5, pieces, options);
+      assert.deepEqual(Buffer.concat(vector), encodeStream(RecordType.Stdout, 5, pieces, options));
+      // Not copied: what carries the data is the caller's memory.
+      const carried = vector.filter((piece) => piece.buffer === data.buffer).reduce((sum, piece) => sum + piece.length, 0);
+      assert.equal(carried, pieces.filter((piece) => piece.buffer === data.buffer).reduce((sum, piece) => sum + piece.length, 0));
+    }
   });
 
   it('encodes name and value lengths in 1 byte below 128 and 4 bytes from 128 on', () => {
