@@ -66,7 +66,8 @@ export function resolveFastCgiOptions(options: FastCgiOptions = {}): ResolvedFas
 const CONTENT_LENGTH = /^\d+$/;
 
 export class FastCgiConnection implements RequestHost {
-  private readonly reader = new RecordReader();
+  // STDIN in pieces as it comes: an upload is handed on without being copied.
+  private readonly reader = new RecordReader({ streamContent: true });
   private readonly requests = new Map<number, FastCgiRequest>();
   private readonly values: ServerValues;
   /** No new requests: close once the ones in flight are done. */

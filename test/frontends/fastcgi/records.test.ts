@@ -57,6 +57,65 @@ describe('FastCGI records', () => {
     assert.ok(watch.buffers <= 3 * record.length, `Buffer.concat walked ${watch.buffers} buffers for ${record.length} pieces`);
   });
 
+  it('streamContent hands on stream records in pieces, the same bytes in the same order, whatever the split', () => {
+    // Records of every kind, stream ones long and short, empty ones, padding.
+    const records: Buffer[] = [
+      encodeRecord(RecordType.BeginRequest, 1, Buffer.from([0, 1, 1, 0, 0, 0, 0, 0])),
+      encodeStream(RecordType.Params, 1, [Buffer.alloc(300, 'p')]),
+      encodeStream(RecordType.Params, 1, [], { close: true }),
+      encodeStream(RecordType.Stdin, 1, [Buffer.alloc(150_001, 's')]),
+      encodeRecord(RecordType.GetValues, 0, Buffer.from([9, 0, ...Buffer.from('FCGI_MPXS_CONNS')])),
+      encodeStream(RecordType.Stdin, 2, [Buffer.from('x')]),
+      encodeRecord(RecordType.AbortRequest, 2),
+      encodeStream(RecordType.Stdin, 1, [], { close: true }),
+    ];
+    const wire = Buffer.concat(records);
+    /** Joins consecutive pieces of one stream: what a reader of that stream sees. */
+    const streams = (events: [number, number, Buffer][]) => {
+      const out: [number, number, string][] = [];
+      for (const [type, id, content] of events) {
+        const last = out[out.length - 1];
+        const stream = type === RecordType.Params || type === RecordType.Stdin;
+        if (stream && content.length > 0 && last && last[0] === type && last[1] === id && last[2] !== '') last[2] += content.toString('latin1');
+        else out.push([type, id, content.toString('latin1')]);
+      }
+      return out;
+    };
+    const expected = streams(readAll(wire));
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let round = 0; round < 200; round++) {
+      const reader = new RecordReader({ streamContent: true });
+      const events: [number, number, Buffer][] = [];
+      const largest = [1, 3, 8, 100, 5000, 70_000][round % 6]!;
+      for (let offset = 0; offset < wire.length;) {
+        const size = 1 + Math.floor(random() * largest);
+        reader.push(wire.subarray(offset, offset + size), (type, id, content) => events.push([type, id, Buffer.from(content)]));
+        offset += size;
+      }
+      assert.equal(reader.partial, false);
+      assert.deepEqual(streams(events), expected, `round ${round}, pieces up to ${largest} bytes`);
+      // An empty content is only ever the end of a stream, never a piece.
+      assert.equal(events.filter(([, , content]) => content.length === 0).length, expected.filter(([, , text]) => text === '').length);
+    }
+  });
+
+  it('streamContent copies no stream data, however the records are split', () => {
+    const wire = encodeStream(RecordType.Stdin, 1, [Buffer.alloc(1024 * 1024, 3)]);
+    const watch = watchConcat();
+    let received = 0;
+    try {
+      const reader = new RecordReader({ streamContent: true });
+      for (let offset = 0; offset < wire.length; offset += 40_000 + (offset % 7)) {
+        reader.push(wire.subarray(offset, offset + 40_000 + (offset % 7)), (_, __, content) => (received += content.length));
+      }
+    } finally {
+      watch.stop();
+    }
+    assert.equal(received, 1024 * 1024);
+    assert.ok(watch.bytes <= 8 * 20, `Buffer.concat made ${watch.bytes} bytes`);
+  });
+
   it('refuses a record whose version is not 1', () => {
     const bad = encodeRecord(RecordType.Stdin, 1, Buffer.from('x'));
     bad[0] = 2;
