@@ -29,6 +29,8 @@ export class StalledReaders {
   readonly sockets: Socket[] = [];
   /** Connections that got their first bytes and then paused. */
   stalled = 0;
+  /** When each stalled (ms since the epoch), in order. */
+  readonly stalledAt: number[] = [];
   /** Connections closed by the other end (seen only once they read again; counted at the end). */
   errors = 0;
 
@@ -52,6 +54,7 @@ export class StalledReaders {
     socket.once('data', () => {
       socket.pause();
       this.stalled++;
+      this.stalledAt.push(Date.now());
     });
   }
 

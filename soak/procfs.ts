@@ -103,7 +103,8 @@ export function fdTargets(pid: number): string[] {
 export function fdSummary(pid: number): string {
   const counts = new Map<string, number>();
   for (const target of fdTargets(pid)) {
-    const kind = target.replace(/:\[\d+\]$/, '');
+    // One kind per shape: socket:[123] is a socket, /sys/fs/cgroup/x/r17/cgroup.events a cgroup.events.
+    const kind = target.replace(/:\[\d+\]$/, '').replace(/\d+/g, 'N');
     counts.set(kind, (counts.get(kind) ?? 0) + 1);
   }
   return [...counts].map(([kind, count]) => `${kind} x${count}`).join(', ');
@@ -123,4 +124,49 @@ export const MB = 1024 * 1024;
 
 export function megabytes(bytes: number): string {
   return `${(bytes / MB).toFixed(1)} MB`;
+}
+
+export interface TcpSocket {
+  localPort: number;
+  /** 0A listening, 01 established, ... (the kernel's hex state). */
+  state: string;
+  inode: number;
+}
+
+/** IPv4 TCP sockets with local port `port`, from /proc/net/tcp. */
+export function tcpSockets(port: number): TcpSocket[] {
+  const hexPort = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const found: TcpSocket[] = [];
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.length < 10 || !fields[1]!.endsWith(hexPort)) continue;
+    found.push({ localPort: port, state: fields[3]!, inode: Number(fields[9]) });
+  }
+  return found;
+}
+
+/** The inodes of the sockets `pid` has open. */
+export function socketInodes(pid: number): Set<number> {
+  const inodes = new Set<number>();
+  for (const target of fdTargets(pid)) {
+    const match = /^socket:\[(\d+)\]$/.exec(target);
+    if (match) inodes.add(Number(match[1]));
+  }
+  return inodes;
+}
+
+/** The inode of the socket listening on `port` (-1 if none). */
+export function listenerInode(port: number): number {
+  return tcpSockets(port).find((socket) => socket.state === '0A')?.inode ?? -1;
+}
+
+/** Whether `pid` holds the socket listening on `port` (a --workers worker, once it serves). */
+export function holdsListener(pid: number, port: number, inode = listenerInode(port)): boolean {
+  return socketInodes(pid).has(inode);
+}
+
+/** Connections on `port` that `pid` has accepted and not closed. */
+export function acceptedConnections(pid: number, port: number): number {
+  const inodes = socketInodes(pid);
+  return tcpSockets(port).filter((socket) => socket.state !== '0A' && inodes.has(socket.inode)).length;
 }

@@ -5,12 +5,13 @@
  * when a short run misses the mark) and the best of each kind counts: other work on the
  * machine only ever lowers a window's rate.
  */
+import { rmSync } from 'node:fs';
+import { warmUp } from './clients.js';
 import { SlowClients } from './slow-clients.js';
 import type { Report } from './report.js';
 import { Scope } from './processes.js';
 import { openDir, serverModule, startFastcgiWorkers, startRun, startServeCgi, writeCgiScripts, type Target } from './targets.js';
 import { wrk } from './wrk.js';
-import { rmSync } from 'node:fs';
 
 export interface SlowlorisScale {
   connections: number;
@@ -20,10 +21,17 @@ export interface SlowlorisScale {
   windows: number;
   /** Windows in all, when the ratio is short after the first pass (a busy machine). */
   maxWindows: number;
+  /** Honest requests before the first window (JIT, connections, the first scripts). */
+  warmUpMs: number;
+  /**
+   * How long the attack runs before its first loaded window. 12 s puts the server's headers
+   * timeout (20 s), when all the slow connections are cut and come back at once, in the second.
+   */
+  settleSeconds: number;
 }
 
-export const FULL: SlowlorisScale = { connections: 1000, seconds: 6, windows: 4, maxWindows: 8 };
-export const SHORT: SlowlorisScale = { connections: 1000, seconds: 1, windows: 2, maxWindows: 6 };
+export const FULL: SlowlorisScale = { connections: 1000, seconds: 6, windows: 4, maxWindows: 8, warmUpMs: 2000, settleSeconds: 12 };
+export const SHORT: SlowlorisScale = { connections: 1000, seconds: 1, windows: 2, maxWindows: 6, warmUpMs: 300, settleSeconds: 0 };
 
 const MIN_RATIO = 0.8;
 
@@ -35,7 +43,7 @@ function loadedAt(index: number): boolean {
 async function measure(report: Report, target: Target, path: string, wrkConnections: number, scale: SlowlorisScale): Promise<void> {
   report.section(`${target.name}: wrk -c${wrkConnections} ${path}, ${scale.connections} slowloris connections`);
   const url = target.url + path;
-  await wrk(url, 1, wrkConnections); // warm-up: JIT, connections, the first scripts
+  await warmUp(url, scale.warmUpMs);
   const rates = { unloaded: [] as number[], loaded: [] as number[] };
   const slow = new SlowClients(target.port);
   let held = 0;
@@ -43,7 +51,10 @@ async function measure(report: Report, target: Target, path: string, wrkConnecti
   try {
     for (let i = 0; i < scale.maxWindows; i++) {
       const loaded = loadedAt(i);
-      if (loaded && slow.connected === 0) await slow.open(scale.connections);
+      if (loaded && slow.connected === 0) {
+        await slow.open(scale.connections);
+        await new Promise((resolve) => setTimeout(resolve, scale.settleSeconds * 1000));
+      }
       if (!loaded && slow.connected > 0) slow.close();
       const result = await wrk(url, scale.seconds, wrkConnections);
       if (loaded) held = Math.max(held, slow.connected);

@@ -22,7 +22,7 @@ export interface StalledScale {
 }
 
 export const FULL: StalledScale = { clients: 1000, sendTimeoutMs: 2000 };
-export const SHORT: StalledScale = { clients: 100, sendTimeoutMs: 1000 };
+export const SHORT: StalledScale = { clients: 100, sendTimeoutMs: 500 };
 
 const GIGABYTE = 1024 * 1024 * 1024;
 /** Descriptors a server may open or close on its own meanwhile (a keep-alive connection nginx keeps, say). */
@@ -91,7 +91,12 @@ async function measure(report: Report, target: Target, path: string, warmPath: s
     if (cgi) report.figure('CGI scripts seen running', `${seen.size}, at most ${atOnce} at once`);
     report.figure('all let go, after the last stalled', releasedAt === undefined ? `not within ${deadline - stalledAt} ms` : `${releasedAt - stalledAt} ms`);
     report.check(clients.stalled >= scale.clients * 0.95, `the clients stalled mid-response (${clients.stalled})`);
-    report.check(held >= scale.clients * 0.9, `the server held their connections meanwhile (${held} descriptors)`);
+    // Filling 1,000 connections' socket buffers can take longer than the timeout on a busy
+    // machine: those that stalled within one timeout of the first can have been cut by then.
+    const first = clients.stalledAt[0] ?? stalledAt;
+    const together = clients.stalledAt.filter((at) => at < first + scale.sendTimeoutMs).length;
+    report.figure('clients stalled within one send timeout of the first', together);
+    report.check(held >= together * 0.9, `the server held their connections at once (${held} descriptors for ${together} clients)`);
     if (cgi) report.check(seen.size >= scale.clients * 0.9, `a script ran for each (${seen.size} seen)`);
     report.check(releasedAt !== undefined, `connections${cgi ? ' and scripts' : ''} let go within 2 x the send timeout + 10 s (now ${openFds(target)} descriptors: ${target.pids().map(fdSummary).join(' | ')}; ${runningScripts(target).length} scripts)`);
     report.check(zombies.length === 0, `no zombie left (${zombies.length})`);

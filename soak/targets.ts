@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startNginx, startTsgi, tempDir, type Peer } from '../test/helpers/fastcgi-peers.js';
-import { descendants } from './procfs.js';
+import { descendants, holdsListener, listenerInode } from './procfs.js';
 import type { Scope } from './processes.js';
 
 export const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
@@ -27,6 +27,8 @@ export interface Target {
   pids(): number[];
   /** nginx, when the target sits behind it. */
   readonly nginx?: Peer;
+  /** Where tsgi listens for nginx, when it sits behind it. */
+  readonly backendPort?: number;
 }
 
 /** A folder a script run as nobody can enter (tsgi runs scripts as nobody when it runs as root). */
@@ -64,6 +66,8 @@ export async function startRun(scope: Scope, module: string, env: Record<string,
 export interface FastcgiSetup {
   /** Directives added to the location that passes to tsgi (send_timeout, fastcgi_buffering off, ...). */
   location?: string;
+  /** Keep-alive connections from nginx to the workers (default true; nginx's own default is off). */
+  keepAlive?: boolean;
   workerConnections?: number;
   env?: Record<string, string>;
 }
@@ -73,21 +77,23 @@ export async function startFastcgiWorkers(scope: Scope, module: string, setup: F
   const port = await freePort();
   const tsgi = scope.add(await startTsgi(['run', module, '--fastcgi', `127.0.0.1:${port}`, '--workers', '2'], port, cli, [], setup.env ?? {}));
   const pid = tsgi.child.pid!;
-  // Both workers listening: the port answers as soon as the first one does.
-  for (let waited = 0; workersOf(pid).length < 2 && waited < 10_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+  // Both workers serving: the port answers as soon as the first one does.
+  if (!(await listening(pid, port, 2, 30_000))) throw new Error(`two workers did not listen within 30 s:\n${tsgi.output()}`);
+  const keepAlive = setup.keepAlive ?? true;
   const nginx = scope.add(await startNginx(`
     location / {
       include /etc/nginx/fastcgi_params;
       fastcgi_param SCRIPT_NAME "";
       fastcgi_param PATH_INFO $uri;
-      fastcgi_keep_conn on;
+      ${keepAlive ? 'fastcgi_keep_conn on;' : ''}
       fastcgi_pass backend;
       ${setup.location ?? ''}
-    }`, `upstream backend { server 127.0.0.1:${port}; keepalive 32; }`, { workerConnections: setup.workerConnections ?? 4096 }));
+    }`, `upstream backend { server 127.0.0.1:${port};${keepAlive ? ' keepalive 32;' : ''} }`, { workerConnections: setup.workerConnections ?? 4096 }));
   return {
     name: 'nginx + tsgi run --fastcgi --workers 2',
     url: `http://127.0.0.1:${nginx.port}`,
     port: nginx.port,
+    backendPort: port,
     pid,
     pids: () => [pid, ...workersOf(pid).map((entry) => entry.pid)],
     nginx,
@@ -97,4 +103,22 @@ export async function startFastcgiWorkers(scope: Scope, module: string, setup: F
 /** The live workers of a --workers primary. */
 export function workersOf(primary: number): { pid: number; startTicks: number }[] {
   return descendants(primary).filter((entry) => entry.ppid === primary && entry.state !== 'Z');
+}
+
+/**
+ * The workers of `primary` that hold the socket listening on `port`: those that serve.
+ * `inode` saves reading /proc/net/tcp, which takes tens of milliseconds once it lists
+ * thousands of closed connections.
+ */
+export function listeningWorkers(primary: number, port: number, inode = listenerInode(port)): { pid: number; startTicks: number }[] {
+  return workersOf(primary).filter((worker) => holdsListener(worker.pid, port, inode));
+}
+
+/** Waits until `count` workers serve; false if they do not within `limitMs`. */
+export async function listening(primary: number, port: number, count: number, limitMs: number): Promise<boolean> {
+  for (const deadline = Date.now() + limitMs; Date.now() < deadline;) {
+    if (listeningWorkers(primary, port).length >= count) return true;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return false;
 }
