@@ -8,7 +8,7 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { requestOnce } from './clients.js';
-import { fdCount, fdSummary, megabytes, MB, nowTicks, rssBytes, zombiesSince } from './procfs.js';
+import { cgroupFdCount, fdCountBesidesCgroups, fdSummary, megabytes, MB, rssBytes, zombiesBelow } from './procfs.js';
 import { Scope } from './processes.js';
 import type { Report } from './report.js';
 import { openDir, serverModule, startFastcgiWorkers, startRun, startServeCgi, writeCgiScripts, type Target } from './targets.js';
@@ -26,8 +26,14 @@ export const SHORT: UploadScale = { uploads: 400, concurrency: 16 };
 const RSS_GROWTH_LIMIT = 48 * MB;
 const FD_SLACK = 2;
 
+/** The server's descriptors, but for the run cgroups the native launcher pools (checked on their own). */
 function openFds(target: Target): number {
-  return target.pids().reduce((sum, pid) => sum + fdCount(pid), 0);
+  return target.pids().reduce((sum, pid) => sum + fdCountBesidesCgroups(pid), 0);
+}
+
+/** Run cgroups held: the pool keeps at most 128, two descriptors each. */
+function cgroupFds(target: Target): number {
+  return target.pids().reduce((sum, pid) => sum + cgroupFdCount(pid), 0);
 }
 
 function rss(target: Target): number[] {
@@ -44,7 +50,6 @@ async function settle(check: () => boolean, limitMs: number): Promise<boolean> {
 
 async function measure(report: Report, target: Target, tmp: string, path: string, scale: UploadScale, seed: number, stopFront?: () => Promise<void>): Promise<void> {
   report.section(`${target.name}: ${scale.uploads} aborted uploads to ${path}, ${scale.concurrency} at a time (seed ${seed})`);
-  const since = nowTicks();
   const form = Buffer.from('--b\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\n' + 'x'.repeat(10_000) + '\r\n--b--\r\n');
   const warm = await requestOnce(target.url + path, 'POST', form, { 'Content-Type': 'multipart/form-data; boundary=b' });
   report.check(warm.status === 200, `a whole upload is answered 200 (${warm.status})`);
@@ -80,7 +85,7 @@ async function measure(report: Report, target: Target, tmp: string, path: string
   if (stopFront) await stopFront();
   const leftovers = () => readdirSync(tmp).filter((name) => !tmpBefore.has(name));
   const fdsSettled = await settle(() => openFds(target) <= fdsBefore + FD_SLACK && leftovers().length === 0, 10_000);
-  const zombies = zombiesSince(target.pids(), since, ['sh', 'wc']);
+  const zombies = zombiesBelow(target.pids());
   const growth = Math.max(...rssEnd.map((value, i) => value - (rssWarm[i] ?? value)));
 
   report.figure('uploads', `${scale.uploads} in ${seconds.toFixed(1)} s (${[...cuts].map(([cut, n]) => `${cut} ${n}`).join(', ')})`);
@@ -91,7 +96,8 @@ async function measure(report: Report, target: Target, tmp: string, path: string
   report.figure('RSS at 10 % / at the end / peak', target.pids().map((_, i) => `${megabytes(rssWarm[i] ?? 0)} / ${megabytes(rssEnd[i] ?? 0)} / ${megabytes(rssPeak[i] ?? 0)}`).join('; '));
   report.check(leftovers().length === 0, `no temporary file left in TMPDIR (${leftovers().slice(0, 5).join(', ') || 'none'})`);
   report.check(fdsSettled, `no descriptor growth (${fdsBefore} before, ${openFds(target)} after: ${target.pids().map(fdSummary).join(' | ')})`);
-  report.check(zombies.length === 0, `no zombie (${zombies.length})`);
+  report.check(zombies.length === 0, `no zombie (${zombies.map((entry) => `${entry.pid} ${entry.comm}`).join(', ') || 'none'})`);
+  report.check(cgroupFds(target) <= 2 * 128, `run cgroups held no more than the launcher's pool of 128 (${cgroupFds(target) / 2})`);
   report.check(growth < RSS_GROWTH_LIMIT, `RSS growth from 10 % to the end under ${megabytes(RSS_GROWTH_LIMIT)} (${megabytes(growth)})`);
   report.check(lingered === 0, `the server closed every connection a client half-closed mid-request (${lingered} left open)`);
 }

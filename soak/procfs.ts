@@ -57,20 +57,14 @@ export function descendants(pid: number, table = processTable()): ProcessEntry[]
   return found;
 }
 
-/** Clock ticks since boot, now (the unit of ProcessEntry.startTicks). */
-export function nowTicks(): number {
-  const uptime = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
-  return Math.floor(uptime * 100);
-}
-
 /**
- * Zombies a scenario may have made: below `pids`, or orphans under PID 1 (here PID 1 does not
- * reap) that started after `sinceTicks` and carry one of `commands` as their name.
+ * Zombies below `pids`: children the server has not reaped. (Orphans go to PID 1, which here
+ * reaps nothing, and other work on the machine leaves its own there: the scenarios' scripts
+ * exec their one program and leave no orphan, so only the server's own children count.)
  */
-export function zombiesSince(pids: number[], sinceTicks: number, commands: string[], table = processTable()): ProcessEntry[] {
+export function zombiesBelow(pids: number[], table = processTable()): ProcessEntry[] {
   const below = new Set(pids.flatMap((pid) => descendants(pid, table).map((entry) => entry.pid)));
-  return table.filter((entry) => entry.state === 'Z' && entry.startTicks >= sinceTicks
-    && (below.has(entry.pid) || (entry.ppid === 1 && commands.includes(entry.comm))));
+  return table.filter((entry) => entry.state === 'Z' && below.has(entry.pid));
 }
 
 /** Open file descriptors of `pid`; 0 once it is gone. */
@@ -80,6 +74,19 @@ export function fdCount(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * Descriptors of `pid` other than those on run cgroups (/sys/fs/cgroup/...): the native
+ * launcher keeps up to 128 empty ones for later runs, two descriptors each, by design.
+ */
+export function fdCountBesidesCgroups(pid: number): number {
+  return fdTargets(pid).filter((target) => !target.startsWith('/sys/fs/cgroup/')).length;
+}
+
+/** Descriptors of `pid` on run cgroups (see fdCountBesidesCgroups). */
+export function cgroupFdCount(pid: number): number {
+  return fdTargets(pid).filter((target) => target.startsWith('/sys/fs/cgroup/')).length;
 }
 
 /** Where each descriptor of `pid` points (for a failure message: which kind leaked). */

@@ -11,7 +11,7 @@
  */
 import { rmSync } from 'node:fs';
 import { StalledReaders } from './clients.js';
-import { descendants, fdCount, fdSummary, nowTicks, zombiesSince } from './procfs.js';
+import { cgroupFdCount, descendants, fdCountBesidesCgroups, fdSummary, zombiesBelow } from './procfs.js';
 import { Scope, startGroup } from './processes.js';
 import type { Report } from './report.js';
 import { openDir, serverModule, startFastcgiWorkers, writeCgiScripts, type Target } from './targets.js';
@@ -43,23 +43,32 @@ async function startLibraryServer(scope: Scope, mode: 'app' | 'cgi', dir: string
   return { name, url: `http://127.0.0.1:${port}`, port, pid, pids: () => [pid] };
 }
 
+/** The server's descriptors, but for the run cgroups the native launcher pools (checked on their own). */
 function openFds(target: Target): number {
-  return target.pids().reduce((sum, pid) => sum + fdCount(pid), 0);
+  return target.pids().reduce((sum, pid) => sum + fdCountBesidesCgroups(pid), 0);
 }
 
-/** Live processes below the server that are not tsgi's own (its workers): the CGI scripts. */
-function runningScripts(target: Target): number[] {
+/** Run cgroups held: the pool keeps at most 128, two descriptors each. */
+function cgroupFds(target: Target): number {
+  return target.pids().reduce((sum, pid) => sum + cgroupFdCount(pid), 0);
+}
+
+/**
+ * Live processes below the server that are not tsgi's own (its workers) nor there before the
+ * clients came (the run cgroups' watchdog, a shell the native launcher keeps): the CGI scripts.
+ */
+function runningScripts(target: Target, before: Set<number>): number[] {
   const own = target.pids();
-  return descendants(target.pid).filter((entry) => entry.state !== 'Z' && !own.includes(entry.pid)).map((entry) => entry.pid);
+  return descendants(target.pid).filter((entry) => entry.state !== 'Z' && !own.includes(entry.pid) && !before.has(entry.pid)).map((entry) => entry.pid);
 }
 
 async function measure(report: Report, target: Target, path: string, warmPath: string, scale: StalledScale): Promise<void> {
   report.section(`${target.name}: ${scale.clients} clients stop reading GET ${path}, send timeout ${scale.sendTimeoutMs} ms`);
-  const since = nowTicks();
   // One whole small answer first, so the baseline holds whatever a first request opens for good.
   await fetch(target.url + warmPath).then((res) => res.arrayBuffer());
   await new Promise((resolve) => setTimeout(resolve, 200));
   const baseline = openFds(target);
+  const before = new Set(descendants(target.pid).map((entry) => entry.pid));
   const clients = new StalledReaders(target.port, path);
   // The first connections may be cut before the last has stalled: the peak is what was held.
   let held = 0;
@@ -67,7 +76,7 @@ async function measure(report: Report, target: Target, path: string, warmPath: s
   const seen = new Set<number>();
   const sampler = setInterval(() => {
     held = Math.max(held, openFds(target) - baseline);
-    const scripts = runningScripts(target);
+    const scripts = runningScripts(target, before);
     atOnce = Math.max(atOnce, scripts.length);
     for (const pid of scripts) seen.add(pid);
   }, 50);
@@ -77,14 +86,14 @@ async function measure(report: Report, target: Target, path: string, warmPath: s
     const deadline = stalledAt + 2 * scale.sendTimeoutMs + 10_000;
     let releasedAt: number | undefined;
     while (Date.now() < deadline) {
-      if (openFds(target) <= baseline + FD_SLACK && runningScripts(target).length === 0) {
+      if (openFds(target) <= baseline + FD_SLACK && runningScripts(target, before).length === 0) {
         releasedAt = Date.now();
         break;
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     clearInterval(sampler);
-    const zombies = zombiesSince(target.pids(), since, ['sh', 'head']);
+    const zombies = zombiesBelow(target.pids());
     report.figure('clients stalled mid-response', `${clients.stalled} of ${scale.clients}`);
     report.figure('descriptors held (most)', `${held} over a baseline of ${baseline}`);
     const cgi = path.includes('cgi-bin');
@@ -98,8 +107,9 @@ async function measure(report: Report, target: Target, path: string, warmPath: s
     report.figure('clients stalled within one send timeout of the first', together);
     report.check(held >= together * 0.9, `the server held their connections at once (${held} descriptors for ${together} clients)`);
     if (cgi) report.check(seen.size >= scale.clients * 0.9, `a script ran for each (${seen.size} seen)`);
-    report.check(releasedAt !== undefined, `connections${cgi ? ' and scripts' : ''} let go within 2 x the send timeout + 10 s (now ${openFds(target)} descriptors: ${target.pids().map(fdSummary).join(' | ')}; ${runningScripts(target).length} scripts)`);
-    report.check(zombies.length === 0, `no zombie left (${zombies.length})`);
+    report.check(releasedAt !== undefined, `connections${cgi ? ' and scripts' : ''} let go within 2 x the send timeout + 10 s (now ${openFds(target)} descriptors: ${target.pids().map(fdSummary).join(' | ')}; ${runningScripts(target, before).length} scripts)`);
+    report.check(zombies.length === 0, `no zombie left (${zombies.map((entry) => `${entry.pid} ${entry.comm}`).join(', ') || 'none'})`);
+    if (cgi) report.check(cgroupFds(target) <= 2 * 128, `run cgroups held no more than the launcher's pool of 128 (${cgroupFds(target) / 2})`);
   } finally {
     clearInterval(sampler);
     clients.close();
