@@ -15,7 +15,9 @@
  * removed by a starter thread (not the event loop) rather than used again: some kernels (6.18
  * here) compare the cgroup.kill count of the target cgroup with that of the parent's own at
  * clone3, and kill every child started in a cgroup that was ever killed. A probe at start-up
- * tells; where the kernel gets it right, killed cgroups go back to the pool too.
+ * tells; where the kernel gets it right, killed cgroups go back to the pool too. A start looks
+ * at a few draining cgroups; an idle starter thread sweeps them all, so that a burst of killed
+ * runs (1,000 clients that went away) does not hold two descriptors each until later runs come.
  *
  * This process's folder is removed at exit. A process killed by a signal cannot do that: a
  * watchdog (a shell reading a pipe only this process holds) kills what is left in the folder
@@ -390,10 +392,10 @@ static void destroy(run_cgroup_t *cgroup) {
   free(cgroup);
 }
 
-/* Under the lock: draining cgroups found empty join the pool, or `spent` to be removed. */
-static void recycle_drained(run_cgroup_t **spent) {
+/* Under the lock: up to `limit` draining cgroups looked at; those found empty join the pool, or `spent` to be removed. */
+static void recycle_drained(run_cgroup_t **spent, unsigned limit) {
   run_cgroup_t **link = &draining;
-  for (int checked = 0; *link && checked < DRAIN_CHECKS; checked++) {
+  for (unsigned checked = 0; *link && checked < limit; checked++) {
     run_cgroup_t *cgroup = *link;
     if (populated_fd(cgroup->events_fd) != 0) {
       link = &cgroup->next;
@@ -420,7 +422,7 @@ run_cgroup_t *cgroup_take(void) {
     return NULL;
   }
   run_cgroup_t *spent = NULL;
-  if (draining) recycle_drained(&spent);
+  if (draining) recycle_drained(&spent, DRAIN_CHECKS);
   run_cgroup_t *cgroup = pool;
   unsigned number = 0;
   if (cgroup) {
@@ -437,6 +439,25 @@ run_cgroup_t *cgroup_take(void) {
     spent = next;
   }
   return cgroup ? cgroup : make(number);
+}
+
+int cgroup_draining(void) {
+  pthread_mutex_lock(&lock);
+  int waiting = draining != NULL && !closing;
+  pthread_mutex_unlock(&lock);
+  return waiting;
+}
+
+void cgroup_sweep(void) {
+  run_cgroup_t *spent = NULL;
+  pthread_mutex_lock(&lock);
+  if (!closing) recycle_drained(&spent, UINT_MAX);
+  pthread_mutex_unlock(&lock);
+  while (spent) {
+    run_cgroup_t *next = spent->next;
+    destroy(spent);
+    spent = next;
+  }
 }
 
 void cgroup_kill(run_cgroup_t *cgroup) {

@@ -21,6 +21,14 @@ run_cgroup_t *cgroup_take(void);
  * run once it is empty. Thread-safe. */
 void cgroup_release(run_cgroup_t *cgroup);
 
+/* Whether cgroups of finished runs wait to be found empty (for cgroup_sweep). Thread-safe. */
+int cgroup_draining(void);
+
+/* Every waiting cgroup found empty joins the pool, or is removed if it was killed and the
+ * kernel would kill what starts in it: what cgroup_take does for a few at each start, for all
+ * of them. For a starter thread, not the event loop (a removal waits in the kernel). Thread-safe. */
+void cgroup_sweep(void);
+
 /* SIGKILL to every process in the cgroup (cgroup.kill), at once and whatever their session. */
 void cgroup_kill(run_cgroup_t *cgroup);
 

@@ -33,6 +33,8 @@ void reap_zombie(run_t *run);
 void free_run(run_t *run);
 void maybe_free_run(run_t *run);
 void kill_run(run_t *run);
+/* Wakes an idle starter thread to sweep the cgroups of killed runs (starter.c). */
+void wake_sweeper(instance_t *instance);
 
 /* listen.c */
 napi_value listen_unix(napi_env env, napi_callback_info info);

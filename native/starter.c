@@ -23,11 +23,15 @@
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "launcher.h"
 
 #define HOLD_MS 5
+/* How often an idle starter looks at the cgroups of killed runs while some wait. */
+#define SWEEP_MS 50
 
 uint64_t event_key(run_t *run, int which) {
   return ((uint64_t)run->id << 2) | (uint64_t)which;
@@ -110,15 +114,36 @@ static void start_one(instance_t *instance, run_t *run) {
   pthread_mutex_unlock(&instance->lock);
 }
 
+/* Under the lock, idle: waits for a run to start; while cgroups of killed runs wait to be
+ * found empty, looks again every SWEEP_MS and sweeps them, off the event loop. */
+static void wait_idle(instance_t *instance) {
+  instance->idle++;
+  if (!cgroup_draining()) {
+    pthread_cond_wait(&instance->wake, &instance->lock);
+    instance->idle--;
+    return;
+  }
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_nsec += SWEEP_MS * 1000000L;
+  if (until.tv_nsec >= 1000000000L) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000L;
+  }
+  int timed_out = pthread_cond_timedwait(&instance->wake, &instance->lock, &until) == ETIMEDOUT;
+  instance->idle--;
+  if (timed_out && !instance->queue_head && !instance->stopping) {
+    pthread_mutex_unlock(&instance->lock);
+    cgroup_sweep();
+    pthread_mutex_lock(&instance->lock);
+  }
+}
+
 static void *starter_main(void *opaque) {
   instance_t *instance = opaque;
   pthread_mutex_lock(&instance->lock);
   for (;;) {
-    while (!instance->queue_head && !instance->stopping) {
-      instance->idle++;
-      pthread_cond_wait(&instance->wake, &instance->lock);
-      instance->idle--;
-    }
+    while (!instance->queue_head && !instance->stopping) wait_idle(instance);
     if (instance->stopping) break;
     run_t *run = instance->queue_head;
     instance->queued--;
@@ -132,6 +157,13 @@ static void *starter_main(void *opaque) {
   }
   pthread_mutex_unlock(&instance->lock);
   return NULL;
+}
+
+void wake_sweeper(instance_t *instance) {
+  pthread_mutex_lock(&instance->lock);
+  /* An idle thread waiting without a time limit is to wait with one now. */
+  if (instance->idle > instance->queued) pthread_cond_signal(&instance->wake);
+  pthread_mutex_unlock(&instance->lock);
 }
 
 int queue_start(instance_t *instance, run_t *run) {

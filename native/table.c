@@ -108,7 +108,11 @@ void free_run(run_t *run) {
   instance_t *instance = run->instance;
   reap_zombie(run);
   /* What the script left running ends with its run. */
-  if (run->cgroup) cgroup_release(run->cgroup);
+  if (run->cgroup) {
+    cgroup_release(run->cgroup);
+    /* Killed, its cgroup waits to be found empty: a starter thread is to come back for it. */
+    if (cgroup_draining()) wake_sweeper(instance);
+  }
   run->cgroup = NULL;
   for (int i = 0; i < 3; i++) {
     close_fd(&run->fds[i]);

@@ -19,7 +19,11 @@ class SendWatch {
   constructor(
     private readonly socket: Socket,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    // The timer holds the socket, and with it the response bytes it buffers: a client that
+    // goes away must not leave them pinned until the next check, a quarter-timeout later.
+    socket.once('close', () => this.disarm());
+  }
 
   arm(): void {
     if (this.timer || this.socket.destroyed) return;

@@ -4,6 +4,8 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { cgiHost } from '../../src/apps/cgi-host.js';
 import { makeServer, type HttpServer, type HttpServerOptions } from '../../src/frontends/http.js';
 import type { Application, Body } from '../../src/types.js';
@@ -123,6 +125,28 @@ describe('HTTP front end: the send timeout', () => {
     assert.ok(received >= size, `cut after ${received} of ${size} bytes`);
     assert.ok(took > 2 * sendTimeout, `the client was not slow enough to test anything (${took} ms)`);
     socket.destroy();
+  });
+
+  it('lets go of a connection whose client left with the response half sent', async () => {
+    // The watch checks a quarter-timeout apart: holding the socket till its next check would
+    // keep every cut connection, and the response bytes it still buffers, for 15 s by default.
+    const server = await serve((_, start) => {
+      start('200 OK', [['Content-Type', 'application/octet-stream']]);
+      return [Buffer.alloc(16 * 1024 * 1024)];
+    }, { sendTimeout: 60_000 });
+    let serverSide: WeakRef<Socket> | undefined;
+    server.server.once('connection', (socket: Socket) => (serverSide = new WeakRef(socket)));
+    const client = stalledClient(server.port);
+    client.once('data', () => client.resetAndDestroy());
+    client.resume();
+    await waitFor(() => serverSide?.deref()?.destroyed === true, 'the server to see the client go');
+    await waitForNoConnections(server, 2000);
+    await new Promise((resolve) => setImmediate(resolve));
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    gc();
+    gc();
+    assert.ok(serverSide!.deref() === undefined, 'the closed socket is still referenced');
   });
 
   it('leaves an idle long poll alone', async () => {

@@ -86,8 +86,13 @@ function startPeer(what: string, command: string, args: string[], dir: string, p
   );
 }
 
+export interface NginxOptions {
+  /** worker_connections (default 1024): client and upstream connections together. */
+  workerConnections?: number;
+}
+
 /** nginx with `httpServer` as the body of one `server { listen PORT; ... }` block, plus `httpExtra` at http level. */
-export async function startNginx(httpServer: string, httpExtra = ''): Promise<Peer> {
+export async function startNginx(httpServer: string, httpExtra = '', options: NginxOptions = {}): Promise<Peer> {
   const dir = tempDir('nginx');
   const port = await freePort();
   const conf = `
@@ -96,7 +101,7 @@ worker_processes 1;
 daemon off;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
-events { worker_connections 1024; }
+events { worker_connections ${options.workerConnections ?? 1024}; }
 http {
   access_log off;
   client_body_temp_path ${dir}/client_body;
@@ -173,10 +178,10 @@ export interface TsgiProcess {
 
 /**
  * Runs `tsgi ARGS...` from dist/ in its own process group and waits until `port` (or a unix socket path) accepts connections.
- * `nodeArgs` go to node before the script (a probe to load, say).
+ * `nodeArgs` go to node before the script (a probe to load, say); `extraEnv` adds to the environment (TMPDIR, say).
  */
-export async function startTsgi(args: string[], port: number | string, cliPath: string, nodeArgs: string[] = []): Promise<TsgiProcess> {
-  const env = { ...process.env };
+export async function startTsgi(args: string[], port: number | string, cliPath: string, nodeArgs: string[] = [], extraEnv: Record<string, string> = {}): Promise<TsgiProcess> {
+  const env = { ...process.env, ...extraEnv };
   delete env.NODE_EXTRA_CA_CERTS;
   const child = spawn(process.execPath, [...nodeArgs, cliPath, ...args], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
   const output: string[] = [];

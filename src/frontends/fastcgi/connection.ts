@@ -66,7 +66,8 @@ export function resolveFastCgiOptions(options: FastCgiOptions = {}): ResolvedFas
 const CONTENT_LENGTH = /^\d+$/;
 
 export class FastCgiConnection implements RequestHost {
-  private readonly reader = new RecordReader();
+  // STDIN in pieces as it comes: an upload is handed on without being copied.
+  private readonly reader = new RecordReader({ streamContent: true });
   private readonly requests = new Map<number, FastCgiRequest>();
   private readonly values: ServerValues;
   /** No new requests: close once the ones in flight are done. */
@@ -142,6 +143,16 @@ export class FastCgiConnection implements RequestHost {
   send(data: Buffer): boolean {
     if (this.dead || this.socket.destroyed) return true;
     return this.socket.write(data);
+  }
+
+  sendAll(pieces: readonly Uint8Array[]): boolean {
+    if (this.dead || this.socket.destroyed) return true;
+    // Corked, the pieces leave in one writev once uncorked: no other request's record can come between them.
+    this.socket.cork();
+    let room = true;
+    for (const piece of pieces) room = this.socket.write(piece);
+    this.socket.uncork();
+    return room;
   }
 
   drained(): Promise<void> {

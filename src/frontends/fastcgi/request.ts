@@ -7,12 +7,14 @@ import type { ClientState, ResponseTarget } from '../../handler.js';
 import type { ErrorStream, HeaderList } from '../../types.js';
 import { cgiHead } from '../cgi-head.js';
 import type { StreamedInput } from '../streamed-input.js';
-import { encodeEndRequest, encodeStream, ProtocolStatus, RecordType } from './records.js';
+import { COPY_LIMIT, encodeEndRequest, encodeStream, ProtocolStatus, RecordType, streamRecords, type StreamOptions } from './records.js';
 
 /** What a request needs from its connection. */
 export interface RequestHost {
   /** Writes bytes; false means the socket's buffer is full. */
   send(data: Buffer): boolean;
+  /** Writes these in one go (writev), nothing in between; false means the socket's buffer is full. */
+  sendAll(pieces: readonly Uint8Array[]): boolean;
   /** Resolves when the socket can take more, or is gone. */
   drained(): Promise<void>;
   /** The request has sent END_REQUEST (or was given up): forget it. */
@@ -79,16 +81,22 @@ export class FastCgiRequest implements ResponseTarget, ClientState {
     return chunk ? [head, chunk] : [head];
   }
 
+  /** STDOUT records of `chunk` (after the head, if it has not gone yet): a small one copied into one buffer, a large one written as it is. */
+  private sendStdout(chunk: Uint8Array | undefined, options?: StreamOptions): boolean {
+    const pieces = this.pieces(chunk);
+    if (chunk === undefined || chunk.length < COPY_LIMIT) return this.host.send(encodeStream(RecordType.Stdout, this.id, pieces, options));
+    return this.host.sendAll(streamRecords(RecordType.Stdout, this.id, pieces, options));
+  }
+
   write(chunk: Uint8Array): void | Promise<void> {
     if (this.gone || this.finished) return;
-    if (!this.host.send(encodeStream(RecordType.Stdout, this.id, this.pieces(chunk)))) return this.host.drained();
+    if (!this.sendStdout(chunk)) return this.host.drained();
   }
 
   end(last?: Uint8Array): void {
     if (this.gone || this.finished) return;
     this.finished = true;
-    const endRequest = { appStatus: 0, protocolStatus: ProtocolStatus.RequestComplete };
-    this.host.send(encodeStream(RecordType.Stdout, this.id, this.pieces(last), { endRequest }));
+    this.sendStdout(last, { endRequest: { appStatus: 0, protocolStatus: ProtocolStatus.RequestComplete } });
     this.host.release(this);
   }
 

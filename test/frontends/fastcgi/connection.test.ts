@@ -157,6 +157,32 @@ describe('FastCGI responder', () => {
     assert.deepEqual(order, [3, 2, 1]);
   });
 
+  it('keeps the records of large chunks whole when multiplexed requests stream at once', async () => {
+    // Large chunks go out uncopied, a record's header and its data as separate writes: no
+    // other request's record may come between them.
+    const { server } = await serve(async (environ, start) => {
+      const fill = Number(environ.QUERY_STRING);
+      start('200 OK', [['Content-Type', 'application/octet-stream']]);
+      return (async function* () {
+        for (let i = 0; i < 20; i++) {
+          await sleep(0);
+          yield Buffer.alloc(70_001 + fill, fill);
+        }
+      })();
+    });
+    const client = await connect(server);
+    for (const id of [1, 2, 3]) {
+      client.begin(id);
+      client.params(id, cgiParams('GET', '/', { QUERY_STRING: String(id) }));
+      client.stdin(id, Buffer.alloc(0));
+    }
+    for (const id of [1, 2, 3]) {
+      const body = parseCgiResponse((await client.response(id)).stdout).body;
+      assert.equal(body.length, 20 * (70_001 + id));
+      assert.ok(body.every((byte) => byte === id), `request ${id} got another's bytes`);
+    }
+  });
+
   it('answers FCGI_GET_VALUES and UNKNOWN_TYPE on management records', async () => {
     const { server } = await serve(echoEnviron, { maxConnections: 7, maxRequestsPerConnection: 3 });
     const client = await connect(server);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   decodeParams, encodeGetValuesResult, encodeParams, encodeRecord, encodeStream, encodeUnknownType, ProtocolError,
-  RecordReader, RecordType,
+  RecordReader, RecordType, streamRecords,
 } from '../../../src/frontends/fastcgi/records.js';
 import { watchConcat } from '../../helpers/concat-watch.js';
 
@@ -57,6 +57,65 @@ describe('FastCGI records', () => {
     assert.ok(watch.buffers <= 3 * record.length, `Buffer.concat walked ${watch.buffers} buffers for ${record.length} pieces`);
   });
 
+  it('streamContent hands on stream records in pieces, the same bytes in the same order, whatever the split', () => {
+    // Records of every kind, stream ones long and short, empty ones, padding.
+    const records: Buffer[] = [
+      encodeRecord(RecordType.BeginRequest, 1, Buffer.from([0, 1, 1, 0, 0, 0, 0, 0])),
+      encodeStream(RecordType.Params, 1, [Buffer.alloc(300, 'p')]),
+      encodeStream(RecordType.Params, 1, [], { close: true }),
+      encodeStream(RecordType.Stdin, 1, [Buffer.alloc(150_001, 's')]),
+      encodeRecord(RecordType.GetValues, 0, Buffer.from([9, 0, ...Buffer.from('FCGI_MPXS_CONNS')])),
+      encodeStream(RecordType.Stdin, 2, [Buffer.from('x')]),
+      encodeRecord(RecordType.AbortRequest, 2),
+      encodeStream(RecordType.Stdin, 1, [], { close: true }),
+    ];
+    const wire = Buffer.concat(records);
+    /** Joins consecutive pieces of one stream: what a reader of that stream sees. */
+    const streams = (events: [number, number, Buffer][]) => {
+      const out: [number, number, string][] = [];
+      for (const [type, id, content] of events) {
+        const last = out[out.length - 1];
+        const stream = type === RecordType.Params || type === RecordType.Stdin;
+        if (stream && content.length > 0 && last && last[0] === type && last[1] === id && last[2] !== '') last[2] += content.toString('latin1');
+        else out.push([type, id, content.toString('latin1')]);
+      }
+      return out;
+    };
+    const expected = streams(readAll(wire));
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let round = 0; round < 200; round++) {
+      const reader = new RecordReader({ streamContent: true });
+      const events: [number, number, Buffer][] = [];
+      const largest = [1, 3, 8, 100, 5000, 70_000][round % 6]!;
+      for (let offset = 0; offset < wire.length;) {
+        const size = 1 + Math.floor(random() * largest);
+        reader.push(wire.subarray(offset, offset + size), (type, id, content) => events.push([type, id, Buffer.from(content)]));
+        offset += size;
+      }
+      assert.equal(reader.partial, false);
+      assert.deepEqual(streams(events), expected, `round ${round}, pieces up to ${largest} bytes`);
+      // An empty content is only ever the end of a stream, never a piece.
+      assert.equal(events.filter(([, , content]) => content.length === 0).length, expected.filter(([, , text]) => text === '').length);
+    }
+  });
+
+  it('streamContent copies no stream data, however the records are split', () => {
+    const wire = encodeStream(RecordType.Stdin, 1, [Buffer.alloc(1024 * 1024, 3)]);
+    const watch = watchConcat();
+    let received = 0;
+    try {
+      const reader = new RecordReader({ streamContent: true });
+      for (let offset = 0; offset < wire.length; offset += 40_000 + (offset % 7)) {
+        reader.push(wire.subarray(offset, offset + 40_000 + (offset % 7)), (_, __, content) => (received += content.length));
+      }
+    } finally {
+      watch.stop();
+    }
+    assert.equal(received, 1024 * 1024);
+    assert.ok(watch.bytes <= 8 * 20, `Buffer.concat made ${watch.bytes} bytes`);
+  });
+
   it('refuses a record whose version is not 1', () => {
     const bad = encodeRecord(RecordType.Stdin, 1, Buffer.from('x'));
     bad[0] = 2;
@@ -73,6 +132,27 @@ describe('FastCGI records', () => {
     ]);
     assert.deepEqual(Buffer.concat(records.slice(0, 3).map((r) => r[2])), Buffer.concat([head, data]));
     assert.equal(encoded.length % 8, 0);
+  });
+
+  it('streamRecords writes the same bytes as encodeStream, the data as slices of itself', () => {
+    const data = Buffer.alloc(200_000);
+    for (let i = 0; i < data.length; i++) data[i] = i % 251;
+    const head = Buffer.from('Status: 200 OK\r\n\r\n');
+    const cases: [Uint8Array[], Parameters<typeof encodeStream>[3]][] = [
+      [[head, data], { endRequest: { appStatus: 0, protocolStatus: 0 } }],
+      [[data.subarray(0, 65535)], {}],
+      [[data.subarray(0, 65536)], { close: true }],
+      [[head, data.subarray(0, 7)], {}],
+      [[], { endRequest: { appStatus: 3, protocolStatus: 0 } }],
+      [[head, data.subarray(0, 70_000), data.subarray(70_000, 70_001), data.subarray(70_001)], {}],
+    ];
+    for (const [pieces, options] of cases) {
+      const vector = streamRecords(RecordType.Stdout, 5, pieces, options);
+      assert.deepEqual(Buffer.concat(vector), encodeStream(RecordType.Stdout, 5, pieces, options));
+      // Not copied: what carries the data is the caller's memory.
+      const carried = vector.filter((piece) => piece.buffer === data.buffer).reduce((sum, piece) => sum + piece.length, 0);
+      assert.equal(carried, pieces.filter((piece) => piece.buffer === data.buffer).reduce((sum, piece) => sum + piece.length, 0));
+    }
   });
 
   it('encodes name and value lengths in 1 byte below 128 and 4 bytes from 128 on', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -395,6 +395,32 @@ describe('the native launcher', () => {
   });
 
   describe('with run cgroups', { skip: nativeContainment()?.kind === 'cgroup' ? false : `no run cgroups here (${nativeContainment()?.detail})` }, () => {
+    it('lets go of the cgroups of killed runs by itself, not only when later runs start', async () => {
+      // Each run cgroup holds two descriptors (its folder, its cgroup.events); a killed one
+      // waited for a later start to be found empty, so 1,000 clients that went away at once
+      // left 2,000 descriptors open until traffic came back.
+      const runCgroups = () => readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return /\/r\d+$/.test(readlinkSync(`/proc/self/fd/${fd}`));
+        } catch {
+          return false;
+        }
+      }).length;
+      const hang = script('hang-many.sh', '#!/bin/sh\necho up\nexec sleep 30\n');
+      const runs = Array.from({ length: 150 }, () => start(hang));
+      for (const proc of runs) {
+        proc.readStderr(() => {}, () => {});
+        await proc.stdout.next();
+      }
+      for (const proc of runs) {
+        proc.kill();
+        proc.stdout.stop();
+      }
+      await Promise.all(runs.map((proc) => proc.exited));
+      // Empty ones go back to a pool of at most 128 (killed ones are removed where the kernel would kill what starts in them).
+      await waitFor(() => runCgroups() <= 128, `the killed runs' cgroups to be let go (${runCgroups()} held)`, 5000);
+    });
+
     it('removes its folder at exit, and a watchdog removes it with everything in it when the server is killed', async () => {
       const { child, grandchild, folder } = await server();
       assert.ok(existsSync(folder));
