@@ -471,18 +471,12 @@ export async function makeServer(host: string, port: number, app: Application, o
   const accessLog = accessLogFor(options);
   const requestListener = requestListenerLogging(app, options, accessLog);
   let closing: Promise<void> | undefined;
-  // The responses not closed yet: close() resolves only after each has been logged.
-  const responses = new Set<ServerResponse>();
-  let responseClosed: (() => void) | undefined;
+  // The connections not closed yet: close() resolves once each is, and its responses logged.
+  const sockets = new Set<Socket>();
+  let socketClosed: (() => void) | undefined;
   // Once close() began, promising keep-alive would invite the client to send more and hold the drain open.
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     if (closing) res.shouldKeepAlive = false;
-    responses.add(res);
-    res.once('close', () => {
-      responses.delete(res);
-      // After the other 'close' listeners, the access log's among them.
-      if (responseClosed) setImmediate(responseClosed);
-    });
     requestListener(req, res);
   };
   const serverOptions = {
@@ -503,12 +497,20 @@ export async function makeServer(host: string, port: number, app: Application, o
   // Without this listener node answers Expect: 100-continue itself, before the app chose to read.
   server.on('checkContinue', listener);
   server.on('clientError', clientErrorAnswerer(accessLog));
+  server.on(options.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      // After the socket's other 'close' listeners: node's, which close its response, and so log it.
+      if (socketClosed) setImmediate(socketClosed);
+    });
+  });
   // Node takes a connection for idle once its response's end() was called, though the bytes may
   // still wait in the socket's buffer for a slow reader: closing it then (server.close() does, and
-  // the sweep below) cuts the response short. Sweep only while no response is in that state.
+  // the sweep below) cuts the response short. Sweep only while no socket holds such bytes.
   const closeIdle = server.closeIdleConnections.bind(server);
   server.closeIdleConnections = () => {
-    for (const res of responses) if (res.writableEnded && !res.writableFinished) return;
+    for (const socket of sockets) if (socket.writableLength > 0 && !socket.destroyed) return;
     closeIdle();
   };
 
@@ -535,15 +537,15 @@ export async function makeServer(host: string, port: number, app: Application, o
       closing ??= new Promise<void>((resolve) => {
         let listening = true;
         const settle = () => {
-          if (listening || responses.size > 0) return;
+          if (listening || sockets.size > 0) return;
           clearInterval(sweep);
           clearTimeout(force);
           accessLog?.close();
           resolve();
         };
-        // The server's 'close' can come before the 'close' of a response whose connection it saw
-        // end, and that is where the response is logged.
-        responseClosed = settle;
+        // The server's 'close' comes as soon as its last connection is destroyed, before that
+        // socket's 'close', where its response is closed and logged.
+        socketClosed = settle;
         server.close(() => {
           listening = false;
           settle();
