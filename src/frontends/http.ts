@@ -549,13 +549,6 @@ export async function makeServer(host: string, port: number, app: Application, o
         server.close(() => {
           listening = false;
           settle();
-          // With every connection gone, a response still unclosed never will be (the HTTP fuzz's
-          // broken requests leave such responses, and close() waited for ever): a moment for the
-          // ordinary late 'close' events, then the drain is over.
-          setTimeout(() => {
-            responses.clear();
-            settle();
-          }, 100);
         });
         // Keep-alive connections that go idle after their last response close too.
         const sweep = setInterval(() => server.closeIdleConnections(), 100);
