@@ -10,18 +10,13 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync, mkdirSync, existsSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HELLO_TS } from './servers/hello-ts.js';
+import { HELLO_TS, helloEnvironment } from './servers/hello-ts.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const ROUNDS = Number(process.env.ROUNDS ?? 40);
 const WARMUP = 3;
 
-const env: NodeJS.ProcessEnv = {
-  PATH: process.env.PATH ?? '/usr/bin:/bin',
-  REQUEST_METHOD: 'GET', QUERY_STRING: 'name=bench', SCRIPT_NAME: '/cgi-bin/hello', PATH_INFO: '',
-  SERVER_NAME: 'localhost', SERVER_PORT: '80', SERVER_PROTOCOL: 'HTTP/1.1', GATEWAY_INTERFACE: 'CGI/1.1',
-};
-delete env.NODE_EXTRA_CA_CERTS;
+const env = helloEnvironment();
 
 const dir = mkdtempSync(join(tmpdir(), 'tsgi-cgi-bench-'));
 mkdirSync(join(dir, 'node_modules'));

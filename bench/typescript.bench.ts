@@ -14,17 +14,13 @@ import { Agent, request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { HELLO_TS } from './servers/hello-ts.js';
+import { HELLO_TS, helloEnvironment } from './servers/hello-ts.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const ROUNDS = Number(process.env.ROUNDS ?? 40);
 const WARMUP = 3;
 
-const env: NodeJS.ProcessEnv = {
-  PATH: process.env.PATH ?? '/usr/bin:/bin',
-  REQUEST_METHOD: 'GET', QUERY_STRING: 'name=bench', SCRIPT_NAME: '/cgi-bin/hello', PATH_INFO: '',
-  SERVER_NAME: 'localhost', SERVER_PORT: '80', SERVER_PROTOCOL: 'HTTP/1.1', GATEWAY_INTERFACE: 'CGI/1.1',
-};
+const env = helloEnvironment();
 
 const dir = mkdtempSync(join(tmpdir(), 'tsgi-ts-bench-'));
 // Read by nobody: tsgi serve, run as root, runs the scripts as nobody.

@@ -243,13 +243,16 @@ export function encodeStream(type: number, requestId: number, pieces: readonly U
     writeHeader(out, offset, type, requestId, 0, 0);
     offset += HEADER_LENGTH;
   }
-  if (options.endRequest) {
-    writeHeader(out, offset, RecordType.EndRequest, requestId, 8, 0);
-    out.writeUInt32BE(options.endRequest.appStatus >>> 0, offset + 8);
-    out[offset + 12] = options.endRequest.protocolStatus;
-    out.fill(0, offset + 13, offset + 16);
-  }
+  if (options.endRequest) writeEndRequest(out, offset, requestId, options.endRequest);
   return out;
+}
+
+/** An END_REQUEST record (header and 8-byte body) at `at`, as the stream encoders end with it. */
+function writeEndRequest(out: Buffer, at: number, requestId: number, end: NonNullable<StreamOptions['endRequest']>): void {
+  writeHeader(out, at, RecordType.EndRequest, requestId, 8, 0);
+  out.writeUInt32BE(end.appStatus >>> 0, at + 8);
+  out[at + 12] = end.protocolStatus;
+  out.fill(0, at + 13, at + 16);
 }
 
 /** Pieces at least this large are written as they are by `streamRecords` rather than copied. */
@@ -300,10 +303,7 @@ export function streamRecords(type: number, requestId: number, pieces: readonly 
     at += HEADER_LENGTH;
   }
   if (options.endRequest) {
-    writeHeader(frame, at, RecordType.EndRequest, requestId, 8, 0);
-    frame.writeUInt32BE(options.endRequest.appStatus >>> 0, at + 8);
-    frame[at + 12] = options.endRequest.protocolStatus;
-    frame.fill(0, at + 13, at + 16);
+    writeEndRequest(frame, at, requestId, options.endRequest);
     at += HEADER_LENGTH * 2;
   }
   if (at > tail) out.push(frame.subarray(tail, at));
