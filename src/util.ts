@@ -1,11 +1,9 @@
 /** Small helpers around the environ, in the spirit of wsgiref.util. */
-import { createRequire } from 'node:module';
 import type { Environ, ErrorStream, InputStream } from './types.js';
 
 // node:fs is fetched when a FileWrapper first reads: an ESM import of it builds a facade over
 // every export, ~1.4 ms that every CGI script (which loads this module through the engine) pays.
-// process.getBuiltinModule exists from Node 20.16; older Nodes use require (node:module's facade is small).
-const loadBuiltin: (id: string) => unknown = process.getBuiltinModule ?? createRequire(import.meta.url);
+const loadBuiltin = (id: string): unknown => process.getBuiltinModule(id);
 const createReadStream: typeof import('node:fs').createReadStream = (...args: Parameters<typeof import('node:fs').createReadStream>) =>
   (loadBuiltin('node:fs') as typeof import('node:fs')).createReadStream(...args);
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import * as root from '../src/index.js';
 import { fromRoot } from './helpers/paths.js';
 
@@ -69,5 +70,27 @@ describe('the package root', () => {
     const { before, after } = JSON.parse(result.stdout) as { before: string[]; after: string[] };
     assert.deepEqual(before, []);
     assert.ok(after.includes('NativeModule http'), `makeServer from the root did not load node:http: ${after.join(', ')}`);
+  });
+
+  it('is one file: importing it loads no other file of the package, and the subpaths share its classes', async () => {
+    // A CGI script pays for every file it loads, on every request (scripts/bundle-root.mjs).
+    const logLoads = 'data:text/javascript,' + encodeURIComponent('export async function load(url, context, next) { if (url.startsWith("file:")) console.error("loaded " + url); return next(url, context); }');
+    const register = `import { register } from 'node:module'; register(${JSON.stringify(logLoads)});`;
+    const script = `import(${JSON.stringify(fromRoot('dist/src/index.js'))}).then((root) => root.runCgi);`;
+    const result = spawnSync(process.execPath, ['--no-warnings', '--import', `data:text/javascript,${encodeURIComponent(register)}`, '--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
+    const loaded = result.stderr.split('\n').filter((line) => line.startsWith('loaded ')).map((line) => line.slice('loaded '.length));
+    assert.deepEqual(loaded, [pathToFileURL(fromRoot('dist/src/index.js')).href]);
+
+    const handler = await import('../src/handler.js');
+    const form = await import('../src/form/index.js');
+    const cgi = await import('../src/frontends/cgi.js');
+    const headers = await import('../src/headers.js');
+    const records = await import('../src/frontends/fastcgi/records.js');
+    assert.equal(handler.HttpError, root.HttpError);
+    assert.equal(form.FieldStorage, root.FieldStorage);
+    assert.equal(cgi.runCgi, root.runCgi);
+    assert.equal(headers.Headers, root.Headers);
+    assert.equal(records.RecordType, root.RecordType);
   });
 });

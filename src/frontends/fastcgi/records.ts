@@ -3,30 +3,11 @@
  * Nothing here knows about requests or sockets; connection.ts drives it.
  */
 
+import { MAX_CONTENT_LENGTH, RecordType } from './protocol.js';
+
+export { MAX_CONTENT_LENGTH, FCGI_KEEP_CONN, RecordType, Role, ProtocolStatus } from './protocol.js';
 export const FCGI_VERSION_1 = 1;
-/** The largest content one record can carry (its length field is 16 bits). */
-export const MAX_CONTENT_LENGTH = 0xffff;
 export const HEADER_LENGTH = 8;
-/** BEGIN_REQUEST flag: the web server keeps the connection open after the request. */
-export const FCGI_KEEP_CONN = 1;
-
-export const RecordType = {
-  BeginRequest: 1,
-  AbortRequest: 2,
-  EndRequest: 3,
-  Params: 4,
-  Stdin: 5,
-  Stdout: 6,
-  Stderr: 7,
-  Data: 8,
-  GetValues: 9,
-  GetValuesResult: 10,
-  UnknownType: 11,
-} as const;
-
-export const Role = { Responder: 1, Authorizer: 2, Filter: 3 } as const;
-
-export const ProtocolStatus = { RequestComplete: 0, CantMpxConn: 1, Overloaded: 2, UnknownRole: 3 } as const;
 
 /** The peer broke the protocol; the connection it came on cannot be trusted any further. */
 export class ProtocolError extends Error {
