@@ -2,7 +2,8 @@
  * TypeScript under Node 22, which can strip types itself: tsgi still runs the module esbuild
  * compiled into its cache (Node's stripping costs a CGI request ~30 ms more and cannot take an
  * enum or a `./lib.js` that is lib.ts; bench/typescript-node-strip.bench.ts), and nothing
- * experimental reaches the log. TSGI_NODE22 names the binary; .ci/run installs one.
+ * experimental reaches the log, for a script run per request, one kept running, and
+ * `tsgi run`. TSGI_NODE22 names the binary; .ci/run installs one.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -85,6 +86,17 @@ describe('TypeScript on Node 22', { skip }, () => {
       assert.match(answer.program!, /\/node_modules\/\.cache\/tsgi\/hello\.ts-[0-9a-f]{16}\.mjs$/);
       // What the script writes to stderr lands in the log: so would a warning.
       assert.match(server.stderr(), /cgi \/cgi-bin\/hello\.ts: the script wrote to stderr/);
+    });
+  });
+
+  it('a persistent .ts script\'s children run the compiled module too, one answering request after request', async () => {
+    await serve(['serve', project.dir, '--cgi', '--persistent', '.ts', '--cgi-user', userInfo().username], async (server) => {
+      const answers = [];
+      for (let i = 0; i < 3; i++) answers.push(parse((await fetchRaw(`http://127.0.0.1:${server.port}/cgi-bin/hello.ts`)).text));
+      assert.equal(new Set(answers.map((answer) => answer.pid)).size, 1, server.stderr());
+      assert.equal(answers[0]!.version, version);
+      assert.equal(answers[0]!.green, '1');
+      assert.match(answers[0]!.program!, /\/node_modules\/\.cache\/tsgi\/hello\.ts-[0-9a-f]{16}\.mjs$/);
     });
   });
 
