@@ -41,9 +41,10 @@ Options:
   --cgi-user USER     user scripts run as when tsgi runs as root (default nobody)
   --env NAME=VALUE    set a variable for every script (GITWEB_CONFIG=...); repeatable
   --pass-env NAME     let scripts see tsgi's own variable NAME (LANG); repeatable
-  --persistent EXTS   comma-separated extensions (.js,.py) of CGI scripts kept running as
-                      FastCGI children instead of started per request (a script that
-                      calls runCgi(app) serves both ways; see docs/cgi-scripts.md)
+  --persistent EXTS   comma-separated extensions (.js,.ts,.py) of CGI scripts kept running
+                      as FastCGI children instead of started per request (a script that
+                      calls runCgi(app) serves both ways; a .ts one gets new children
+                      when it is compiled again; see docs/php.md)
   --cgi-spawner WAY   how scripts start: native (the addon npm install builds), python
                       (a small posix_spawn helper), direct (Node's spawn), or auto
                       (default: the first of these that is available)

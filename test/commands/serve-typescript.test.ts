@@ -1,12 +1,10 @@
 /** `tsgi serve` running TypeScript CGI scripts: the real command, a real port, scripts as nobody under root. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTsgi } from '../helpers/examples-server.js';
 import { fetchRaw } from '../helpers/http-client.js';
-import { fromRoot } from '../helpers/paths.js';
 import { makeProject } from '../helpers/typescript-project.js';
 import type { Project } from '../helpers/typescript-project.js';
 
@@ -83,9 +81,23 @@ describe('tsgi serve with TypeScript scripts', () => {
     }
   });
 
-  it('refuses --persistent for TypeScript', () => {
-    const result = spawnSync(process.execPath, [fromRoot('dist/src/cli.js'), 'serve', project.dir, '--cgi', '--persistent', '.ts', '--port', '0'], { encoding: 'utf8', timeout: 10_000 });
-    assert.equal(result.status, 2);
-    assert.match(result.stderr, /persistent: TypeScript scripts \(\.ts\) are not kept running; build them to \.js and list \.js/);
+  it('--persistent .ts keeps a .ts script running, and runs the new code after an edit', async () => {
+    project.write('cgi-bin/pid.ts', 'import { runCgi } from \'tsgi/cgi\';\nrunCgi((_e, start) => {\n  start(\'200 OK\', []);\n  return [`one ${process.pid}`];\n});\n');
+    const server = await startTsgi(['serve', project.dir, '--cgi', '--persistent', '.ts', '--port', '0', '--no-access-log']);
+    try {
+      const get = async () => (await fetchRaw(`http://127.0.0.1:${server.port}/cgi-bin/pid.ts`)).text;
+      const answers = new Set<string>();
+      for (let i = 0; i < 5; i++) answers.add(await get());
+      assert.equal(answers.size, 1, server.stderr());
+      const [first] = answers;
+      assert.match(first!, /^one \d+$/);
+      project.write('cgi-bin/pid.ts', readFileSync(project.path('cgi-bin/pid.ts'), 'utf8').replace('`one ', '`two '), { later: true });
+      const edited = await get();
+      assert.match(edited, /^two \d+$/);
+      assert.notEqual(edited.split(' ')[1], first!.split(' ')[1]);
+      assert.equal(await get(), edited);
+    } finally {
+      await server.stop();
+    }
   });
 });

@@ -17,6 +17,8 @@ export interface RunningTsgi {
 export interface StartOptions {
   /** Where the command runs (default: the repository root). */
   cwd?: string;
+  /** The node binary that runs it (default: the one running the tests). */
+  node?: string;
 }
 
 /** Runs `node dist/src/cli.js ...args` and resolves once a line on stderr matches `ready` (its first group is the port). */
@@ -28,7 +30,7 @@ export function startTsgi(args: string[], ready: RegExp = /port (\d+)/, env: Rec
 export function startNode(script: string, args: string[], ready: RegExp = /port (\d+)/, env: Record<string, string> = {}, options: StartOptions = {}): Promise<RunningTsgi> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   delete childEnv.NODE_EXTRA_CA_CERTS;
-  const child = spawn(process.execPath, [fromRoot(script), ...args], {
+  const child = spawn(options.node ?? process.execPath, [fromRoot(script), ...args], {
     cwd: options.cwd ?? fromRoot(), env: childEnv, stdio: ['ignore', 'ignore', 'pipe'], detached: true,
   });
   let stderr = '';

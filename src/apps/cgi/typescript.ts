@@ -9,10 +9,13 @@ import { CompileError, CompilerMissing, compiledModule } from '../../typescript/
 import type { ProgramLocation } from './environment.js';
 import type { HostSettings } from './settings.js';
 
+// Asked once: process.getuid() costs a persistent script's request a few per cent (tsgi never changes its user).
+const OWN_UID = process.getuid?.();
+
 /** The node and module that run a TypeScript script, or an HttpError (502) with the reason logged. */
 export function typescriptProgram(location: ProgramLocation, settings: HostSettings, log: (message: string) => void): string | Promise<string> {
   // Scripts that run as another user cannot read a cache in tsgi's home folder.
-  const forOtherUser = settings.runAs !== undefined && settings.runAs.uid !== process.getuid?.();
+  const forOtherUser = settings.runAs !== undefined && settings.runAs.uid !== OWN_UID;
   let compiled: string | Promise<string>;
   try {
     compiled = compiledModule(location.filename, { forOtherUser });

@@ -4,7 +4,7 @@ export { FastCgiClient } from './client.js';
 export type { FastCgiClientOptions, FastCgiRequest, FastCgiResponse } from './client.js';
 export { FastCgiGatewayError } from './errors.js';
 export { FastCgiProcessManager } from './process-manager.js';
-export type { ProcessManagerOptions } from './process-manager.js';
+export type { ProcessManagerOptions, ChildProgram } from './process-manager.js';
 export { fixedUpstream } from '../fixed-upstream.js';
 export type { Lease, Upstream } from '../upstream.js';
 export type { ScriptLocation } from '../cgi-variables.js';

@@ -3,7 +3,8 @@
  * listening unix socket as its fd 0 (FCGI_LISTENSOCK_FILENO), the way php-cgi, fcgi_stdio
  * programs and `runCgi` scripts expect. One request per child at a time; a child is started on
  * demand, restarted when it dies (with back-off, giving up on one that cannot start), retired
- * after `maxRequests`, stopped when idle, and the whole set drained on close().
+ * after `maxRequests`, stopped when idle, replaced by `renew()` (a new build of the program),
+ * and the whole set drained on close().
  *
  * The socket belongs to the slot, not the process: a restarted child listens on the same
  * socket, so connections waiting in its backlog are served by the new process.
@@ -47,10 +48,18 @@ export interface ProcessManagerOptions {
   log?: (line: string) => void;
 }
 
+/** What the children run; renew() can change it. */
+export interface ChildProgram {
+  command: string;
+  args?: string[];
+}
+
 class Slot {
   process: ScriptProcess | undefined;
   busy = false;
   served = 0;
+  /** The renewal its process was started in: an older one is replaced between requests. */
+  generation = 0;
   startedAt = 0;
   stopping = false;
   idleTimer: NodeJS.Timeout | undefined;
@@ -72,8 +81,11 @@ export class FastCgiProcessManager implements Upstream {
   private lastFailure = '';
   private closed = false;
   private drained: (() => void) | undefined;
+  private program: ChildProgram;
+  private generation = 0;
 
   constructor(private readonly options: ProcessManagerOptions) {
+    this.program = { command: options.command, args: options.args ?? [] };
     const native = nativeLauncher();
     if (!native) throw new Error(`starting FastCGI children needs tsgi's native launcher: ${nativeUnavailable()}`);
     this.launcher = native;
@@ -117,6 +129,20 @@ export class FastCgiProcessManager implements Upstream {
       ?? this.slots.find((each) => !each.busy && each.process === undefined);
     if (slot) return Promise.resolve(this.lease(slot));
     return this.waiting.wait(signal, () => new FastCgiGatewayError(502, 'the request was aborted while waiting for a child'));
+  }
+
+  /**
+   * Children started from now on run `program` (the same one again by default): the idle ones
+   * stop now, the busy ones once their request is done, so the next request that gets a child
+   * gets a new one and no request is cut short. A program that kept failing gets a fresh try.
+   */
+  renew(program: ChildProgram = this.program): void {
+    if (this.closed) return;
+    this.program = { command: program.command, args: program.args ?? [] };
+    this.generation++;
+    this.failedStarts = 0;
+    this.retryAt = 0;
+    for (const slot of this.slots) if (!slot.busy && slot.process !== undefined && !slot.stopping) void this.stop(slot);
   }
 
   onRetire(listener: (address: string, failure?: string) => void): void {
@@ -164,7 +190,8 @@ export class FastCgiProcessManager implements Upstream {
       return;
     }
     const spent = this.settings.maxRequests > 0 && slot.served >= this.settings.maxRequests;
-    if ((spent || !reusable) && slot.process) {
+    const outdated = slot.generation !== this.generation;
+    if ((spent || outdated || !reusable) && slot.process) {
       // Replaced between requests, so no request is cut short; the socket and its backlog stay.
       void this.stop(slot);
     }
@@ -194,9 +221,10 @@ export class FastCgiProcessManager implements Upstream {
     slot.served = 0;
     slot.stopping = false;
     slot.startedAt = Date.now();
+    slot.generation = this.generation;
     const started = this.launcher.start({
-      file: this.options.command,
-      args: this.options.args ?? [],
+      file: this.program.command,
+      args: this.program.args ?? [],
       cwd: this.options.cwd ?? '/',
       env: { ...this.options.env },
       runAs: this.runAs,

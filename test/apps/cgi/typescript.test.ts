@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { cgiExtensions, cgiHost, cgiScript } from '../../../src/apps/cgi-host.js';
 import { call, eventually, header } from '../../helpers/cgihost-fixtures.js';
+import { isRunning } from '../../helpers/process-group.js';
 import { makeProject } from '../../helpers/typescript-project.js';
 import type { Project } from '../../helpers/typescript-project.js';
 
@@ -88,10 +89,6 @@ describe('TypeScript CGI scripts', () => {
     assert.equal(readdirSync(project.cache).filter((name) => name.startsWith('hello.ts-')).length, 1);
   });
 
-  it('are refused as persistent scripts, which would start the .ts as a program', () => {
-    assert.throws(() => cgiHost({ root: project.path('cgi-bin'), persistent: ['.js', '.ts'] }), /persistent: TypeScript scripts \(\.ts\) are not kept running/);
-  });
-
   it('log stack traces that name their .ts lines', async () => {
     project.write('cgi-bin/crash.ts', "interface Job { id: number }\nfunction fail(job: Job): never {\n  throw new Error(`job ${job.id} failed`);\n}\nfail({ id: 7 });\n");
     const host = cgiHost({ root: project.path('cgi-bin') });
@@ -100,6 +97,82 @@ describe('TypeScript CGI scripts', () => {
     const crash = `file://${project.path('cgi-bin/crash.ts')}`;
     await eventually(() => result.log.some((line) => line.includes(`at fail (${crash}:3:9)`)), 'the mapped frame in the log');
     assert.ok(result.log.some((line) => line.includes(`at ${crash}:5:1`)), result.log.join('\n'));
+  });
+});
+
+// Answers with its pid: a persistent script answers many requests from one process.
+const KEPT = `import { runCgi } from 'tsgi/cgi';
+import type { Application } from 'tsgi/types';
+import { version } from './version.js';
+
+const app: Application = (_environ, startResponse) => {
+  startResponse('200 OK', [['Content-Type', 'text/plain']]);
+  return [\`\${version}:v1 \${process.pid}\`];
+};
+runCgi(app);
+`;
+
+describe('persistent TypeScript CGI scripts', () => {
+  let project: Project;
+  let host: ReturnType<typeof cgiHost>;
+  before(() => {
+    project = makeProject({ 'cgi-bin/kept.ts': KEPT, 'cgi-bin/version.ts': "export const version: string = 'lib1';\n" });
+    host = cgiHost({ root: project.path('cgi-bin'), persistent: ['.ts'] });
+  });
+  after(async () => {
+    await host.close();
+    project.remove();
+  });
+
+  /** `[text, pid]` of one request to kept.ts. */
+  async function kept(): Promise<[string, number]> {
+    const result = await call(host, { SCRIPT_NAME: '/cgi-bin', PATH_INFO: '/kept.ts' });
+    assert.equal(result.status, 200, `${result.body.toString()}\n${result.log.join('\n')}`);
+    const [text, pid] = result.body.toString().split(' ');
+    return [text!, Number(pid)];
+  }
+
+  it('answer many requests from one process, running the compiled module', async () => {
+    const answers = [];
+    for (let i = 0; i < 10; i++) answers.push(await kept());
+    assert.deepEqual(new Set(answers.map(([text]) => text)), new Set(['lib1:v1']));
+    assert.equal(new Set(answers.map(([, pid]) => pid)).size, 1);
+    assert.match(readFileSync(`/proc/${answers[0]![1]}/cmdline`, 'utf8'), /\/node_modules\/\.cache\/tsgi\/kept\.ts-[0-9a-f]{16}\.mjs\0/);
+  });
+
+  it('after an edit of the source or of a file it imports, the next request gets a new process running the new code', async () => {
+    const [, first] = await kept();
+    project.write('cgi-bin/kept.ts', KEPT.replace(':v1', ':v2'), { later: true });
+    const [edited, second] = await kept();
+    assert.equal(edited, 'lib1:v2');
+    assert.notEqual(second, first);
+    await eventually(() => !isRunning(first), 'the old child to stop');
+    project.write('cgi-bin/version.ts', "export const version: string = 'lib2';\n", { later: true });
+    const [again, third] = await kept();
+    assert.equal(again, 'lib2:v2');
+    assert.notEqual(third, second);
+    const [same, fourth] = await kept();
+    assert.deepEqual([same, fourth], [again, third]);
+  });
+
+  it('answer 502 when the script does not compile, with file:line:column in the log, as when run per request', async () => {
+    project.write('cgi-bin/broken.ts', "const a: number = 1;\nconsole.log(a +);\n");
+    const result = await call(host, { SCRIPT_NAME: '/cgi-bin', PATH_INFO: '/broken.ts' });
+    assert.equal(result.status, 502);
+    assert.equal(result.body.toString(), 'Bad Gateway: the CGI script /cgi-bin/broken.ts could not be compiled: it has errors (see the server log).\n');
+    assert.ok(result.log.includes(`cgi /cgi-bin/broken.ts: could not be compiled: ${project.path('cgi-bin/broken.ts')}:2:16: Unexpected ")"`), result.log.join('\n'));
+    assert.ok(result.log.includes('cgi /cgi-bin/broken.ts:   2 | console.log(a +);'), result.log.join('\n'));
+  });
+
+  it('answer 502 while an edit does not compile, and run the fixed code once it does', async () => {
+    const [before, pid] = await kept();
+    project.write('cgi-bin/kept.ts', KEPT.replace('startResponse(', 'startResponse(('), { later: true });
+    const broken = await call(host, { SCRIPT_NAME: '/cgi-bin', PATH_INFO: '/kept.ts' });
+    assert.equal(broken.status, 502);
+    project.write('cgi-bin/kept.ts', KEPT.replace(':v1', ':v3'), { later: true });
+    const [fixed, next] = await kept();
+    assert.equal(fixed, before.replace(/:v\d$/, ':v3'));
+    assert.notEqual(next, pid);
   });
 });
 

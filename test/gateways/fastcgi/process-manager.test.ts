@@ -8,6 +8,7 @@ import { FastCgiProcessManager, type ProcessManagerOptions } from '../../../src/
 import { makeServer, type HttpServer } from '../../../src/frontends/http.js';
 import { fromRoot } from '../../helpers/paths.js';
 import { isRunning } from '../../helpers/process-group.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 const CHILD = fromRoot('test', 'fixtures', 'fastcgi', 'child.mjs');
 
@@ -75,6 +76,41 @@ describe('FastCgiProcessManager', () => {
     assert.notEqual(pids[3], pids[0]);
     assert.equal(new Set(pids.slice(3, 6)).size, 1);
     assert.ok(!isRunning(pids[0]!));
+  });
+
+  it('renew() replaces an idle child now: the next request gets a new one', async () => {
+    const { get, manager } = await site({ children: 1 });
+    const before = await get('/a');
+    manager.renew();
+    const after = await get('/b');
+    assert.equal(after.status, 200);
+    assert.notEqual(after.pid, before.pid);
+    assert.ok(!isRunning(before.pid));
+  });
+
+  it('renew() lets a request in flight finish on its child, then replaces it', async () => {
+    const { get, manager, lines } = await site({ children: 1 });
+    const held = get('/hold?300');
+    await waitFor(() => lines.some((line) => line.endsWith(': holding')), 'the request to reach the child');
+    manager.renew();
+    const next = get('/next');
+    const [first, second] = await Promise.all([held, next]);
+    assert.equal(first.status, 200);
+    assert.match(first.text, / \/hold /);
+    assert.equal(second.status, 200);
+    assert.notEqual(second.pid, first.pid);
+    assert.ok(!isRunning(first.pid));
+  });
+
+  it('renew(program) starts the new program, and gives one that kept failing a fresh try', async () => {
+    const { get, manager, lines } = await site({ command: '/bin/false', children: 1, maxFailedStarts: 1 });
+    assert.equal((await get('/')).status, 502);
+    assert.equal((await get('/')).status, 502);
+    assert.match(lines.join('\n'), /keeps failing to start/);
+    manager.renew({ command: CHILD });
+    const answer = await get('/fixed');
+    assert.equal(answer.status, 200);
+    assert.match(answer.text, /^\d+ \/fixed CGI\/1\.1$/);
   });
 
   it('answers 502 for the request a child dies in, and starts a new child for the next', async () => {
