@@ -26,7 +26,10 @@ export class ResponderConnection {
   multiplexed = false;
   /** Requests the pool handed this connection that have not begun yet. */
   reserved = 0;
-  private readonly reader = new RecordReader();
+  // STDOUT and STDERR content is handed on as it arrives: a 64 KiB record split between two
+  // socket reads (most of a large reply's) would otherwise be copied whole to join it, which
+  // was 9 % of the server's CPU on a 1 MB PHP page.
+  private readonly reader = new RecordReader({ streamContent: true });
   private readonly exchanges = new Map<number, Exchange>();
   /** Ids given up before their END_REQUEST: their records still arrive and are dropped, and the id is not reused until then. */
   private readonly draining = new Set<number>();
