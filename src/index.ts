@@ -56,7 +56,7 @@ export type { ScgiOptions } from './frontends/scgi.js';
 export type { ValidatedApplication } from './validate.js';
 export type { ListenAddress } from './frontends/listen.js';
 export type {
-  FastCgiClientOptions, FastCgiRequest, FastCgiResponse, ProcessManagerOptions, Lease, Upstream, ScriptLocation, FastCgiAppOptions, ForwardingApplication,
+  FastCgiClientOptions, FastCgiRequest, FastCgiResponse, ProcessManagerOptions, Lease, Upstream, CancelSignal, ScriptLocation, FastCgiAppOptions, ForwardingApplication,
 } from './gateways/fastcgi/index.js';
 export type { PhpAppOptions, PhpSpawnOptions } from './apps/php/index.js';
 export type { CgiHostOptions, CgiHostApplication, CgiOptions, StderrSink, RawOutput, TakeOver, ScriptFilenameOptions } from './apps/cgi-host.js';

@@ -17,6 +17,7 @@ import type { PreparedBody } from './cgi/request-body.js';
 import { DEFAULT_BODY_LIMIT } from './cgi/options.js';
 import { Refusal } from './safe-path.js';
 import { textResponse } from './text-response.js';
+import { Cancel, type CancelSignal } from '../gateways/cancel.js';
 
 export interface FastCgiAppOptions {
   /** The responder: `HOST:PORT`, `[v6]:PORT`, a unix socket path, or an Upstream such as a process manager. */
@@ -70,7 +71,7 @@ export function makeForwarder(options: Omit<FastCgiAppOptions, 'locate' | 'scrip
     else environ['tsgi.errors'].write(line + '\n');
   };
 
-  async function* exchange(environ: Environ, startResponse: StartResponse, where: ScriptLocation, signal: AbortSignal, state: { complete: boolean }): AsyncGenerator<Chunk, void, undefined> {
+  async function* exchange(environ: Environ, startResponse: StartResponse, where: ScriptLocation, signal: CancelSignal, state: { complete: boolean }): AsyncGenerator<Chunk, void, undefined> {
     let body: PreparedBody | undefined;
     let lease: Lease | undefined;
     let reusable = false;
@@ -113,10 +114,10 @@ export function makeForwarder(options: Omit<FastCgiAppOptions, 'locate' | 'scrip
 
   return {
     forward(environ, startResponse, where) {
-      const aborted = new AbortController();
+      const aborted = new Cancel();
       const state = { complete: false };
       return {
-        [Symbol.asyncIterator]: () => exchange(environ, startResponse, where, aborted.signal, state),
+        [Symbol.asyncIterator]: () => exchange(environ, startResponse, where, aborted, state),
         // The engine closes every body; aborting (which builds an exception) is only for one cut short.
         close: () => {
           if (!state.complete) aborted.abort();

@@ -4,6 +4,7 @@
  * started. The FastCGI client keeps its connections per address; an upstream only says which
  * address a request goes to and when that address is no longer to be used.
  */
+import type { CancelSignal } from './cancel.js';
 
 /** The right to send one request to `address`; `release` is called exactly once when it is done. */
 export interface Lease {
@@ -15,7 +16,7 @@ export interface Lease {
 
 export interface Upstream {
   /** An address to send the next request to; waits while every one is busy. Rejects when `signal` aborts or the upstream is closed. */
-  acquire(signal?: AbortSignal): Promise<Lease>;
+  acquire(signal?: CancelSignal): Promise<Lease>;
   /**
    * Called with an address whose process was retired or died, so pooled connections to it are
    * dropped; with `failure` when requests sent there and not yet answered never will be.

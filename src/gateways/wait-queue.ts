@@ -1,3 +1,5 @@
+import type { CancelSignal } from './cancel.js';
+
 /** Requests waiting their turn for something scarce (a connection, a child), first come first served; an abort takes one out. */
 export interface Waiter<T> {
   resolve(value: T): void;
@@ -5,7 +7,7 @@ export interface Waiter<T> {
 }
 
 interface Entry<T> extends Waiter<T> {
-  signal: AbortSignal | undefined;
+  signal: CancelSignal | undefined;
   onAbort: () => void;
 }
 
@@ -17,7 +19,7 @@ export class WaitQueue<T> {
   }
 
   /** Waits until served; rejects with `aborted()` when `signal` aborts first. */
-  wait(signal: AbortSignal | undefined, aborted: () => Error): Promise<T> {
+  wait(signal: CancelSignal | undefined, aborted: () => Error): Promise<T> {
     return new Promise((resolve, reject) => {
       const entry: Entry<T> = {
         resolve, reject, signal,

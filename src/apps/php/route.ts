@@ -52,6 +52,11 @@ function lstatOf(file: string): Stats | undefined {
  * the root settles it (realpath would read every segment of the root too, on every request).
  */
 function lookup(root: string, file: string): Found | Refusal | undefined {
+  // The root is a real path already: one stat, not a realpath of every segment.
+  if (file === root) {
+    const info = statSync(root, { throwIfNoEntry: false });
+    return info && { real: root, info };
+  }
   const prefix = root.endsWith(sep) ? root : root + sep;
   if (!file.startsWith(prefix)) return followed(root, file);
   let path = root;

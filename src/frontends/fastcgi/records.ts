@@ -307,40 +307,26 @@ export function encodeBeginRequest(requestId: number, role: number, flags: numbe
   return encodeRecord(RecordType.BeginRequest, requestId, body);
 }
 
-function sizeLength(size: number): number {
-  return size < 128 ? 1 : 4;
-}
-
-function writeSize(out: Buffer, offset: number, size: number): number {
-  if (size < 128) {
-    out[offset] = size;
-    return offset + 1;
-  }
-  out.writeUInt32BE((size | 0x80000000) >>> 0, offset);
-  return offset + 4;
-}
-
 /** Encodes name-value pairs: each length in 1 byte below 128, else 4 bytes with the high bit set. */
-export function encodeParams(pairs: Iterable<readonly [string, string]>): Buffer {
-  const encoded: [Buffer, Buffer][] = [];
-  let total = 0;
-  for (const [name, value] of pairs) {
-    const n = Buffer.from(name, 'latin1');
-    const v = Buffer.from(value, 'latin1');
-    encoded.push([n, v]);
-    total += sizeLength(n.length) + sizeLength(v.length) + n.length + v.length;
-  }
-  const out = Buffer.alloc(total);
-  let offset = 0;
-  for (const [n, v] of encoded) {
-    offset = writeSize(out, offset, n.length);
-    offset = writeSize(out, offset, v.length);
-    out.set(n, offset);
-    offset += n.length;
-    out.set(v, offset);
-    offset += v.length;
-  }
-  return out;
+export function encodeParams(pairs: Iterable<readonly [string, string]> | Readonly<Record<string, string>>): Buffer {
+  // Latin-1 is one byte per character, lengths included: the whole block is built as one string
+  // and encoded once, rather than a Buffer per name and value (~60 a request, 6 % of a PHP
+  // hello's CPU with their copying).
+  let block = '';
+  const add = (name: string, value: string) => {
+    block += sizeChars(name.length) + sizeChars(value.length) + name + value;
+  };
+  if (Symbol.iterator in pairs) for (const [name, value] of pairs as Iterable<readonly [string, string]>) add(name, value);
+  else for (const name in pairs) add(name, (pairs as Record<string, string>)[name]!);
+  return Buffer.from(block, 'latin1');
+}
+
+const SHORT_SIZES = Array.from({ length: 128 }, (_, size) => String.fromCharCode(size));
+
+/** A name-value length as latin-1 characters: 1 byte below 128, else 4 bytes with the high bit set. */
+function sizeChars(size: number): string {
+  if (size < 128) return SHORT_SIZES[size]!;
+  return String.fromCharCode(((size >>> 24) & 0x7f) | 0x80, (size >>> 16) & 0xff, (size >>> 8) & 0xff, size & 0xff);
 }
 
 // Buffer's own latin1Slice skips the argument checks of toString(), a measurable share of a small request.

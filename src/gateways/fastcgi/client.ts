@@ -12,6 +12,7 @@ import type { ResponderConnection } from './connection.js';
 import { FastCgiGatewayError } from './errors.js';
 import type { Exchange } from './exchange.js';
 import { ConnectionPool } from './pool.js';
+import type { CancelSignal } from '../cancel.js';
 
 export interface FastCgiClientOptions {
   /** Milliseconds to wait for a connection; then 504. Default 5,000. */
@@ -34,7 +35,7 @@ export interface FastCgiRequest {
   /** The request body, sent as STDIN; its length should be CONTENT_LENGTH. */
   body?: AsyncIterable<Uint8Array> | Uint8Array;
   /** Aborting it abandons the request: ABORT_REQUEST is sent and the connection closed. */
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   /** Receives the responder's STDERR, line by line. Default: the client's log, tagged with `label`. */
   stderr?: (line: string) => void;
   /** Names the request in the log (the script, usually). */
@@ -134,7 +135,7 @@ export class FastCgiClient {
 
     const opening = [
       encodeBeginRequest(id, Role.Responder, FCGI_KEEP_CONN),
-      encodeStream(RecordType.Params, id, [encodeParams(Object.entries(request.params))], { close: true }),
+      encodeStream(RecordType.Params, id, [encodeParams(request.params)], { close: true }),
     ];
     if (request.body === undefined) opening.push(encodeRecord(RecordType.Stdin, id));
     connection.socket.write(Buffer.concat(opening));

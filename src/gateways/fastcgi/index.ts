@@ -7,6 +7,7 @@ export { FastCgiProcessManager } from './process-manager.js';
 export type { ProcessManagerOptions, ChildProgram } from './process-manager.js';
 export { fixedUpstream } from '../fixed-upstream.js';
 export type { Lease, Upstream } from '../upstream.js';
+export type { CancelSignal } from '../cancel.js';
 export type { ScriptLocation } from '../cgi-variables.js';
 export { fastcgiApp } from '../../apps/fastcgi.js';
 export type { FastCgiAppOptions, ForwardingApplication } from '../../apps/fastcgi.js';

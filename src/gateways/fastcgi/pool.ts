@@ -8,6 +8,7 @@ import type { ListenAddress } from '../../frontends/listen.js';
 import { ResponderConnection } from './connection.js';
 import { FastCgiGatewayError } from './errors.js';
 import { WaitQueue } from '../wait-queue.js';
+import type { CancelSignal } from '../cancel.js';
 
 export interface PoolSettings {
   connectTimeout: number;
@@ -47,7 +48,7 @@ class AddressPool {
     this.ceiling = settings.maxConnections;
   }
 
-  acquire(signal: AbortSignal | undefined): Promise<ResponderConnection> {
+  acquire(signal: CancelSignal | undefined): Promise<ResponderConnection> {
     if (!this.probed) return this.firstAcquire(signal);
     if (this.perConnection > 1) return this.acquireShared(signal);
     const reused = this.idle.pop();
@@ -120,7 +121,7 @@ class AddressPool {
    * new one opens while under the limit, and only then does the request wait. No php-fpm
    * heuristics here: a responder that multiplexes does not tie a worker to a connection.
    */
-  private acquireShared(signal: AbortSignal | undefined): Promise<ResponderConnection> {
+  private acquireShared(signal: CancelSignal | undefined): Promise<ResponderConnection> {
     const roomy = this.roomiest();
     if (roomy) return Promise.resolve(this.claim(roomy));
     // Requests arriving together share the connection being opened rather than each opening one.
@@ -223,7 +224,7 @@ class AddressPool {
    * with one kept-open connection, so a pool wider than that would leave requests waiting in
    * the listen backlog behind idle connections.
    */
-  private async firstAcquire(signal: AbortSignal | undefined): Promise<ResponderConnection> {
+  private async firstAcquire(signal: CancelSignal | undefined): Promise<ResponderConnection> {
     this.probe ??= askLimits(this.target, this.settings.connectTimeout).then((limits) => {
       if (limits.maxConns !== undefined && limits.maxConns > 0) this.limit = this.ceiling = Math.min(this.limit, limits.maxConns);
       if (limits.multiplexes) {
@@ -282,7 +283,7 @@ class AddressPool {
   }
 }
 
-function abortReason(signal: AbortSignal | undefined): Error {
+function abortReason(signal: CancelSignal | undefined): Error {
   const reason: unknown = signal?.reason;
   return reason instanceof Error ? reason : new FastCgiGatewayError(502, 'the request was aborted while waiting for a connection');
 }
@@ -292,7 +293,7 @@ export class ConnectionPool {
 
   constructor(private readonly settings: PoolSettings) {}
 
-  acquire(address: string, signal?: AbortSignal): Promise<ResponderConnection> {
+  acquire(address: string, signal?: CancelSignal): Promise<ResponderConnection> {
     let pool = this.pools.get(address);
     if (!pool) {
       pool = new AddressPool(address, this.settings);

@@ -21,6 +21,7 @@ import { LineSplitter } from '../line-splitter.js';
 import type { Lease, Upstream } from '../upstream.js';
 import { FastCgiGatewayError } from './errors.js';
 import { WaitQueue } from '../wait-queue.js';
+import type { CancelSignal } from '../cancel.js';
 
 export interface ProcessManagerOptions {
   /** The program (an absolute path). */
@@ -120,7 +121,7 @@ export class FastCgiProcessManager implements Upstream {
     return this.slots.filter((slot) => slot.process !== undefined).length;
   }
 
-  acquire(signal?: AbortSignal): Promise<Lease> {
+  acquire(signal?: CancelSignal): Promise<Lease> {
     if (this.closed) return Promise.reject(new FastCgiGatewayError(503, `${this.name}: shutting down`));
     if (this.failedStarts >= this.settings.maxFailedStarts && Date.now() < this.retryAt) {
       return Promise.reject(new FastCgiGatewayError(502, `${this.name} keeps failing to start (${this.lastFailure}); next try in ${Math.ceil((this.retryAt - Date.now()) / 1000)} s`));

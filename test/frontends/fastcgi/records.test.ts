@@ -162,6 +162,10 @@ describe('FastCGI records', () => {
     assert.deepEqual([...long.subarray(0, 5)], [1, 0x80, 0, 0, 128]);
     const pairs: [string, string][] = [['SHORT', ''], ['X'.repeat(200), 'y'.repeat(70000)], ['LATIN', '\xe9']];
     assert.deepEqual(decodeAll(encodeParams(pairs)), pairs);
+    assert.deepEqual([...encodeParams([['N', 'v'.repeat(70000)]]).subarray(0, 6)], [1, 0x80, 0x01, 0x11, 0x70, 0x4e]);
+    // A record of variables (what the client sends) encodes as its entries do.
+    assert.deepEqual(encodeParams(Object.fromEntries(pairs)), encodeParams(pairs));
+    assert.deepEqual(encodeParams(new Map(pairs)), encodeParams(pairs));
   });
 
   it('rejects a pair that overruns the params or is cut inside its length', () => {
