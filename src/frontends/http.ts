@@ -50,6 +50,8 @@ export interface HttpServerOptions {
   drainTimeout?: number;
   /** `tsgi.multiprocess`: true when several processes serve the same app (workers). */
   multiprocess?: boolean;
+  /** A listening socket to serve on instead of binding host:port (a --workers worker gets its supervisor's). */
+  fd?: number;
 }
 
 export interface HttpServer {
@@ -520,7 +522,7 @@ export async function makeServer(host: string, port: number, app: Application, o
       reject(error);
     };
     server.once('error', failed);
-    server.listen(port, host, () => {
+    server.listen(options.fd !== undefined ? { fd: options.fd } : { port, host }, () => {
       server.off('error', failed);
       resolve();
     });
