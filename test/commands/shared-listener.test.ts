@@ -5,10 +5,10 @@
  * then connects: before, node:cluster's primary had closed the socket by then.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -42,6 +42,15 @@ async function killAll(tsgi: RunningTsgi, workers: number): Promise<number[]> {
   for (const pid of victims) process.kill(pid, 'SIGKILL');
   await waitFor(() => (tsgi.stderr().match(/died \(SIGKILL\)/g) ?? []).length === deaths + victims.length, 'the supervisor to see every worker die', 10_000, tsgi.stderr);
   return victims;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function fastcgiPid(target: number | string): Promise<{ status: number; pid: number }> {
@@ -174,6 +183,32 @@ describe('--workers: no connection refused while workers are replaced', { timeou
       assert.equal(response.text, 'static\n');
     } finally {
       await tsgi.stop();
+    }
+  });
+
+  it('workers stop when their supervisor is SIGKILLed, rather than serve on unsupervised', async () => {
+    const tsgi = await startTsgi(['run', fixture, '--port', '0', '--workers', '2', '--no-access-log'], HTTP_READY);
+    try {
+      await waitFor(() => servingPids(tsgi).length === 2, 'two workers serving', 10_000, tsgi.stderr);
+      process.kill(tsgi.child.pid!, 'SIGKILL');
+      await waitFor(() => servingPids(tsgi).every((pid) => !alive(pid)), 'the workers to exit', 10_000, tsgi.stderr);
+    } finally {
+      await tsgi.stop();
+      for (const pid of servingPids(tsgi)) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
+  it('a port in use fails in the supervisor at once, naming the problem, not after a worker crash loop', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (holder.address() as AddressInfo).port;
+      const result = spawnSync(process.execPath, [fromRoot('dist', 'src', 'cli.js'), 'run', fixture, '--port', String(port), '--workers', '2'], { encoding: 'utf8', timeout: 10_000 });
+      assert.equal(result.status, 1, result.stderr);
+      assert.match(result.stderr, new RegExp(`127\\.0\\.0\\.1:${port} is already in use`));
+      assert.doesNotMatch(result.stderr, /worker/);
+    } finally {
+      holder.close();
     }
   });
 });
