@@ -162,16 +162,6 @@ export function socketInodes(pid: number): Set<number> {
   return inodes;
 }
 
-/** The inode of the socket listening on `port` (-1 if none). */
-export function listenerInode(port: number): number {
-  return tcpSockets(port).find((socket) => socket.state === '0A')?.inode ?? -1;
-}
-
-/** Whether `pid` holds the socket listening on `port` (a --workers worker, once it serves). */
-export function holdsListener(pid: number, port: number, inode = listenerInode(port)): boolean {
-  return socketInodes(pid).has(inode);
-}
-
 /** Connections on `port` that `pid` has accepted and not closed. */
 export function acceptedConnections(pid: number, port: number): number {
   const inodes = socketInodes(pid);
