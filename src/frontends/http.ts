@@ -158,8 +158,9 @@ class NodeResponse implements ResponseTarget, ClientState {
     return {
       write: (chunk) => {
         this.bytes += chunk.length;
-        if (socket.write(chunk)) return;
+        const flowing = socket.write(chunk);
         watchSend(socket, this.sendTimeout);
+        if (flowing) return;
         return new Promise((resolve) => {
           const done = () => {
             socket.off('drain', done);
@@ -189,8 +190,9 @@ class NodeResponse implements ResponseTarget, ClientState {
     // After the client left, node's write() returns false and no drain ever follows: awaiting it would hang the app.
     if (this.gone || this.raw) return;
     this.bytes += chunk.length;
-    if (this.res.write(chunk)) return;
+    const flowing = this.res.write(chunk);
     watchSend(this.res.socket, this.sendTimeout);
+    if (flowing) return;
     // One wait shared by every write until the drain: an app need not await write(), and
     // a listener pair per call would pile up on the response.
     return (this.drained ??= new Promise((resolve) => {
