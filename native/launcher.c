@@ -28,7 +28,7 @@
  *   containment() -> [kind, detail]: how runs are contained, decided once per process:
  *     ["cgroup", folder the run cgroups are in] or ["subreaper", why there are no cgroups].
  * Calls with a dead id do nothing.
- *   listenUnix(path, backlog, mode) -> fd, closeFd(fd): see listen.c.
+ *   listenUnix(path, backlog, mode) -> fd, closeFd(fd), dupFd(fd) -> fd: see listen.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -383,6 +383,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"containment", NULL, containment, NULL, NULL, NULL, napi_default, NULL},
     {"listenUnix", NULL, listen_unix, NULL, NULL, NULL, napi_default, NULL},
     {"closeFd", NULL, close_descriptor, NULL, NULL, NULL, napi_default, NULL},
+    {"dupFd", NULL, duplicate_descriptor, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions);
   return exports;

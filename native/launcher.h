@@ -39,6 +39,7 @@ void wake_sweeper(instance_t *instance);
 /* listen.c */
 napi_value listen_unix(napi_env env, napi_callback_info info);
 napi_value close_descriptor(napi_env env, napi_callback_info info);
+napi_value duplicate_descriptor(napi_env env, napi_callback_info info);
 
 /* events.c */
 void on_ready(uv_poll_t *poll, int status, int events);

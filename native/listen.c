@@ -5,10 +5,14 @@
  *   listenUnix(path, backlog, mode) -> fd: a unix stream socket bound to path (which must not
  *     exist), chmod'ed to mode, listening; close-on-exec, so only a child that gets it as its
  *     fd 0 keeps it. Throws with the errno's code.
- *   closeFd(fd): closes a descriptor listenUnix gave.
+ *   closeFd(fd): closes a descriptor listenUnix or dupFd gave.
+ *   dupFd(fd) -> fd: a close-on-exec copy of fd above stdio. A --workers supervisor keeps one
+ *     of the socket a Node server listened on, then closes the server: the socket stays
+ *     listening, and no longer has an acceptor in this process.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <node_api.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -78,4 +82,23 @@ napi_value close_descriptor(napi_env env, napi_callback_info info) {
   }
   close(fd);
   return NULL;
+}
+
+napi_value duplicate_descriptor(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value args[1];
+  int32_t fd = -1;
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+  if (argc < 1 || napi_get_value_int32(env, args[0], &fd) != napi_ok || fd < 0) {
+    napi_throw_type_error(env, NULL, "dupFd(fd): an open descriptor");
+    return NULL;
+  }
+  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (copy < 0) {
+    throw_errno(env, errno, "dupFd");
+    return NULL;
+  }
+  napi_value result;
+  napi_create_int32(env, copy, &result);
+  return result;
 }

@@ -162,18 +162,42 @@ export function socketInodes(pid: number): Set<number> {
   return inodes;
 }
 
-/** The inode of the socket listening on `port` (-1 if none). */
-export function listenerInode(port: number): number {
-  return tcpSockets(port).find((socket) => socket.state === '0A')?.inode ?? -1;
-}
-
-/** Whether `pid` holds the socket listening on `port` (a --workers worker, once it serves). */
-export function holdsListener(pid: number, port: number, inode = listenerInode(port)): boolean {
-  return socketInodes(pid).has(inode);
-}
-
 /** Connections on `port` that `pid` has accepted and not closed. */
 export function acceptedConnections(pid: number, port: number): number {
   const inodes = socketInodes(pid);
   return tcpSockets(port).filter((socket) => socket.state !== '0A' && inodes.has(socket.inode)).length;
+}
+
+/**
+ * Each connection to `port`, by the client's port: the response bytes on their way (what the
+ * server's socket still has to send plus what the client's has received and not read; both
+ * ends on loopback are listed), and whether the server still has its end open. The bytes grow
+ * while the server's writes make progress, and stop growing once a client that stopped
+ * reading has both buffers full.
+ */
+export function connectionsTo(port: number): Map<number, { bytes: number; open: boolean }> {
+  const found = new Map<number, { bytes: number; open: boolean }>();
+  const entry = (client: number) => {
+    let connection = found.get(client);
+    if (!connection) found.set(client, (connection = { bytes: 0, open: false }));
+    return connection;
+  };
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.length < 10) continue;
+    const local = parseInt(fields[1]!.split(':')[1]!, 16);
+    const remote = parseInt(fields[2]!.split(':')[1]!, 16);
+    const [tx, rx] = fields[4]!.split(':').map((hex) => parseInt(hex, 16)) as [number, number];
+    if (local === port && remote !== 0) {
+      // ESTABLISHED or CLOSE_WAIT: the server has not closed it. Once it has, its FIN counts in tx_queue: not progress.
+      if (fields[3] === '01' || fields[3] === '08') {
+        const connection = entry(remote);
+        connection.bytes += tx;
+        connection.open = true;
+      }
+    } else if (remote === port) {
+      entry(local).bytes += rx;
+    }
+  }
+  return found;
 }

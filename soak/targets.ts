@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, startNginx, startTsgi, tempDir, type Peer } from '../test/helpers/fastcgi-peers.js';
-import { descendants, holdsListener, listenerInode } from './procfs.js';
+import { descendants } from './procfs.js';
 import type { Scope } from './processes.js';
 
 export const cli = fileURLToPath(new URL('../src/cli.js', import.meta.url));
@@ -29,6 +29,8 @@ export interface Target {
   readonly nginx?: Peer;
   /** Where tsgi listens for nginx, when it sits behind it. */
   readonly backendPort?: number;
+  /** With --workers: the live workers that serve (they printed their start line). */
+  serving?(): { pid: number; startTicks: number }[];
 }
 
 /** A folder a script run as nobody can enter (tsgi runs scripts as nobody when it runs as root). */
@@ -77,8 +79,9 @@ export async function startFastcgiWorkers(scope: Scope, module: string, setup: F
   const port = await freePort();
   const tsgi = scope.add(await startTsgi(['run', module, '--fastcgi', `127.0.0.1:${port}`, '--workers', '2'], port, cli, [], setup.env ?? {}));
   const pid = tsgi.child.pid!;
-  // Both workers serving: the port answers as soon as the first one does.
-  if (!(await listening(pid, port, 2, 30_000))) throw new Error(`two workers did not listen within 30 s:\n${tsgi.output()}`);
+  const serving = () => servingWorkers(pid, tsgi.output());
+  // Both workers serving: the port accepts as soon as the supervisor holds it.
+  if (!(await listening(serving, 2, 30_000))) throw new Error(`two workers did not listen within 30 s:\n${tsgi.output()}`);
   const keepAlive = setup.keepAlive ?? true;
   const nginx = scope.add(await startNginx(`
     location / {
@@ -97,6 +100,7 @@ export async function startFastcgiWorkers(scope: Scope, module: string, setup: F
     pid,
     pids: () => [pid, ...workersOf(pid).map((entry) => entry.pid)],
     nginx,
+    serving,
   };
 }
 
@@ -106,18 +110,18 @@ export function workersOf(primary: number): { pid: number; startTicks: number }[
 }
 
 /**
- * The workers of `primary` that hold the socket listening on `port`: those that serve.
- * `inode` saves reading /proc/net/tcp, which takes tens of milliseconds once it lists
- * thousands of closed connections.
+ * The live workers of `primary` that have said they serve, in `output`. (Each holds the
+ * supervisor's listening socket from birth, so holding it says nothing.)
  */
-export function listeningWorkers(primary: number, port: number, inode = listenerInode(port)): { pid: number; startTicks: number }[] {
-  return workersOf(primary).filter((worker) => holdsListener(worker.pid, port, inode));
+export function servingWorkers(primary: number, output: string): { pid: number; startTicks: number }[] {
+  const announced = new Set([...output.matchAll(/\(worker (\d+)\)/g)].map((match) => Number(match[1])));
+  return workersOf(primary).filter((worker) => announced.has(worker.pid));
 }
 
 /** Waits until `count` workers serve; false if they do not within `limitMs`. */
-export async function listening(primary: number, port: number, count: number, limitMs: number): Promise<boolean> {
+export async function listening(serving: () => unknown[], count: number, limitMs: number): Promise<boolean> {
   for (const deadline = Date.now() + limitMs; Date.now() < deadline;) {
-    if (listeningWorkers(primary, port).length >= count) return true;
+    if (serving().length >= count) return true;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   return false;

@@ -3,6 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from './commands/args.js';
 import { reportFailure } from './commands/failure.js';
+import { claimWorkerRole } from './commands/worker-process.js';
+
+// Before anything runs that could start a program: it must inherit neither a worker's role nor its socket.
+claimWorkerRole();
 
 const help = `Usage: tsgi COMMAND [options]
 

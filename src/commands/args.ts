@@ -44,8 +44,9 @@ export function parsePort(text: string | undefined, fallback: number, env: NodeJ
   return port;
 }
 
-export function parseWorkers(text: string | undefined): number {
-  if (text === undefined) return 1;
+/** --workers N; undefined without it (one process serves, with no supervisor). */
+export function parseWorkers(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
   if (!/^[1-9]\d{0,3}$/.test(text)) throw new UsageError(`--workers must be a whole number from 1 to 9999, got ${JSON.stringify(text)}`);
   return Number(text);
 }

@@ -1,6 +1,5 @@
 /** `tsgi run MODULE[:EXPORT]`: serve one application. */
 import { spawnSync } from 'node:child_process';
-import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -9,7 +8,8 @@ import { isTypeScript } from '../typescript/files.js';
 import { PackageResolutionError, resolvePackage } from './resolve-package.js';
 import { adapt, ADAPTERS, isServable, NotAnApplication, type Adapted, type AdapterName } from './adapt.js';
 import { parseCommandLine, parsePort, UsageError } from './args.js';
-import { gatewayHelp, gatewayOptions, gatewayOptionSpec, startServing, superviseReloading } from './serving.js';
+import { isWorker, workerId } from './worker-process.js';
+import { gatewayHelp, gatewayOptions, gatewayOptionSpec, startServing, supervise } from './serving.js';
 
 export const runHelp = `Usage: tsgi run MODULE[:EXPORT] [options]
 
@@ -162,11 +162,11 @@ export async function runCommand(argv: string[]): Promise<void> {
     ...gatewayOptions(values),
   };
   // The supervisor of --reload never loads the application: only its workers do, each the code of its time.
-  if (options.reload !== undefined && cluster.isPrimary) {
-    superviseReloading(options.workers ?? 1, options.reload);
+  if (options.reload !== undefined && !isWorker()) {
+    await supervise(options);
     return;
   }
   const { app, how, adapted } = await loadApplication(positionals[0]!, process.cwd(), adapter as AdapterName);
-  if (adapted && (cluster.isPrimary || cluster.worker?.id === 1)) process.stderr.write(`tsgi: serving ${how}\n`);
+  if (adapted && (!isWorker() || workerId() === 1)) process.stderr.write(`tsgi: serving ${how}\n`);
   await startServing(app, options);
 }

@@ -1,5 +1,4 @@
 /** What every serving command shares: where to listen, over which protocol, in how many processes, and how to stop. */
-import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { listenFastCgi } from '../frontends/fastcgi/index.js';
 import { ACCESS_LOG_FORMATS, type AccessLogFormat, type AccessLogOptions } from '../frontends/access-log.js';
@@ -9,7 +8,9 @@ import { checkSocketAccess, type SocketAccess } from '../frontends/socket-access
 import { listenScgi } from '../frontends/scgi.js';
 import type { Application } from '../types.js';
 import { parseWorkers, UsageError } from './args.js';
-import { superviseWorkers } from './workers.js';
+import { superviseWorkers, type Listening } from './workers.js';
+import { openSharedListener, sharedListenerUnavailable, type SharedListener } from './shared-listener.js';
+import { isWorker, sharedListener, workerId } from './worker-process.js';
 import { portOwner } from './port-owner.js';
 import { watchForChanges } from './reload-watch.js';
 
@@ -24,7 +25,7 @@ export interface ServeOptions {
   fastcgi?: string;
   /** Speak SCGI at this address instead of HTTP. */
   scgi?: string;
-  /** Processes serving in parallel (node:cluster); 1 serves from this process. */
+  /** Processes serving in parallel, under a supervisor that replaces a crashed one (--workers N); without, this process serves. */
   workers?: number;
   /** FastCGI/SCGI: where the application is mounted, when the web server sends the whole path as SCRIPT_NAME. */
   scriptName?: string;
@@ -74,7 +75,8 @@ export function gatewayHelp(column: number): string {
     ['--reload', 'while developing: restart when a file of the application changes'],
     ['', '(requests in flight finish; an error keeps the old code serving)'],
     ['--reload-dir DIR', 'watch DIR for --reload (default: the application\'s folder); repeatable'],
-    ['--workers N', 'serve from N processes (default 1); a crashed one is replaced,'],
+    ['--workers N', 'serve from N processes under a supervisor that holds the socket'],
+    ['', '(without: this one process serves); a crashed one is replaced,'],
     ['', 'SIGTERM drains them, SIGHUP replaces them one by one'],
   ];
   return lines.map(([flag, text]) => (flag.length > column - 3
@@ -174,7 +176,7 @@ function stopOnSignals(server: { close(): Promise<void> }, onClose: (() => Promi
     if (stopping) return;
     stopping = true;
     // A worker is stopped by its supervisor, which has said why (stopping, or a SIGHUP reload).
-    if (!cluster.isWorker) process.stderr.write(`tsgi: ${signal}: finishing requests in flight, then stopping\n`);
+    if (!isWorker()) process.stderr.write(`tsgi: ${signal}: finishing requests in flight, then stopping\n`);
     void server.close().then(() => onClose?.()).finally(() => process.exit(0));
   };
   // `on`, not `once`: a second signal (a terminal's SIGINT, then the primary's SIGTERM) must not kill the drain.
@@ -184,7 +186,7 @@ function stopOnSignals(server: { close(): Promise<void> }, onClose: (() => Promi
 
 // Said once: by the single process, or by the first worker rather than all N.
 function detailLines(options: ServeOptions): string {
-  if (!options.details?.length || (cluster.isWorker && cluster.worker?.id !== 1)) return '';
+  if (!options.details?.length || (isWorker() && workerId() !== 1)) return '';
   return options.details.map((line) => `  ${line}\n`).join('');
 }
 
@@ -207,11 +209,12 @@ export function listenProblem(error: NodeJS.ErrnoException, bind: string, port: 
 }
 
 /** --reload: the application runs in workers this process replaces when its files change. */
-export function superviseReloading(workers: number, paths: string[]): Serving {
+function superviseReloading(workers: number, paths: string[], listener: SharedListener | undefined): Serving {
   const say = (text: string) => process.stderr.write(`tsgi: ${text}\n`);
   say(`--reload: watching ${paths.join(', ')}`);
   // One failed start is enough to know: the next change may fix it, so wait for that, not retry.
   const pool = superviseWorkers(workers, {
+    listener,
     maxFailedStarts: 1,
     waitAfterGivingUp: true,
     onGiveUp: () => say('the application could not start (its error is above); fix it and save, and tsgi tries again'),
@@ -231,8 +234,8 @@ export function superviseReloading(workers: number, paths: string[]): Serving {
   };
 }
 
-/** Serves `app` until SIGINT/SIGTERM, then drains in-flight requests and exits. */
-export async function startServing(app: Application, options: ServeOptions): Promise<Serving> {
+/** The mistakes in `options` no listener can fix, as usage errors. */
+function checkServeOptions(options: ServeOptions): void {
   if (options.fastcgi !== undefined && options.scgi !== undefined) throw new UsageError('choose one of --fastcgi and --scgi');
   const workers = options.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1) throw new UsageError(`--workers must be a whole number of at least 1, got ${workers}`);
@@ -245,30 +248,63 @@ export async function startServing(app: Application, options: ServeOptions): Pro
       throw new UsageError(`--${options.fastcgi !== undefined ? 'fastcgi' : 'scgi'}: ${(error as Error).message}`);
     }
   }
-  if (options.reload !== undefined && cluster.isPrimary) return superviseReloading(workers, options.reload);
-  if (workers > 1 && cluster.isPrimary) {
-    process.stderr.write(`tsgi: starting ${workers} workers\n`);
-    return superviseWorkers(workers);
+}
+
+/**
+ * In the primary of --workers or --reload: opens the socket the workers will share (so that a
+ * mistake in the address fails here, once, rather than in every worker), then starts them.
+ */
+export async function supervise(options: ServeOptions): Promise<Serving> {
+  checkServeOptions(options);
+  const workers = options.workers ?? 1;
+  const unavailable = sharedListenerUnavailable();
+  let listener: SharedListener | undefined;
+  if (unavailable === undefined) {
+    const gateway = options.fastcgi ?? options.scgi;
+    listener = await openSharedListener({ bind: options.bind, port: options.port, gateway, socket: options.socket })
+      .catch((error: NodeJS.ErrnoException) => {
+        throw (gateway === undefined ? listenProblem(error, options.bind, options.port) : undefined) ?? error;
+      });
+  } else if (options.workers !== undefined) {
+    process.stderr.write(`tsgi: warning: ${unavailable}; so the workers share their socket through node:cluster, and connections may be refused while no worker runs\n`);
   }
+  if (options.reload !== undefined) return superviseReloading(workers, options.reload, listener);
+  process.stderr.write(`tsgi: starting ${workers} worker${workers === 1 ? '' : 's'}\n`);
+  return superviseWorkers(workers, { listener });
+}
+
+/** Serves `app` until SIGINT/SIGTERM, then drains in-flight requests and exits. */
+export async function startServing(app: Application, options: ServeOptions): Promise<Serving> {
+  if (!isWorker() && (options.reload !== undefined || options.workers !== undefined)) return supervise(options);
+  checkServeOptions(options);
+  const workers = options.workers ?? 1;
+  // In a worker of a supervisor that holds the socket: listen on it, under the name it was given.
+  const shared = isWorker() ? sharedListener() : undefined;
+  const listening = () => {
+    if (isWorker()) process.send!({ tsgi: 'listening' } satisfies Listening);
+  };
   const gateway = { multiprocess: workers > 1, scriptName: options.scriptName, ...options.socket };
-  const where = cluster.isWorker ? ` (worker ${process.pid})` : '';
+  const where = isWorker() ? ` (worker ${process.pid})` : '';
   // A SIGHUP would end the process (a systemd ExecReload taking the service down); one
   // process has nothing to reload, so it says so and goes on. Workers leave it to the primary.
   process.on('SIGHUP', () => {
-    if (!cluster.isWorker) process.stderr.write('tsgi: SIGHUP ignored: a single process has nothing to reload (with --workers N, SIGHUP replaces the workers one by one)\n');
+    if (!isWorker()) process.stderr.write('tsgi: SIGHUP ignored: a single process has nothing to reload (with --workers N, SIGHUP replaces the workers one by one)\n');
   });
   if (options.fastcgi !== undefined || options.scgi !== undefined) {
+    const address = shared ? { kind: 'fd' as const, fd: shared.fd, name: shared.address } : (options.fastcgi ?? options.scgi)!;
     const server = options.fastcgi !== undefined
-      ? await listenFastCgi(options.fastcgi, app, gateway)
-      : await listenScgi(options.scgi!, app, gateway);
+      ? await listenFastCgi(address, app, gateway)
+      : await listenScgi(address, app, gateway);
+    listening();
     process.stderr.write(`Serving ${options.fastcgi !== undefined ? 'FastCGI' : 'SCGI'} on ${server.address}${where} ...\n${detailLines(options)}`);
     stopOnSignals(server, options.onClose);
     return server;
   }
-  const server = await makeServer(options.bind, options.port, app, { accessLog: options.accessLog ?? true, ...(options.tls ? { tls: options.tls } : {}) })
+  const server = await makeServer(options.bind, options.port, app, { accessLog: options.accessLog ?? true, ...(options.tls ? { tls: options.tls } : {}), ...(shared ? { fd: shared.fd } : {}) })
     .catch((error: NodeJS.ErrnoException) => {
       throw listenProblem(error, options.bind, options.port) ?? error;
     });
+  listening();
   stopOnSignals(server, options.onClose);
   process.stderr.write(`Serving ${options.tls ? 'HTTPS' : 'HTTP'} on ${server.host} port ${server.port} (${server.url}/)${where} ...\n${detailLines(options)}`);
   return server;

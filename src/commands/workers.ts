@@ -1,11 +1,18 @@
 /**
- * `--workers N`: the primary process forks N copies of the same command (node:cluster),
- * which share the listening socket. It replaces a worker that dies, drains them all on
+ * `--workers N`: the primary process forks N copies of the same command, which serve on the
+ * listening socket the primary holds (shared-listener.ts), handed to each as its fd 4, so
+ * that a connection waits in the backlog while no worker runs; without the addon, they are
+ * node:cluster workers and share theirs through it. It replaces a worker that dies, drains them all on
  * SIGTERM/SIGINT, and on SIGHUP replaces them one at a time, each old worker finishing
  * its requests in flight only after its replacement is listening. An application that cannot
  * start is retried with a growing delay, then given up: the supervisor exits 1 with the reason.
  */
-import cluster, { type Worker } from 'node:cluster';
+import { fork as forkProcess, type ChildProcess } from 'node:child_process';
+import cluster from 'node:cluster';
+import { WORKER_FD, type SharedListener } from './shared-listener.js';
+import { WORKER_VARIABLE } from './worker-process.js';
+
+type Worker = ChildProcess;
 
 export interface WorkerPool {
   /** Drains every worker and resolves once all have exited. */
@@ -27,6 +34,8 @@ export interface SupervisorOptions {
   onGiveUp?: (reason: string) => void;
   /** Keep running after giving up, until reload() tries again (--reload: the next change may fix it). Default false. */
   waitAfterGivingUp?: boolean;
+  /** The socket every worker serves on, held here till close(); without it, workers share theirs through node:cluster. */
+  listener?: SharedListener;
 }
 
 /** What a worker that could not start tells its supervisor before it exits (sent by cli.ts). */
@@ -35,8 +44,28 @@ export interface StartFailure {
   reason: string;
 }
 
+/** What a worker tells its supervisor once it serves (sent by serving.ts). */
+export interface Listening {
+  tsgi: 'listening';
+}
+
 function isStartFailure(message: unknown): message is StartFailure {
   return typeof message === 'object' && message !== null && (message as StartFailure).tsgi === 'start-failed' && typeof (message as StartFailure).reason === 'string';
+}
+
+function isListening(message: unknown): message is Listening {
+  return typeof message === 'object' && message !== null && (message as Listening).tsgi === 'listening';
+}
+
+/** Calls `then` once `worker` says it serves. */
+function onListening(worker: Worker, then: () => void): () => void {
+  const onMessage = (message: unknown) => {
+    if (!isListening(message)) return;
+    worker.off('message', onMessage);
+    then();
+  };
+  worker.on('message', onMessage);
+  return () => worker.off('message', onMessage);
 }
 
 // A worker that dies within this long of starting counts towards crash-loop back-off.
@@ -49,21 +78,20 @@ function log(text: string): void {
 
 function waitListening(worker: Worker): Promise<boolean> {
   return new Promise((resolve) => {
-    const onListening = () => {
-      worker.off('exit', onExit);
-      resolve(true);
-    };
     const onExit = () => {
-      worker.off('listening', onListening);
+      stopWaiting();
       resolve(false);
     };
-    worker.once('listening', onListening);
+    const stopWaiting = onListening(worker, () => {
+      worker.off('exit', onExit);
+      resolve(true);
+    });
     worker.once('exit', onExit);
   });
 }
 
 function waitExit(worker: Worker): Promise<void> {
-  if (worker.isDead()) return Promise.resolve();
+  if (worker.exitCode !== null || worker.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => worker.once('exit', () => resolve()));
 }
 
@@ -82,14 +110,24 @@ export function superviseWorkers(count: number, options: SupervisorOptions = {})
   let closing: Promise<void> | undefined;
   let gaveUp = false;
   const respawns = new Set<NodeJS.Timeout>();
+  let forked = 0;
+  const listener = options.listener;
+  // stdin, stdout, stderr as node:cluster's workers have them, the channel, then the socket.
+  const stdio: (number | 'ipc')[] = [0, 1, 2, 'ipc'];
+  if (listener) stdio[WORKER_FD] = listener.fd;
+  const start = (): Worker => {
+    const env = { ...listener?.env, [WORKER_VARIABLE]: String(++forked) };
+    if (!listener) return cluster.fork(env).process;
+    return forkProcess(process.argv[1]!, process.argv.slice(2), { env: { ...process.env, ...env }, execArgv: process.execArgv, stdio });
+  };
 
   /** `trial`: a replacement on probation, whose failing to start leaves the old workers serving rather than being retried. */
   const fork = (trial = false): Worker => {
-    const worker = cluster.fork();
+    const worker = start();
     const born = Date.now();
     let listened = false;
     let startFailure: string | undefined;
-    worker.once('listening', () => {
+    onListening(worker, () => {
       listened = true;
       failedStarts = 0;
     });
@@ -116,7 +154,7 @@ export function superviseWorkers(count: number, options: SupervisorOptions = {})
       // One that never listened failed to start, however long it took to fail: no tight loop of start-ups.
       const early = !listened || Date.now() - born < EARLY_DEATH_MS;
       backoff = early ? Math.min(MAX_BACKOFF_MS, Math.max(100, backoff * 2)) : 0;
-      log(`worker ${worker.process.pid} died (${death}); starting a replacement in ${backoff} ms`);
+      log(`worker ${worker.pid} died (${death}); starting a replacement in ${backoff} ms`);
       // Not unref'd: with every worker dead, this timer is all that keeps the supervisor from exiting 0.
       const timer = setTimeout(() => {
         respawns.delete(timer);
@@ -129,13 +167,14 @@ export function superviseWorkers(count: number, options: SupervisorOptions = {})
 
   const retire = (worker: Worker): Promise<void> => {
     retiring.add(worker);
-    worker.process.kill('SIGTERM');
+    worker.kill('SIGTERM');
     return waitExit(worker);
   };
 
-  // Each worker accepts on the shared socket itself: no hand-off through this process,
-  // which both costs an IPC round trip per connection and was seen to stall a connection.
-  cluster.schedulingPolicy = cluster.SCHED_NONE;
+  // Without a socket of ours: each node:cluster worker accepts on the shared socket itself, no
+  // hand-off through this process, which both costs an IPC round trip per connection and was
+  // seen to stall a connection.
+  if (!listener) cluster.schedulingPolicy = cluster.SCHED_NONE;
   for (let i = 0; i < count; i++) fork();
 
   let reloading: Promise<boolean> | undefined;
@@ -145,6 +184,8 @@ export function superviseWorkers(count: number, options: SupervisorOptions = {})
         stopping = true;
         for (const timer of respawns) clearTimeout(timer);
         respawns.clear();
+        // New connections are refused from now: the workers close their copies as they begin to drain.
+        listener?.close();
         await Promise.all([...workers].map(retire));
       })();
       return closing;

@@ -50,6 +50,8 @@ export interface HttpServerOptions {
   drainTimeout?: number;
   /** `tsgi.multiprocess`: true when several processes serve the same app (workers). */
   multiprocess?: boolean;
+  /** A listening socket to serve on instead of binding host:port (a --workers worker gets its supervisor's). */
+  fd?: number;
 }
 
 export interface HttpServer {
@@ -156,8 +158,9 @@ class NodeResponse implements ResponseTarget, ClientState {
     return {
       write: (chunk) => {
         this.bytes += chunk.length;
-        if (socket.write(chunk)) return;
+        const flowing = socket.write(chunk);
         watchSend(socket, this.sendTimeout);
+        if (flowing) return;
         return new Promise((resolve) => {
           const done = () => {
             socket.off('drain', done);
@@ -187,8 +190,9 @@ class NodeResponse implements ResponseTarget, ClientState {
     // After the client left, node's write() returns false and no drain ever follows: awaiting it would hang the app.
     if (this.gone || this.raw) return;
     this.bytes += chunk.length;
-    if (this.res.write(chunk)) return;
+    const flowing = this.res.write(chunk);
     watchSend(this.res.socket, this.sendTimeout);
+    if (flowing) return;
     // One wait shared by every write until the drain: an app need not await write(), and
     // a listener pair per call would pile up on the response.
     return (this.drained ??= new Promise((resolve) => {
@@ -520,7 +524,7 @@ export async function makeServer(host: string, port: number, app: Application, o
       reject(error);
     };
     server.once('error', failed);
-    server.listen(port, host, () => {
+    server.listen(options.fd !== undefined ? { fd: options.fd } : { port, host }, () => {
       server.off('error', failed);
       resolve();
     });

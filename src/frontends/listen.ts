@@ -11,7 +11,8 @@ import { dirname, resolve } from 'node:path';
 export type ListenAddress =
   | { kind: 'tcp'; host: string; port: number }
   | { kind: 'unix'; path: string }
-  | { kind: 'fd'; fd: number };
+  /** `name`: what `address` says (default `fd:N`), for a socket whose real address is known, as a --workers worker's is. */
+  | { kind: 'fd'; fd: number; name?: string };
 
 /** Parses `HOST:PORT`, `[v6]:PORT`, `:PORT`, a path containing `/`, or `fd:N`. */
 export function parseAddress(text: string): ListenAddress {
@@ -29,7 +30,7 @@ export function parseAddress(text: string): ListenAddress {
 
 /** The address a listening server actually got, as `parseAddress` reads it back. */
 export function formatAddress(server: Server, requested: ListenAddress): string {
-  if (requested.kind !== 'tcp') return requested.kind === 'unix' ? requested.path : `fd:${requested.fd}`;
+  if (requested.kind !== 'tcp') return requested.kind === 'unix' ? requested.path : requested.name ?? `fd:${requested.fd}`;
   const bound = server.address();
   if (bound && typeof bound === 'object') return bound.family === 'IPv6' ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`;
   return `${requested.host}:${requested.port}`;
@@ -60,21 +61,29 @@ function isLive(path: string): Promise<boolean> {
   });
 }
 
-/** Listens; a unix socket file left behind by a dead server is replaced, a live one is not. */
-export async function listenOn(server: Server, address: ListenAddress): Promise<string> {
+/**
+ * Runs `listen`; when it fails with EADDRINUSE on a unix socket file a dead server left
+ * behind, removes the file and runs it again (a live one is left alone). Errors are explained.
+ */
+export async function listenReplacingStale<T>(address: ListenAddress, listen: () => T | Promise<T>): Promise<T> {
   try {
     try {
-      await listenOnce(server, address);
+      return await listen();
     } catch (error) {
       const stale = address.kind === 'unix' && (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
         && lstatSync(address.path, { throwIfNoEntry: false })?.isSocket() && !(await isLive(address.path));
       if (!stale) throw error;
       unlinkSync(address.path);
-      await listenOnce(server, address);
+      return await listen();
     }
   } catch (error) {
     throw explainListenError(error as NodeJS.ErrnoException, address);
   }
+}
+
+/** Listens; a unix socket file left behind by a dead server is replaced, a live one is not. */
+export async function listenOn(server: Server, address: ListenAddress): Promise<string> {
+  await listenReplacingStale(address, () => listenOnce(server, address));
   return formatAddress(server, address);
 }
 
@@ -92,7 +101,7 @@ function descriptorKind(fd: number): 'closed' | 'socket' | 'other' {
  * as EACCES, and `fd:5` as ENOTSOCK or EINVAL without the number. The error keeps its code and
  * syscall, so callers still tell a refusal by the system from a bug.
  */
-function explainListenError(error: NodeJS.ErrnoException, address: ListenAddress): NodeJS.ErrnoException {
+export function explainListenError(error: NodeJS.ErrnoException, address: ListenAddress): NodeJS.ErrnoException {
   let reason: string | undefined;
   if (address.kind === 'unix') {
     const folder = dirname(resolve(address.path));

@@ -3,11 +3,13 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { EventEmitter } from 'node:events';
+import { after, afterEach, describe, it, mock } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { cgiHost } from '../../src/apps/cgi-host.js';
 import { makeServer, type HttpServer, type HttpServerOptions } from '../../src/frontends/http.js';
+import { SEND_CHECK_MS, watchSend } from '../../src/frontends/send-watch.js';
 import type { Application, Body } from '../../src/types.js';
 import { isRunning } from '../helpers/process-group.js';
 import { collectingErrors } from '../helpers/recording-target.js';
@@ -188,5 +190,87 @@ describe('HTTP front end: the send timeout', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/** What the watch reads of a socket: bytes handed to it, bytes still waiting, and its end. */
+class FakeSocket extends EventEmitter {
+  bytesWritten = 0;
+  writableLength = 0;
+  destroyed = false;
+  destroyedAt: number | undefined;
+
+  write(bytes: number): void {
+    this.bytesWritten += bytes;
+    this.writableLength += bytes;
+  }
+
+  /** The kernel took `bytes` of what waits: a write completed. */
+  take(bytes: number): void {
+    this.writableLength -= bytes;
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    this.destroyedAt = Date.now();
+    this.emit('close');
+  }
+}
+
+describe('the send watch, on a mocked clock', () => {
+  afterEach(() => mock.timers.reset());
+
+  /** Runs the clock in 5 ms steps until `socket` is cut or `limitMs` passed. */
+  function runUntilCut(socket: FakeSocket, limitMs: number, each: (now: number) => void = () => {}): void {
+    for (let now = Date.now(); !socket.destroyed && now < limitMs; now += 5) {
+      mock.timers.tick(5);
+      each(Date.now());
+    }
+  }
+
+  it('cuts a 60 s timeout at most SEND_CHECK_MS after 60 s without progress, never before', () => {
+    mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: 0 });
+    const socket = new FakeSocket();
+    socket.write(64 * 1024);
+    watchSend(socket as unknown as Socket, 60_000);
+    // The last progress comes just after a check: a quarter-timeout check saw it 15 s late, and cut 15 s after that.
+    const progress = 15_005;
+    runUntilCut(socket, 200_000, (now) => {
+      if (now === progress) socket.take(16 * 1024);
+    });
+    assert.ok(socket.destroyedAt !== undefined, 'never cut');
+    assert.ok(socket.destroyedAt >= progress + 60_000, `cut at ${socket.destroyedAt} ms, before 60 s without progress`);
+    assert.ok(socket.destroyedAt <= progress + 60_000 + SEND_CHECK_MS, `cut at ${socket.destroyedAt} ms, ${socket.destroyedAt - progress - 60_000} ms late`);
+  });
+
+  it('cuts a short timeout no later than a quarter of it past the timeout', () => {
+    mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: 0 });
+    const socket = new FakeSocket();
+    socket.write(1000);
+    watchSend(socket as unknown as Socket, 400);
+    runUntilCut(socket, 10_000);
+    assert.ok(socket.destroyedAt! >= 400 && socket.destroyedAt! <= 500, `cut at ${socket.destroyedAt} ms`);
+  });
+
+  it('never cuts a socket that completes a write within every timeout, and lets go of one with nothing waiting', () => {
+    mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: 0 });
+    const socket = new FakeSocket();
+    socket.write(100 * 1024);
+    watchSend(socket as unknown as Socket, 60_000);
+    // One write completes every 59 s for ten minutes.
+    runUntilCut(socket, 600_000, (now) => {
+      if (now % 59_000 === 0) socket.take(1024);
+    });
+    assert.equal(socket.destroyed, false);
+    // All taken: the watch stops, and a stall much later starts a fresh timeout.
+    socket.take(socket.writableLength);
+    mock.timers.tick(SEND_CHECK_MS);
+    mock.timers.tick(120_000);
+    assert.equal(socket.destroyed, false);
+    socket.write(1000);
+    watchSend(socket as unknown as Socket, 60_000);
+    const stalled = Date.now();
+    runUntilCut(socket, stalled + 120_000);
+    assert.ok(socket.destroyedAt! - stalled >= 60_000 && socket.destroyedAt! - stalled <= 60_000 + SEND_CHECK_MS, `cut ${socket.destroyedAt! - stalled} ms after the stall`);
   });
 });

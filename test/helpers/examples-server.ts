@@ -1,5 +1,6 @@
 /** Starts `tsgi` commands as child processes for the example tests, and stops them with their process group. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { isAbsolute } from 'node:path';
 import { fromRoot } from './paths.js';
 import { stopProcessGroup } from './process-group.js';
 
@@ -26,11 +27,11 @@ export function startTsgi(args: string[], ready: RegExp = /port (\d+)/, env: Rec
   return startNode('dist/src/cli.js', args, ready, env, options);
 }
 
-/** Runs `node SCRIPT ...args` from the repository root, as startTsgi does. */
+/** Runs `node SCRIPT ...args` (SCRIPT from the repository root unless absolute), as startTsgi does. */
 export function startNode(script: string, args: string[], ready: RegExp = /port (\d+)/, env: Record<string, string> = {}, options: StartOptions = {}): Promise<RunningTsgi> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   delete childEnv.NODE_EXTRA_CA_CERTS;
-  const child = spawn(options.node ?? process.execPath, [fromRoot(script), ...args], {
+  const child = spawn(options.node ?? process.execPath, [isAbsolute(script) ? script : fromRoot(script), ...args], {
     cwd: options.cwd ?? fromRoot(), env: childEnv, stdio: ['ignore', 'ignore', 'pipe'], detached: true,
   });
   let stderr = '';

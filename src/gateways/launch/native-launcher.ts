@@ -27,6 +27,7 @@ interface NativeBinding {
   containment(): [kind: 'cgroup' | 'subreaper', detail: string];
   listenUnix(path: string, backlog: number, mode: number): number;
   closeFd(fd: number): void;
+  dupFd(fd: number): number;
 }
 
 const enum Event { Stdout, StdoutEnd, Stderr, StderrEnd, Exit, Failed }
@@ -327,4 +328,11 @@ export function listenUnixSocket(path: string, backlog: number, mode: number): {
       open = false;
     },
   };
+}
+
+/** Descriptor calls of the addon (see native/listen.c), or undefined (see nativeUnavailable()) without it. */
+export function nativeDescriptors(): { dup(fd: number): number; close(fd: number): void } | undefined {
+  const native = loadBinding();
+  if (!native) return undefined;
+  return { dup: (fd) => native.dupFd(fd), close: (fd) => native.closeFd(fd) };
 }

@@ -190,7 +190,7 @@ describe('lighttpd mod_fastcgi with bin-path (tsgi started by the web server, so
       const command = shellWords(/# a script: (exec tsgi run .*)$/m.exec(docs)![1]!);
       assert.deepEqual([command[0], command[1], command[3]], ['exec', 'tsgi', '/srv/app.js']);
       const wrapper = join(dir, 'tsgi-app.sh');
-      // `--workers 2`: the inherited socket is shared by a cluster.
+      // `--workers 2`: the supervisor hands the inherited socket to both workers.
       writeFileSync(wrapper, `#!/bin/sh\nexec "${process.execPath}" "${fromRoot('dist', 'src', 'cli.js')}" run "${fixture}" ${command.slice(4).join(' ')}\n`);
       chmodSync(wrapper, 0o755);
       assert.ok(command.includes('--workers'));
