@@ -25,6 +25,12 @@ export interface FastCgiClientOptions {
   maxConnections?: number;
   /** Milliseconds an unused connection stays open. Default 30,000. */
   idleTimeout?: number;
+  /**
+   * Bytes of a reply held for a consumer that has not taken them before the responder is held
+   * back, per request. Default 1 MiB: most pages fit, so the responder's worker (one of
+   * php-fpm's `pm.max_children`) is free for the next request while the client still reads.
+   */
+  responseBuffer?: number;
   /** Where failures and the responders' STDERR lines go. Default: stderr. */
   log?: (line: string) => void;
 }
@@ -52,7 +58,7 @@ export interface FastCgiResponse {
   close(): void;
 }
 
-const DEFAULTS = { connectTimeout: 5_000, readTimeout: 60_000, writeTimeout: 60_000, maxConnections: 32, idleTimeout: 30_000 };
+const DEFAULTS = { connectTimeout: 5_000, readTimeout: 60_000, writeTimeout: 60_000, maxConnections: 32, idleTimeout: 30_000, responseBuffer: 1024 * 1024 };
 
 export class FastCgiClient {
   private readonly settings: typeof DEFAULTS;
@@ -66,6 +72,7 @@ export class FastCgiClient {
       writeTimeout: options.writeTimeout ?? DEFAULTS.writeTimeout,
       maxConnections: options.maxConnections ?? DEFAULTS.maxConnections,
       idleTimeout: options.idleTimeout ?? DEFAULTS.idleTimeout,
+      responseBuffer: options.responseBuffer ?? DEFAULTS.responseBuffer,
     };
     for (const [name, value] of Object.entries(this.settings)) {
       if (!Number.isFinite(value) || value <= 0) throw new RangeError(`FastCgiClient: ${name} must be a positive number, not ${value}`);
@@ -116,7 +123,7 @@ export class FastCgiClient {
   private async exchange(connection: ResponderConnection, request: FastCgiRequest, touchBody: () => void): Promise<FastCgiResponse> {
     const label = request.label ?? connection.address;
     const onStderr = request.stderr ?? ((line: string) => this.log(`fastcgi ${label}: ${line}`));
-    const exchange = connection.begin(this.settings.readTimeout, onStderr);
+    const exchange = connection.begin(this.settings.readTimeout, this.settings.responseBuffer, onStderr);
     const id = connection.requestId;
     if (connection.uses === 1 && !connection.multiplexed) exchange.onAnswered = this.pool.awaitingAnswer(connection.address);
     let released = false;

@@ -68,7 +68,7 @@ export class ResponderConnection {
   }
 
   /** Starts the next request on this connection; its id is then `requestId`. */
-  begin(readTimeout: number, onStderrLine: (line: string) => void): Exchange {
+  begin(readTimeout: number, bufferLimit: number, onStderrLine: (line: string) => void): Exchange {
     this.uses++;
     if (this.reserved > 0) this.reserved--;
     // Each request gets the next id, never one still in use or draining, so records a
@@ -77,7 +77,7 @@ export class ResponderConnection {
     while (this.exchanges.has(this.requestId) || this.draining.has(this.requestId));
     const id = this.requestId;
     this.requestStartedAt = Date.now();
-    const exchange = new Exchange(this.flow, readTimeout, onStderrLine);
+    const exchange = new Exchange(this.flow, readTimeout, bufferLimit, onStderrLine);
     this.exchanges.set(id, exchange);
     void exchange.finished.then(() => {
       this.exchanges.delete(id);

@@ -8,9 +8,6 @@ import { LineSplitter } from '../line-splitter.js';
 import { ProtocolStatus } from '../../frontends/fastcgi/records.js';
 import { FastCgiGatewayError } from './errors.js';
 
-/** Past this much unread body the socket is paused; below LOW_WATER it reads again. */
-const HIGH_WATER = 256 * 1024;
-const LOW_WATER = 64 * 1024;
 
 export interface ReplyHead {
   /** The header block as latin-1 text, without the blank line. */
@@ -55,9 +52,14 @@ export class Exchange {
   /** Called once, at the first record of the reply or at its end, whichever comes first. */
   onAnswered: (() => void) | undefined;
 
+  /**
+   * `bufferLimit`: past this much unread body the socket is held back; below a quarter of it
+   * it reads again.
+   */
   constructor(
     private readonly flow: ReadFlow,
     private readonly readTimeout: number,
+    private readonly bufferLimit: number,
     onStderrLine: (line: string) => void,
   ) {
     this.head = new Promise<ReplyHead>((resolve, reject) => {
@@ -156,7 +158,7 @@ export class Exchange {
     const chunk = this.queue.shift();
     if (chunk) {
       this.queued -= chunk.length;
-      if (this.paused && this.queued < LOW_WATER) {
+      if (this.paused && this.queued < this.bufferLimit / 4) {
         this.paused = false;
         this.activity();
         this.flow.release();
@@ -179,7 +181,7 @@ export class Exchange {
     }
     this.queue.push(chunk);
     this.queued += chunk.length;
-    if (!this.paused && this.queued >= HIGH_WATER) {
+    if (!this.paused && this.queued >= this.bufferLimit) {
       this.paused = true;
       this.flow.hold();
     }

@@ -210,7 +210,8 @@ describe('FastCgiClient with a scripted responder', () => {
     client.close();
   });
 
-  it('holds the responder back while the consumer does not read (bounded memory)', async () => {
+  /** Starts a responder that writes 64 MB as fast as it may; returns how much it wrote while nobody read, for a client holding `responseBuffer`. */
+  async function writtenUnread(responseBuffer: number | undefined): Promise<number> {
     let written = 0;
     let stopped = false;
     const peer = await responder({ onRequest: (request) => {
@@ -227,13 +228,22 @@ describe('FastCgiClient with a scripted responder', () => {
       };
       pump();
     } });
-    const { client } = quietClient();
+    const { client } = quietClient(responseBuffer === undefined ? {} : { responseBuffer });
     const response = await client.request(peer.address, { params: PARAMS });
     await sleep(400);
     stopped = true;
-    assert.ok(written < 16 * 1024 * 1024, `the responder wrote ${written} bytes though nobody read them`);
     response.close();
     client.close();
+    return written;
+  }
+
+  it('holds the responder back while the consumer does not read (bounded memory), after responseBuffer bytes', async () => {
+    const byDefault = await writtenUnread(undefined);
+    assert.ok(byDefault < 16 * 1024 * 1024, `the responder wrote ${byDefault} bytes though nobody read them`);
+    // The kernel's socket buffers take a few MB either way; the client's own share is what differs.
+    const small = await writtenUnread(64 * 1024);
+    const large = await writtenUnread(8 * 1024 * 1024);
+    assert.ok(large - small >= 6 * 1024 * 1024, `64 KiB: ${small} bytes taken, 8 MiB: ${large}`);
   });
 
   it('answers 504 when the responder leaves the body unread past writeTimeout', async () => {
