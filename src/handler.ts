@@ -137,10 +137,15 @@ function bodyless(code: number): boolean {
  * Runs `app` for one request and sends its response through `target`.
  * Never rejects: failures become a 500 (before the headers) or an aborted response (after).
  */
-export async function runApplication(app: Application, environ: Environ, target: ResponseTarget, options: RunOptions = {}): Promise<void> {
-  const run = new ResponseRun(environ, target, options.client);
-  await run.run(app);
+export function runApplication(app: Application, environ: Environ, target: ResponseTarget, options: RunOptions = {}): Promise<void> {
+  try {
+    return new ResponseRun(environ, target, options.client).run(app);
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
+
+const SETTLED: Promise<void> = Promise.resolve();
 
 class ResponseRun {
   private status: [number, string] | undefined;
@@ -234,11 +239,36 @@ class ResponseRun {
     return this.target.write(bytes);
   }
 
-  async run(app: Application): Promise<void> {
+  /**
+   * Most apps answer at once with a list of chunks: that takes no async function, no promise
+   * and no turn of the microtask queue here (they cost a hello-world request ~4 % of its CPU).
+   */
+  run(app: Application): Promise<void> {
+    let result: Body | Promise<Body>;
+    try {
+      result = app(this.environ, this.startResponse);
+    } catch (error) {
+      return this.settle(undefined, true, error);
+    }
+    if (!Array.isArray(result) || typeof (result as { close?: unknown }).close === 'function') return this.settle(result, false, undefined);
+    try {
+      const sending = this.sendArray(result as Chunk[]);
+      return sending ? sending.catch((error: unknown) => this.fail(error)) : SETTLED;
+    } catch (error) {
+      try {
+        this.fail(error);
+        return SETTLED;
+      } catch (failure) {
+        return Promise.reject(failure);
+      }
+    }
+  }
+
+  /** The rest of a run whose app answered with a promise or an iterator, or threw. */
+  private async settle(result: Body | Promise<Body> | undefined, threw: boolean, thrown: unknown): Promise<void> {
     let body: Body | undefined;
     try {
-      const result = app(this.environ, this.startResponse);
-      // Most apps answer synchronously: no await, no extra turn of the microtask queue.
+      if (threw) throw thrown;
       body = result != null && typeof (result as Promise<Body>).then === 'function' ? await result : (result as Body);
       if (typeof body === 'string' || body instanceof Uint8Array) {
         throw new TypeError('the application returned a string or bytes: return an array of chunks instead');

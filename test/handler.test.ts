@@ -245,6 +245,21 @@ describe('response engine', () => {
     }
   });
 
+  it('calls close() of a list body too, and answers 500 for a list longer than its Content-Length', async () => {
+    let closes = 0;
+    const listed = await run((_, start) => {
+      ok(start);
+      return Object.assign(['a', 'b'], { close: () => void closes++ });
+    });
+    assert.equal(listed.target.body, 'ab');
+    assert.equal(closes, 1);
+    const long = await run((_, start) => {
+      start('200 OK', [['Content-Type', 'text/plain'], ['Content-Length', '1']]);
+      return ['too long'];
+    });
+    assert.equal(long.target.head?.status, 500);
+  });
+
   it('stops a stream and closes it once when the client goes away', async () => {
     let closes = 0;
     let produced = 0;
