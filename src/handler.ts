@@ -255,12 +255,7 @@ class ResponseRun {
       const sending = this.sendArray(result as Chunk[]);
       return sending ? sending.catch((error: unknown) => this.fail(error)) : SETTLED;
     } catch (error) {
-      try {
-        this.fail(error);
-        return SETTLED;
-      } catch (failure) {
-        return Promise.reject(failure);
-      }
+      return this.settle(undefined, true, error);
     }
   }
 
