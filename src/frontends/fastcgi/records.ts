@@ -314,10 +314,13 @@ export function encodeParams(pairs: Iterable<readonly [string, string]> | Readon
   // hello's CPU with their copying).
   let block = '';
   const add = (name: string, value: string) => {
+    // A number or undefined from JavaScript would get a length that is not its bytes' (Buffer.from threw on it).
+    if (typeof name !== 'string' || typeof value !== 'string') throw new TypeError(`FastCGI param ${String(name)}: a name and a value must be strings, got ${typeof name} and ${typeof value}`);
     block += sizeChars(name.length) + sizeChars(value.length) + name + value;
   };
   if (Symbol.iterator in pairs) for (const [name, value] of pairs as Iterable<readonly [string, string]>) add(name, value);
-  else for (const name in pairs) add(name, (pairs as Record<string, string>)[name]!);
+  // Own names only, as Object.entries gave them: for-in would add inherited ones.
+  else for (const name of Object.keys(pairs)) add(name, (pairs as Record<string, string>)[name]!);
   return Buffer.from(block, 'latin1');
 }
 

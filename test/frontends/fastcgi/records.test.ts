@@ -168,6 +168,18 @@ describe('FastCGI records', () => {
     assert.deepEqual(encodeParams(new Map(pairs)), encodeParams(pairs));
   });
 
+  it('refuses a name or value that is not a string rather than sending a block its lengths contradict', () => {
+    // From JavaScript a variable may come as a number or undefined: its length would be read as 0 or NaN.
+    assert.throws(() => encodeParams({ CONTENT_LENGTH: 5 } as unknown as Record<string, string>), TypeError);
+    assert.throws(() => encodeParams([['A', undefined]] as unknown as [string, string][]), TypeError);
+    assert.throws(() => encodeParams([[7, 'x']] as unknown as [string, string][]), TypeError);
+  });
+
+  it('encodes only the own variables of a record, as its entries do', () => {
+    const inherited = Object.assign(Object.create({ INHERITED: 'no' }) as Record<string, string>, { OWN: 'yes' });
+    assert.deepEqual(decodeAll(encodeParams(inherited)), [['OWN', 'yes']]);
+  });
+
   it('rejects a pair that overruns the params or is cut inside its length', () => {
     assert.throws(() => decodeAll(Buffer.from([5, 1, 65])), /overruns/);
     assert.throws(() => decodeAll(Buffer.from([0x80, 0, 1])), /truncated/);
