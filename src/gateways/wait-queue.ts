@@ -20,6 +20,8 @@ export class WaitQueue<T> {
 
   /** Waits until served; rejects with `aborted()` when `signal` aborts first. */
   wait(signal: CancelSignal | undefined, aborted: () => Error): Promise<T> {
+    // An abort listener added after the abort is never called: such a wait would never end.
+    if (signal?.aborted) return Promise.reject(aborted());
     return new Promise((resolve, reject) => {
       const entry: Entry<T> = {
         resolve, reject, signal,

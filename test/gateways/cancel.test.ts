@@ -35,4 +35,15 @@ describe('Cancel', () => {
     queue.next()!.resolve(7);
     assert.equal(await kept, 7);
   });
+
+  it('refuses at once a wait whose signal has already aborted, rather than waiting forever', async () => {
+    const queue = new WaitQueue<number>();
+    const cancel = new Cancel();
+    cancel.abort();
+    const controller = new AbortController();
+    controller.abort();
+    await assert.rejects(queue.wait(cancel, () => new Error('cancelled before')), /cancelled before/);
+    await assert.rejects(queue.wait(controller.signal, () => new Error('aborted before')), /aborted before/);
+    assert.equal(queue.length, 0);
+  });
 });
