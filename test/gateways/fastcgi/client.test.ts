@@ -183,6 +183,34 @@ describe('FastCgiClient with a scripted responder', () => {
     client.close();
   });
 
+  it('reads a head and STDERR lines that arrive split inside their records', async () => {
+    const head = encodeRecord(RecordType.Stdout, 1, Buffer.from('Status: 201 Created\r\nContent-Type: text/plain\r\n\r\nbody'));
+    const errors = encodeRecord(RecordType.Stderr, 1, Buffer.from('first line\nsecond \u00e9 line\n'));
+    const peer = await responder({ onRequest: (request) => {
+      // Split inside "Content-Type", inside the blank line, and inside the é's two bytes.
+      const pieces = [head.subarray(0, 20), head.subarray(20, 8 + 48), head.subarray(8 + 48), errors.subarray(0, 8 + 19), errors.subarray(8 + 19)];
+      const send = () => {
+        const piece = pieces.shift();
+        if (piece) {
+          request.socket.write(piece);
+          setTimeout(send, 20);
+          return;
+        }
+        request.socket.write(encodeRecord(RecordType.Stdout, 1));
+        request.socket.write(encodeEndRequest(1, 0, 0));
+      };
+      send();
+    } });
+    const lines: string[] = [];
+    const { client } = quietClient();
+    const response = await client.request(peer.address, { params: PARAMS, stderr: (line) => lines.push(line) });
+    assert.equal(response.status, '201 Created');
+    assert.deepEqual(response.headers, [['Content-Type', 'text/plain']]);
+    assert.equal(await text(response), 'body');
+    assert.deepEqual(lines, ['first line', 'second \u00e9 line']);
+    client.close();
+  });
+
   it('hands STDERR to the request\'s sink line by line', async () => {
     const peer = await responder({ onRequest: (request) => {
       request.socket.write(encodeRecord(RecordType.Stderr, 1, Buffer.from('PHP Warning: one\nPHP Notice: tw')));
