@@ -16,6 +16,7 @@ import { cgiParams, FcgiTestClient, parseCgiResponse } from '../helpers/fastcgi-
 import { startNode, startTsgi, type RunningTsgi } from '../helpers/examples-server.js';
 import { fetchRaw } from '../helpers/http-client.js';
 import { fromRoot } from '../helpers/paths.js';
+import { isRunning } from '../helpers/process-group.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const fixture = fromRoot('test', 'fixtures', 'fastcgi', 'app.mjs');
@@ -42,15 +43,6 @@ async function killAll(tsgi: RunningTsgi, workers: number): Promise<number[]> {
   for (const pid of victims) process.kill(pid, 'SIGKILL');
   await waitFor(() => (tsgi.stderr().match(/died \(SIGKILL\)/g) ?? []).length === deaths + victims.length, 'the supervisor to see every worker die', 10_000, tsgi.stderr);
   return victims;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function fastcgiPid(target: number | string): Promise<{ status: number; pid: number }> {
@@ -191,10 +183,10 @@ describe('--workers: no connection refused while workers are replaced', { timeou
     try {
       await waitFor(() => servingPids(tsgi).length === 2, 'two workers serving', 10_000, tsgi.stderr);
       process.kill(tsgi.child.pid!, 'SIGKILL');
-      await waitFor(() => servingPids(tsgi).every((pid) => !alive(pid)), 'the workers to exit', 10_000, tsgi.stderr);
+      await waitFor(() => servingPids(tsgi).every((pid) => !isRunning(pid)), 'the workers to exit', 10_000, tsgi.stderr);
     } finally {
       await tsgi.stop();
-      for (const pid of servingPids(tsgi)) if (alive(pid)) process.kill(pid, 'SIGKILL');
+      for (const pid of servingPids(tsgi)) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
     }
   });
 

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { cgiParams, FcgiTestClient, parseCgiResponse } from '../helpers/fastcgi-client.js';
 import { freePort, startTsgi, type TsgiProcess } from '../helpers/fastcgi-peers.js';
 import { fromRoot } from '../helpers/paths.js';
+import { isRunning } from '../helpers/process-group.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const cli = fromRoot('dist', 'src', 'cli.js');
@@ -35,15 +36,6 @@ async function pidsSeen(port: number, want: number, tries = 200): Promise<Set<st
 /** Worker pids that announced they were serving, in order. */
 function servingPids(tsgi: TsgiProcess): string[] {
   return [...tsgi.output().matchAll(/\(worker (\d+)\)/g)].map((match) => match[1]!);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function withWorkers(test: (tsgi: TsgiProcess, port: number) => Promise<void>): Promise<void> {
@@ -95,7 +87,7 @@ describe('--workers', { timeout: 60_000 }, () => {
       process.kill(tsgi.child.pid!, 'SIGHUP');
       assert.equal((await slow).status, 200);
       // Two new workers announce themselves, and both old ones exit.
-      await waitFor(() => servingPids(tsgi).length === 4 && [...before].every((pid) => !alive(Number(pid))), 'two new workers and the old ones gone', 10_000, tsgi.output);
+      await waitFor(() => servingPids(tsgi).length === 4 && [...before].every((pid) => !isRunning(Number(pid))), 'two new workers and the old ones gone', 10_000, tsgi.output);
       const after = await pidsSeen(port, 2, 10);
       stop = true;
       await load;
