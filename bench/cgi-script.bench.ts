@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HELLO_TS, helloEnvironment } from './servers/hello-ts.js';
+import { cpuProbe, reportedCpu } from './cpu-probe.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const ROUNDS = Number(process.env.ROUNDS ?? 40);
@@ -42,10 +43,7 @@ const tsc = spawnSync(process.execPath, [join(repo, 'node_modules/typescript/bin
   '--moduleResolution', 'nodenext', '--skipLibCheck', '--types', 'node', '--typeRoots', join(repo, 'node_modules/@types'), join(dir, 'hello.ts')], { encoding: 'utf8' });
 if (tsc.status !== 0 || !existsSync(join(dir, 'hello.js'))) throw new Error(`tsc failed: ${tsc.stdout}${tsc.stderr}`);
 
-// Each node child reports its own CPU time (user + system, getrusage) at exit: under a busy
-// machine CPU time stays steady where wall time does not. The probe costs every variant alike.
-writeFileSync(join(dir, 'cpu-probe.cjs'), `process.on('exit', () => { const u = process.cpuUsage(); process.stderr.write('__cpu ' + (u.user + u.system) / 1000 + '\\n'); });\n`);
-const probe = ['--require', join(dir, 'cpu-probe.cjs')];
+const probe = cpuProbe(dir);
 const tsxLoader = join(repo, 'node_modules/tsx/dist/loader.mjs');
 interface Variant { name: string; command: string; args: string[] }
 const variants: Variant[] = [
@@ -66,8 +64,8 @@ function once(variant: Variant): number {
   if (result.status !== 0 || !result.stdout.endsWith('hello name=bench\n')) {
     throw new Error(`${variant.name} failed (${result.status}): ${result.stdout}${result.stderr}`);
   }
-  const cpu = /__cpu ([\d.]+)/.exec(result.stderr);
-  if (cpu) cpuSamples.get(variant)!.push(Number(cpu[1]));
+  const cpu = reportedCpu(result.stderr);
+  if (cpu !== undefined) cpuSamples.get(variant)!.push(cpu);
   return elapsed;
 }
 

@@ -13,6 +13,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { cpuProbe, reportedCpu } from './cpu-probe.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const ROUNDS = Number(process.env.ROUNDS ?? 20);
@@ -61,16 +62,14 @@ try {
   add("import 'tsgi' (the root)", `import 'tsgi';\n${byHand}`);
   for (const subpath of subpaths) add(`import '${subpath}'`, `import '${subpath}';\n${byHand}`);
 
-  // Each child reports its own CPU time (user + system) at exit: on a busy machine CPU time
-  // stays steady where wall time measures the neighbours. The probe costs every variant alike.
-  writeFileSync(join(dir, 'cpu-probe.cjs'), `process.on('exit', () => { const u = process.cpuUsage(); process.stderr.write('__cpu ' + (u.user + u.system) / 1000 + '\\n'); });\n`);
+  const probe = cpuProbe(dir);
   const once = (variant: Variant): { wall: number; cpu: number } => {
     const start = process.hrtime.bigint();
-    const result = spawnSync(process.execPath, ['--require', './cpu-probe.cjs', variant.file], { cwd: dir, env, encoding: 'utf8' });
+    const result = spawnSync(process.execPath, [...probe, variant.file], { cwd: dir, env, encoding: 'utf8' });
     const wall = Number(process.hrtime.bigint() - start) / 1e6;
-    const cpu = /__cpu ([\d.]+)/.exec(result.stderr);
-    if (result.status !== 0 || !result.stdout.endsWith('hello name=bench\n') || !cpu) throw new Error(`${variant.name} failed (${result.status}): ${result.stdout}${result.stderr}`);
-    return { wall, cpu: Number(cpu[1]) };
+    const cpu = reportedCpu(result.stderr);
+    if (result.status !== 0 || !result.stdout.endsWith('hello name=bench\n') || cpu === undefined) throw new Error(`${variant.name} failed (${result.status}): ${result.stdout}${result.stderr}`);
+    return { wall, cpu };
   };
   for (const variant of variants) for (let i = 0; i < WARMUP; i++) once(variant);
   const samples = new Map<Variant, number[]>(variants.map((v) => [v, []]));

@@ -13,6 +13,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { HELLO_TS, helloEnvironment } from './servers/hello-ts.js';
+import { cpuProbe, reportedCpu } from './cpu-probe.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const ROUNDS = Number(process.env.ROUNDS ?? 30);
@@ -61,8 +62,7 @@ try {
   writeFileSync(join(dir, 'hello.ts'), HELLO_TS);
   writeFileSync(join(dir, 'hello.js'), HELLO_TS.replace(/^import type .*\n/m, '').replace(/: Application/, ''));
   const compiled = compile(join(dir, 'hello.ts'));
-  writeFileSync(join(dir, 'cpu-probe.cjs'), `process.on('exit', () => { const u = process.cpuUsage(); process.stderr.write('__cpu ' + (u.user + u.system) / 1000 + '\\n'); });\n`);
-  const probe = ['--require', join(dir, 'cpu-probe.cjs')];
+  const probe = cpuProbe(dir);
   const variants = [
     { name: '.js (types removed by hand)', args: [...probe, join(dir, 'hello.js')] },
     { name: '.ts compiled by tsgi (cached)', args: [...probe, compiled] },
@@ -79,7 +79,7 @@ try {
     for (const line of result.stderr.split('\n')) if (/Warning/.test(line)) warnings.add(`${variants[index]!.name}: ${line.replace(/^\(node:\d+\) /, '')}`);
     if (!record) return;
     wall[index]!.push(elapsed);
-    cpu[index]!.push(Number(/__cpu ([\d.]+)/.exec(result.stderr)![1]));
+    cpu[index]!.push(reportedCpu(result.stderr)!);
   };
   for (let i = 0; i < variants.length; i++) for (let w = 0; w < WARMUP; w++) once(i, false);
   for (let round = 0; round < ROUNDS; round++) for (let i = 0; i < variants.length; i++) once(i, true);

@@ -15,6 +15,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { HELLO_TS, helloEnvironment } from './servers/hello-ts.js';
+import { cpuProbe, reportedCpu } from './cpu-probe.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const ROUNDS = Number(process.env.ROUNDS ?? 40);
@@ -60,8 +61,7 @@ export async function load(url, context, next) {
 `);
   writeFileSync(join(dir, 'register.mjs'), "import { register } from 'node:module';\nregister('./hook.mjs', import.meta.url);\n");
 
-  writeFileSync(join(dir, 'cpu-probe.cjs'), `process.on('exit', () => { const u = process.cpuUsage(); process.stderr.write('__cpu ' + (u.user + u.system) / 1000 + '\\n'); });\n`);
-  const probe = ['--require', join(dir, 'cpu-probe.cjs')];
+  const probe = cpuProbe(dir);
   interface Variant { name: string; args: string[] }
   const variants: Variant[] = [
     { name: '.js built with tsc', args: [...probe, join(cgiBin, 'hello.js')] },
@@ -79,7 +79,7 @@ export async function load(url, context, next) {
     if (result.status !== 0 || !result.stdout.endsWith('hello name=bench\n')) throw new Error(`${variant.name} failed (${result.status}): ${result.stdout}${result.stderr}`);
     if (!record) return;
     wall.get(variant)!.push(elapsed);
-    cpu.get(variant)!.push(Number(/__cpu ([\d.]+)/.exec(result.stderr)![1]));
+    cpu.get(variant)!.push(reportedCpu(result.stderr)!);
   };
   for (const variant of variants) for (let i = 0; i < WARMUP; i++) once(variant, false);
   for (let round = 0; round < ROUNDS; round++) for (const variant of variants) once(variant, true);
